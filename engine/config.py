@@ -1,0 +1,363 @@
+"""Parse config.json and the environment into Settings, naming every bad key.
+
+A bad value raises ConfigError with the key's dotted path and the expected form; unknown
+keys get a "did you mean" hint; keys of a Freqtrade config that we do not use are accepted
+and listed in `Settings.ignored_keys` so that a Freqtrade user can bring their file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from engine.errors import ConfigError
+from engine.settings import (
+    IGNORED_FREQTRADE_KEYS,
+    NOTIFICATION_TYPES,
+    STATES,
+    TIMEFRAMES,
+    BacktestSettings,
+    ExchangeSettings,
+    Internals,
+    OfflineSettings,
+    OrderTypes,
+    Pricing,
+    Secrets,
+    Settings,
+    StakeAmount,
+    TelegramSettings,
+    UnfilledTimeout,
+)
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false (a JSON boolean), got {value!r}")
+    return value
+
+
+def _number(key: str, value: Any, lo: float | None = None, hi: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(f"{key}: expected a number in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def _int(key: str, value: Any, lo: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+    if lo is not None and value < lo:
+        raise ConfigError(f"{key}: expected a whole number >= {lo}, got {value!r}")
+    return value
+
+
+def _str(key: str, value: Any, choices: tuple[str, ...] | None = None) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key}: expected a non-empty string, got {value!r}")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _pairs(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise ConfigError(f'{key}: expected a list of pairs like ["ETH/BTC"], got {value!r}')
+    for pair in value:
+        if pair.count("/") != 1 or pair.startswith("/") or pair.endswith("/"):
+            raise ConfigError(f"{key}: expected pairs in the form BASE/QUOTE, got {pair!r}")
+    return tuple(value)
+
+
+def _stoploss(key: str, value: Any) -> float:
+    number = _number(key, value, -1.0, 0.0)
+    if number >= 0:
+        raise ConfigError(f"{key}: expected a negative ratio such as -0.10, got {value!r}")
+    return number
+
+
+def _roi(key: str, value: Any) -> Mapping[str, float]:
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f'{key}: expected a table like {{"0": 0.04, "30": 0.02}}, got {value!r}')
+    table: dict[str, float] = {}
+    for minutes, ratio in value.items():
+        if not str(minutes).isdigit():
+            raise ConfigError(f"{key}: keys are whole minutes as strings, got {minutes!r}")
+        table[str(int(minutes))] = _number(f"{key}.{minutes}", ratio)
+    return MappingProxyType(table)
+
+
+def _stake(key: str, value: Any) -> StakeAmount:
+    if value == "unlimited":
+        return "unlimited"
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f'{key}: expected a positive number or "unlimited", got {value!r}')
+    return float(value)
+
+
+def _section(key: str, value: Any, allowed: Mapping[str, Callable[[str, Any], Any]]) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected an object {{...}}, got {value!r}")
+    out: dict[str, Any] = {}
+    for name, raw in value.items():
+        parser = allowed.get(name)
+        if parser is None:
+            raise ConfigError(_unknown(f"{key}.{name}", name, allowed))
+        out[name] = parser(f"{key}.{name}", raw)
+    return out
+
+
+def _unknown(path: str, name: str, known: Mapping[str, Any] | frozenset[str]) -> str:
+    hint = difflib.get_close_matches(name, list(known), n=1)
+    suffix = f' (did you mean "{hint[0]}"?)' if hint else ""
+    return f"{path}: unknown key{suffix}"
+
+
+_PRICE_SIDES = ("same", "other", "bid", "ask")
+_ORDER_KINDS = ("limit", "market")
+
+
+def _pricing(key: str, value: Any) -> Pricing:
+    depth = {"enabled": _bool, "bids_to_ask_delta": _number}
+    data = _section(key, value, {
+        "price_side": lambda k, v: _str(k, v, _PRICE_SIDES),
+        "use_order_book": _bool,
+        "order_book_top": lambda k, v: _int(k, v, 1),
+        "price_last_balance": lambda k, v: _number(k, v, 0.0, 1.0),
+        "check_depth_of_market": lambda k, v: _section(k, v, depth),
+    })  # fmt: skip
+    data.pop("check_depth_of_market", None)
+    return Pricing(**data)
+
+
+def _order_types(key: str, value: Any) -> OrderTypes:
+    kind = lambda k, v: _str(k, v, _ORDER_KINDS)  # noqa: E731
+    data = _section(key, value, {
+        "entry": kind, "exit": kind, "force_entry": kind, "force_exit": kind,
+        "emergency_exit": kind, "stoploss": kind, "stoploss_on_exchange": _bool,
+        "stoploss_on_exchange_interval": _number, "stoploss_on_exchange_limit_ratio": _number,
+        "stoploss_price_type": _str,
+    })  # fmt: skip
+    for unused in ("stoploss_on_exchange_interval", "stoploss_on_exchange_limit_ratio",
+                   "stoploss_price_type"):
+        data.pop(unused, None)
+    if data.get("stoploss_on_exchange"):
+        raise ConfigError(f"{key}.stoploss_on_exchange: not supported yet; expected false")
+    return OrderTypes(**data)
+
+
+def _timeout(key: str, value: Any) -> UnfilledTimeout:
+    data = _section(key, value, {
+        "entry": lambda k, v: _number(k, v, 0.0), "exit": lambda k, v: _number(k, v, 0.0),
+        "unit": lambda k, v: _str(k, v, ("minutes", "seconds")),
+        "exit_timeout_count": lambda k, v: _int(k, v, 0),
+    })  # fmt: skip
+    return UnfilledTimeout(**data)
+
+
+def _object(key: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected an object {{...}}, got {value!r}")
+    return MappingProxyType(dict(value))
+
+
+def _secret(env: str) -> Callable[[str, Any], None]:
+    """Freqtrade keeps keys in the config; we refuse them there (empty placeholders pass)."""
+
+    def refuse(key: str, value: Any) -> None:
+        if value:
+            raise ConfigError(f"{key}: secrets belong in .env ({env}), not in the config file")
+
+    return refuse
+
+
+def _exchange(key: str, value: Any) -> ExchangeSettings:
+    data = _section(key, value, {
+        "name": _str, "pair_whitelist": _pairs, "pair_blacklist": _pairs,
+        "ccxt_config": lambda k, v: _object(k, v),
+        "ccxt_async_config": lambda k, v: _object(k, v),
+        "markets_refresh_interval": lambda k, v: _int(k, v, 1),
+        "outdated_offset": lambda k, v: _int(k, v, 0),
+        "key": _secret("EXCHANGE_API_KEY"), "secret": _secret("EXCHANGE_API_SECRET"),
+        "password": _secret("EXCHANGE_PASSWORD"), "uid": _secret("EXCHANGE_PASSWORD"),
+        "skip_open_order_update": _bool,
+    })  # fmt: skip
+    for unused in ("key", "secret", "password", "uid", "skip_open_order_update"):
+        data.pop(unused, None)
+    merged = {**data.pop("ccxt_config", {}), **data.pop("ccxt_async_config", {})}
+    return ExchangeSettings(**data, ccxt_config=MappingProxyType(merged))
+
+
+def _notification_settings(key: str, value: Any) -> Mapping[str, str]:
+    def level(k: str, v: Any) -> Any:
+        if isinstance(v, dict):
+            return MappingProxyType({r: _str(f"{k}.{r}", x, ("on", "silent", "off"))
+                                     for r, x in v.items()})
+        return _str(k, v, ("on", "silent", "off"))
+
+    known = dict.fromkeys(NOTIFICATION_TYPES, level)
+    for alias in ("show_candle", "strategy_msg", "exception", "new_candle", "whitelist"):
+        known[alias] = lambda _k, v: v
+    return MappingProxyType(_section(key, value, known))
+
+
+def _telegram(key: str, value: Any) -> TelegramSettings:
+    users = lambda k, v: tuple(_int(k, int(u) if str(u).isdigit() else u) for u in v)  # noqa: E731
+    data = _section(key, value, {
+        "enabled": _bool, "notification_settings": _notification_settings,
+        "authorized_users": lambda k, v: users(k, v if isinstance(v, list) else [v]),
+        "reload": _bool, "balance_dust_level": lambda k, v: _number(k, v, 0.0),
+        "token": _secret("TELEGRAM_TOKEN"), "chat_id": _secret("TELEGRAM_CHAT_ID"),
+        "keyboard": lambda _k, v: v, "topic_id": lambda _k, v: v,
+        "allow_custom_messages": _bool,
+    })  # fmt: skip
+    for unused in ("token", "chat_id", "keyboard", "topic_id", "allow_custom_messages"):
+        data.pop(unused, None)
+    return TelegramSettings(**data)
+
+
+def _internals(key: str, value: Any) -> Internals:
+    data = _section(key, value, {
+        "process_throttle_secs": lambda k, v: _number(k, v, 0.01),
+        "heartbeat_interval": lambda k, v: _number(k, v, 0.0),
+        "sd_notify": _bool,
+    })  # fmt: skip
+    data.pop("sd_notify", None)
+    return Internals(**data)
+
+
+_TOP: dict[str, Callable[[str, Any], Any]] = {
+    "dry_run": _bool,
+    "dry_run_wallet": lambda k, v: _number(k, v, 0.0),
+    "stake_currency": _str,
+    "stake_amount": _stake,
+    "max_open_trades": lambda k, v: _int(k, v, -1),
+    "tradable_balance_ratio": lambda k, v: _number(k, v, 0.0, 1.0),
+    "available_capital": lambda k, v: _number(k, v, 0.0),
+    "amount_reserve_percent": lambda k, v: _number(k, v, 0.0, 0.5),
+    "timeframe": lambda k, v: _str(k, v, TIMEFRAMES),
+    "strategy": _str,
+    "strategy_path": _str,
+    "minimal_roi": _roi,
+    "stoploss": _stoploss,
+    "trailing_stop": _bool,
+    "trailing_stop_positive": lambda k, v: _number(k, v, 0.0, 1.0),
+    "trailing_stop_positive_offset": lambda k, v: _number(k, v, 0.0, 1.0),
+    "trailing_only_offset_is_reached": _bool,
+    "use_custom_stoploss": _bool,
+    "use_exit_signal": _bool,
+    "exit_profit_only": _bool,
+    "exit_profit_offset": _number,
+    "ignore_roi_if_entry_signal": _bool,
+    "process_only_new_candles": _bool,
+    "unfilledtimeout": _timeout,
+    "order_types": _order_types,
+    "entry_pricing": _pricing,
+    "exit_pricing": _pricing,
+    "custom_price_max_distance_ratio": lambda k, v: _number(k, v, 0.0, 1.0),
+    "exchange": _exchange,
+    "telegram": _telegram,
+    "internals": _internals,
+    "backtest": lambda k, v: BacktestSettings(**_section(k, v, {"freqtrade_compat": _bool})),
+    "offline": lambda k, v: OfflineSettings(**_section(k, v, {
+        "speed": lambda k2, v2: _number(k2, v2, 0.001), "datadir": _str})),
+    "initial_state": lambda k, v: _str(k, v, STATES),
+    "cancel_open_orders_on_exit": _bool,
+    "force_entry_enable": _bool,
+    "db_url": _str,
+    "log_file": _str,
+    "verbosity": lambda k, v: _int(k, v, 0),
+}
+
+
+def parse_config(raw: Any, env: Mapping[str, str], source: str = "built-in defaults") -> Settings:
+    """Validate a decoded config object and the environment into Settings."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a JSON object at the top level")
+    values: dict[str, Any] = {}
+    ignored: list[str] = []
+    for key, value in raw.items():
+        if key.startswith("_") or key in IGNORED_FREQTRADE_KEYS:
+            ignored.append(key)
+            continue
+        parser = _TOP.get(key)
+        if parser is None:
+            raise ConfigError(_unknown(key, key, _TOP))
+        values[key] = parser(key, value)
+    secrets, chat_id = _from_env(env)
+    settings = Settings(**values, secrets=secrets, telegram_chat_id=chat_id,
+                        ignored_keys=tuple(ignored), source=source)
+    _check_consistency(settings)
+    return settings
+
+
+def _from_env(env: Mapping[str, str]) -> tuple[Secrets, int | None]:
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    chat = get("TELEGRAM_CHAT_ID")
+    chat_id: int | None = None
+    if chat is not None:
+        try:
+            chat_id = int(chat)
+        except ValueError:
+            raise ConfigError(
+                "TELEGRAM_CHAT_ID: expected a numeric chat id such as 123456789"
+            ) from None
+    secrets = Secrets(
+        telegram_token=get("TELEGRAM_TOKEN"),
+        telegram_api_url=get("TELEGRAM_API_URL"),
+        exchange_api_key=get("EXCHANGE_API_KEY"),
+        exchange_api_secret=get("EXCHANGE_API_SECRET"),
+        exchange_password=get("EXCHANGE_PASSWORD"),
+        database_url=get("DATABASE_URL"),
+    )
+    if secrets.telegram_api_url and not secrets.telegram_api_url.startswith(("http://", "https://")):
+        raise ConfigError("TELEGRAM_API_URL: expected a base URL such as http://127.0.0.1:8081/bot")
+    return secrets, chat_id
+
+
+def _check_consistency(s: Settings) -> None:
+    quote = f"/{s.stake_currency}"
+    for pair in s.exchange.pair_whitelist:
+        if not pair.endswith(quote):
+            raise ConfigError(
+                f"exchange.pair_whitelist: {pair} is not quoted in stake_currency "
+                f"{s.stake_currency}; expected pairs like BASE{quote}"
+            )
+    if not s.dry_run:
+        if s.is_offline:
+            raise ConfigError('dry_run: the offline market cannot trade live; expected '
+                              '"dry_run": true or a real exchange.name')
+        if not (s.secrets.exchange_api_key and s.secrets.exchange_api_secret):
+            raise ConfigError("dry_run: live trading (false) needs EXCHANGE_API_KEY and "
+                              "EXCHANGE_API_SECRET in the environment (.env)")
+    if s.secrets.telegram_token and s.telegram.enabled and s.telegram_chat_id is None:
+        raise ConfigError("TELEGRAM_CHAT_ID: required when TELEGRAM_TOKEN is set; expected the "
+                          "numeric id of the owner's chat")
+    if s.stake_amount == "unlimited" and s.max_open_trades == 0:
+        raise ConfigError('max_open_trades: "unlimited" stake needs max_open_trades above 0')
+
+
+def load_settings(path: str | None, env: Mapping[str, str]) -> Settings:
+    """Read the config file (or the built-in defaults when no path is given) plus the env."""
+    if path is None:
+        return parse_config({}, env)
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{path}: config file not found; expected a JSON file "
+                          "(copy config.example.json)")
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): "
+                          f"{exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+    return parse_config(raw, env, source=str(path))

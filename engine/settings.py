@@ -1,0 +1,219 @@
+"""Settings: config.json (Freqtrade's key names) plus secrets from the environment.
+
+Everything is parsed once (engine/config.py) into one frozen `Settings`; secrets live in
+`Secrets`, whose fields are kept out of every repr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any, Literal
+
+OFFLINE_EXCHANGE = "offline"
+TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
+NOTIFICATION_TYPES = (
+    "entry", "entry_fill", "entry_cancel", "exit", "exit_fill", "exit_cancel",
+    "protection_trigger", "protection_trigger_global", "warning", "error", "status", "startup",
+)  # fmt: skip
+STATES = ("running", "paused", "stopped")
+
+# Keys a Freqtrade config may carry that tradepilot accepts and ignores (logged at start).
+IGNORED_FREQTRADE_KEYS = frozenset({
+    "trading_mode", "margin_mode", "pairlists", "api_server", "bot_name", "order_time_in_force",
+    "dataformat_ohlcv", "dataformat_trades", "fiat_display_currency", "edge", "freqai",
+    "position_adjustment_enable", "max_entry_position_adjustment", "user_data_dir",
+    "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
+    "reduce_df_footprint", "amend_last_stake_amount", "last_stake_amount_min_ratio",
+    "ignore_buying_expired_candle_after", "disable_dataframe_checks", "strategy_list",
+})  # fmt: skip
+
+StakeAmount = float | Literal["unlimited"]
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_url: str | None = field(default=None, repr=False)
+    exchange_api_key: str | None = field(default=None, repr=False)
+    exchange_api_secret: str | None = field(default=None, repr=False)
+    exchange_password: str | None = field(default=None, repr=False)
+    database_url: str | None = field(default=None, repr=False)
+
+    def values(self) -> list[str]:
+        """Every secret that is set, for redaction in logs and messages."""
+        found = [getattr(self, f.name) for f in fields(self)]
+        return [v for v in found if v]
+
+
+@dataclass(frozen=True, slots=True)
+class UnfilledTimeout:
+    entry: float = 10
+    exit: float = 10
+    unit: Literal["minutes", "seconds"] = "minutes"
+    exit_timeout_count: int = 0
+
+    def _delta(self, value: float) -> timedelta:
+        return timedelta(minutes=value) if self.unit == "minutes" else timedelta(seconds=value)
+
+    @property
+    def entry_delta(self) -> timedelta:
+        return self._delta(self.entry)
+
+    @property
+    def exit_delta(self) -> timedelta:
+        return self._delta(self.exit)
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    price_side: Literal["same", "other", "bid", "ask"] = "same"
+    use_order_book: bool = False
+    order_book_top: int = 1
+    price_last_balance: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTypes:
+    entry: Literal["limit", "market"] = "limit"
+    exit: Literal["limit", "market"] = "limit"
+    force_entry: Literal["limit", "market"] | None = None
+    force_exit: Literal["limit", "market"] | None = None
+    emergency_exit: Literal["limit", "market"] = "market"
+    stoploss: Literal["limit", "market"] = "market"
+    stoploss_on_exchange: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeSettings:
+    name: str = OFFLINE_EXCHANGE
+    pair_whitelist: tuple[str, ...] = ("ETH/BTC", "LTC/BTC", "XLM/BTC", "NXT/BTC", "ADA/BTC")
+    pair_blacklist: tuple[str, ...] = ()
+    ccxt_config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    markets_refresh_interval: int = 60
+    outdated_offset: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    enabled: bool = True
+    notification_settings: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({"entry_fill": "off"})
+    )
+    authorized_users: tuple[int, ...] = ()
+    reload: bool = True
+    balance_dust_level: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Internals:
+    process_throttle_secs: float = 5
+    heartbeat_interval: float = 60
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSettings:
+    freqtrade_compat: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineSettings:
+    """The built-in offline market: replays shipped candles faster than real time."""
+
+    speed: float = 300.0
+    datadir: str = "data/ohlcv"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    dry_run: bool = True
+    dry_run_wallet: float = 1.0
+    stake_currency: str = "BTC"
+    stake_amount: StakeAmount = 0.05
+    max_open_trades: int = 3
+    tradable_balance_ratio: float = 0.99
+    available_capital: float | None = None
+    amount_reserve_percent: float = 0.05
+    timeframe: str | None = None
+    strategy: str = "SampleStrategy"
+    strategy_path: str = "strategies"
+    minimal_roi: Mapping[str, float] | None = None
+    stoploss: float | None = None
+    trailing_stop: bool | None = None
+    trailing_stop_positive: float | None = None
+    trailing_stop_positive_offset: float | None = None
+    trailing_only_offset_is_reached: bool | None = None
+    use_custom_stoploss: bool | None = None
+    use_exit_signal: bool | None = None
+    exit_profit_only: bool | None = None
+    exit_profit_offset: float | None = None
+    ignore_roi_if_entry_signal: bool | None = None
+    process_only_new_candles: bool | None = None
+    unfilledtimeout: UnfilledTimeout | None = None
+    order_types: OrderTypes | None = None
+    entry_pricing: Pricing = field(default_factory=Pricing)
+    exit_pricing: Pricing = field(default_factory=Pricing)
+    custom_price_max_distance_ratio: float = 0.02
+    exchange: ExchangeSettings = field(default_factory=ExchangeSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    internals: Internals = field(default_factory=Internals)
+    backtest: BacktestSettings = field(default_factory=BacktestSettings)
+    offline: OfflineSettings = field(default_factory=OfflineSettings)
+    initial_state: Literal["running", "paused", "stopped"] = "running"
+    cancel_open_orders_on_exit: bool = False
+    force_entry_enable: bool = True
+    db_url: str | None = None
+    log_file: str | None = None
+    verbosity: int = 0
+    telegram_chat_id: int | None = None
+    secrets: Secrets = field(default_factory=Secrets, repr=False)
+    ignored_keys: tuple[str, ...] = ()
+    source: str = "built-in defaults"
+
+    @property
+    def is_offline(self) -> bool:
+        return self.exchange.name == OFFLINE_EXCHANGE
+
+    @property
+    def database_url(self) -> str:
+        if self.secrets.database_url:
+            return self.secrets.database_url
+        if self.db_url:
+            return self.db_url
+        return "sqlite:///tradepilot.dryrun.sqlite" if self.dry_run else "sqlite:///tradepilot.sqlite"
+
+    def strategy_overrides(self) -> dict[str, Any]:
+        """Config values that replace the strategy's own, as Freqtrade's config does."""
+        keys = (
+            "timeframe", "minimal_roi", "stoploss", "trailing_stop", "trailing_stop_positive",
+            "trailing_stop_positive_offset", "trailing_only_offset_is_reached",
+            "use_custom_stoploss", "use_exit_signal", "exit_profit_only", "exit_profit_offset",
+            "ignore_roi_if_entry_signal", "process_only_new_candles", "unfilledtimeout",
+            "order_types",
+        )  # fmt: skip
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets replaced by a marker."""
+        data = asdict(self)
+        data.pop("secrets")
+        data["secrets"] = {f.name: ("***" if getattr(self.secrets, f.name) else None)
+                           for f in fields(self.secrets)}
+        data["database_url"] = redact(self.database_url, self.secrets.values())
+        return _plain(data)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
