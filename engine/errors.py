@@ -41,6 +41,11 @@ class OrderStateUnknown(ExchangeError):
     """A create or cancel whose outcome is unknown; resolve by looking the order up."""
 
 
+class OrderNotPlaced(ExchangeError):
+    """A create that failed in transit and that the exchange confirms it never received:
+    nothing is on the exchange, so placing it again is safe."""
+
+
 class OrderRejected(ExchangeError):
     """The exchange refused this order (invalid, too small, not enough funds)."""
 
