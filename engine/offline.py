@@ -1,0 +1,220 @@
+"""The offline market: a price source that replays candle files on the injected clock.
+
+It implements the read half of `Exchange` (markets, rules, rounding, tickers, candles); orders
+go to a `PaperExchange` placed on top of it. At clock time `now` the "current" candle is the
+one with the latest open time <= now: its open is the price (bid = ask = last) and its
+open/high/low are the ticker's range, so exits decided on a replayed ticker see the same candle
+a Freqtrade backtest sees. `fetch_ohlcv` returns only candles that have closed by `now`.
+
+Backtests call `fetch_tickers` once per candle, so the candles are held as numpy arrays and
+looked up with `searchsorted`, never by filtering frames.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import ccxt
+import numpy as np
+import pandas as pd
+
+from engine import precision
+from engine.candles import fill_gaps, load_pair_data, timeframe_to_seconds
+from engine.clock import Clock
+from engine.errors import ConfigError, ExchangeError, OrderRejected
+from engine.exchange import (
+    CANDLE_COLUMNS,
+    Balance,
+    MarketRules,
+    OrderRequest,
+    OrderSnapshot,
+    Rounding,
+    Ticker,
+)
+
+_NO_ORDERS = "offline market: use PaperExchange for orders"
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """One pair's candles as arrays; `opens_ns` are open times in ns since the epoch."""
+
+    opens_ns: np.ndarray
+    values: np.ndarray  # rows of open, high, low, close, volume
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Series:
+        dates = frame["date"].dt.as_unit("ns").astype("int64").to_numpy()
+        values = frame.loc[:, list(CANDLE_COLUMNS[1:])].to_numpy(dtype="float64")
+        return cls(opens_ns=dates, values=values)
+
+
+def _ns(when: datetime) -> int:
+    """ns since the epoch, in integers so no float rounding moves a candle boundary."""
+    delta = when.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def _time(ns: int) -> datetime:
+    return pd.Timestamp(ns, unit="ns", tz=UTC).to_pydatetime()
+
+
+class OfflineMarket:
+    """Replays `candles` (one frame per pair, gaps filled here) of `timeframe` on `clock`."""
+
+    def __init__(
+        self,
+        candles: Mapping[str, pd.DataFrame],
+        timeframe: str,
+        markets: list[dict[str, Any]],
+        clock: Clock,
+    ) -> None:
+        self._clock = clock
+        self._timeframe = timeframe
+        self._step_ns = timeframe_to_seconds(timeframe) * 1_000_000_000
+        self._ccxt = ccxt.binance()
+        self._ccxt.set_markets(markets)
+        self._rules = MappingProxyType(
+            {m["symbol"]: precision.rules_from_market(m) for m in markets}
+        )
+        missing = sorted(set(candles) - set(self._rules))
+        if missing:
+            raise ConfigError(f"offline market: no market definition for {', '.join(missing)}")
+        self._series = {
+            pair: _Series.of(fill_gaps(frame, timeframe))
+            for pair, frame in candles.items()
+            if not frame.empty
+        }
+
+    @classmethod
+    def from_files(
+        cls,
+        datadir: Path | str,
+        pairs: Iterable[str],
+        timeframe: str,
+        markets_path: Path | str,
+        clock: Clock,
+    ) -> OfflineMarket:
+        """Candle files of `pairs` in `datadir` plus a `{"markets": [...]}` JSON file."""
+        try:
+            markets = json.loads(Path(markets_path).read_text(encoding="utf-8"))["markets"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"markets file {markets_path}: expected JSON with a 'markets' list ({exc})"
+            ) from exc
+        return cls(load_pair_data(datadir, pairs, timeframe), timeframe, markets, clock)
+
+    @property
+    def name(self) -> str:
+        return "offline"
+
+    @property
+    def timeframe(self) -> str:
+        return self._timeframe
+
+    def pairs(self) -> list[str]:
+        """Pairs with candles, in the order they were given."""
+        return list(self._series)
+
+    def first_time(self) -> datetime:
+        """Open time of the earliest candle of any pair: where the data window starts."""
+        return _time(min(int(s.opens_ns[0]) for s in self._series.values()))
+
+    def last_time(self) -> datetime:
+        """Open time of the latest candle of any pair: the last candle of the data window."""
+        return _time(max(int(s.opens_ns[-1]) for s in self._series.values()))
+
+    async def load_markets(self, reload: bool = False) -> None:
+        """Markets are fixed at construction; nothing to fetch."""
+
+    def markets(self) -> Mapping[str, MarketRules]:
+        return self._rules
+
+    def rules(self, pair: str) -> MarketRules:
+        try:
+            return self._rules[pair]
+        except KeyError:
+            raise OrderRejected(f"{pair}: not a market of the offline exchange") from None
+
+    def round_amount(self, pair: str, amount: float) -> float:
+        self.rules(pair)
+        return precision.round_amount(self._ccxt, pair, amount)
+
+    def round_price(self, pair: str, price: float, rounding: Rounding = Rounding.ROUND) -> float:
+        self.rules(pair)
+        return precision.round_price(self._ccxt, pair, price, rounding)
+
+    async def fetch_tickers(self, pairs: list[str]) -> dict[str, Ticker]:
+        """Tickers of the pairs trading at clock time; a pair outside its data is left out."""
+        now = self._clock.now()
+        now_ns = _ns(now)
+        tickers: dict[str, Ticker] = {}
+        for pair in pairs:
+            series = self._series.get(pair)
+            if series is None:
+                continue
+            index = int(np.searchsorted(series.opens_ns, now_ns, side="right")) - 1
+            if index < 0 or now_ns >= series.opens_ns[index] + self._step_ns:
+                continue
+            o, h, low, _, _ = series.values[index].tolist()
+            tickers[pair] = Ticker(
+                pair=pair, time=now, bid=o, ask=o, last=o, open=o, high=h, low=low
+            )
+        return tickers
+
+    async def fetch_ohlcv(
+        self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
+        """Closed candles (open + timeframe <= now) from `since` on, like ccxt's.
+
+        With `since`, the first `limit` candles from there; without, the latest `limit`.
+        """
+        if timeframe != self._timeframe:
+            raise ExchangeError(
+                f"offline market replays {self._timeframe} candles; {timeframe} was asked for"
+            )
+        series = self._series.get(pair)
+        if series is None:
+            raise OrderRejected(f"{pair}: no candles in the offline market")
+        closed_end = int(
+            np.searchsorted(series.opens_ns, _ns(self._clock.now()) - self._step_ns, "right")
+        )
+        start = 0 if since is None else int(np.searchsorted(series.opens_ns, _ns(since)))
+        if limit is not None and since is None:
+            start = max(start, closed_end - limit)
+        end = closed_end if limit is None or since is None else min(closed_end, start + limit)
+        return _frame(series, start, max(start, end))
+
+    async def fetch_balance(self) -> dict[str, Balance]:
+        return {}
+
+    async def create_order(self, request: OrderRequest) -> OrderSnapshot:
+        raise OrderRejected(_NO_ORDERS)
+
+    async def fetch_order(
+        self, pair: str, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderSnapshot:
+        raise OrderRejected(_NO_ORDERS)
+
+    async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot:
+        raise OrderRejected(_NO_ORDERS)
+
+    async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
+        raise OrderRejected(_NO_ORDERS)
+
+    async def close(self) -> None:
+        """Nothing to release: the ccxt instance never opened a connection."""
+
+
+def _frame(series: _Series, start: int, end: int) -> pd.DataFrame:
+    values = series.values[start:end]
+    frame = pd.DataFrame(values, columns=list(CANDLE_COLUMNS[1:]))
+    dates = pd.to_datetime(series.opens_ns[start:end], unit="ns", utc=True)
+    frame.insert(0, "date", dates)
+    return frame

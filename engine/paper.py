@@ -1,0 +1,392 @@
+"""The paper (dry-run) exchange: real prices from any source, simulated orders and wallet.
+
+Market data (markets, rules, rounding, tickers, candles) comes from `source`: the live
+exchange's public data or an `OfflineMarket`. Orders live in the `paper_orders` table, each
+state change committed in its own transaction, because that table plays the part of the
+exchange's own durable state: after a restart the wallet is `wallet` plus the effect of every
+fill recorded there, and open orders carry on.
+
+Fill rules, kept simple on purpose:
+- market orders fill at once, fully, at the ask (buy) or bid (sell), with the taker fee;
+- a limit buy fills when the traded range reached it (limit >= ticker.low), a limit sell when
+  limit <= ticker.high, at the limit price with the maker fee. That includes a limit that is
+  already crossed when it is placed (Freqtrade charges the taker fee there; one rule is easier
+  to reason about, and backtests set one fee for both anyway);
+- `fee`, when given, replaces both the maker and the taker fee; fees are charged in the quote
+  currency, cost x rate;
+- `partial_fill_ratio` (for tests) makes each check of a limit order fill only that fraction of
+  what remains (truncated to the amount step; all of it once the fraction rounds to nothing).
+Open limit orders are checked against the current ticker on `fetch_order`, `fetch_open_orders`
+and `match_open_orders`. A cancel does not check first: an order the engine timed out is
+cancelled before the candle that would have filled it is looked at, as Freqtrade's backtest
+orders it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Context, Decimal, localcontext
+from typing import cast
+
+import pandas as pd
+
+from engine.clock import Clock
+from engine.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
+from engine.exchange import (
+    Balance,
+    Exchange,
+    ExchangeOrderStatus,
+    MarketRules,
+    OrderRequest,
+    OrderSnapshot,
+    OrderType,
+    Rounding,
+    Side,
+    Ticker,
+)
+from engine.precision import check_order_limits
+from models import PaperOrder, db, dec
+
+logger = logging.getLogger(__name__)
+
+# Exact decimal sums: the wallet must not depend on the order fills were added in, so that a
+# restart (which sums every row again) finds the very same balances.
+_EXACT = Context(prec=60)
+OPEN, CLOSED, CANCELED = "open", "closed", "canceled"
+
+
+def _currencies(pair: str) -> tuple[str, str]:
+    base, _, rest = pair.partition("/")
+    return base, rest.split(":")[0]
+
+
+def _effect(row: PaperOrder) -> dict[str, Decimal]:
+    """What the order's fills so far did to the balances."""
+    base, quote = _currencies(row.pair)
+    with localcontext(_EXACT):
+        filled, value, fee = dec(row.filled), dec(row.cost), dec(row.fee_cost)
+        if row.side == "buy":
+            return {base: filled, quote: -(value + fee)}
+        return {base: -filled, quote: value - fee}
+
+
+def _remaining(row: PaperOrder) -> float:
+    with localcontext(_EXACT):
+        return float(dec(row.amount) - dec(row.filled))
+
+
+def _price(row: PaperOrder) -> float:
+    # The column is nullable for the exchange's sake; every paper order records its price.
+    return cast(float, row.price)
+
+
+def _crosses(row: PaperOrder, ticker: Ticker) -> bool:
+    price = _price(row)
+    return price >= ticker.low if row.side == "buy" else price <= ticker.high
+
+
+def snapshot(row: PaperOrder) -> OrderSnapshot:
+    return OrderSnapshot(
+        order_id=row.id,
+        client_order_id=row.client_order_id,
+        pair=row.pair,
+        side=cast(Side, row.side),
+        order_type=cast(OrderType, row.order_type),
+        status=cast(ExchangeOrderStatus, row.status),
+        amount=row.amount,
+        filled=row.filled,
+        remaining=_remaining(row),
+        price=row.price,
+        average=row.average,
+        cost=row.cost,
+        fee_cost=row.fee_cost,
+        fee_currency=row.fee_currency,
+        timestamp=row.created_at,
+        last_update=row.updated_at,
+    )
+
+
+class PaperExchange:
+    """The dry-run `Exchange`: `source` for prices, `paper_orders` for orders and balances."""
+
+    def __init__(
+        self,
+        source: Exchange,
+        clock: Clock,
+        *,
+        wallet: float,
+        stake_currency: str,
+        fee: float | None = None,
+        partial_fill_ratio: float | None = None,
+    ) -> None:
+        if partial_fill_ratio is not None and not 0 < partial_fill_ratio <= 1:
+            raise ConfigError(
+                f"partial_fill_ratio: expected a number in (0, 1], got {partial_fill_ratio}"
+            )
+        self._source = source
+        self._clock = clock
+        self._wallet = wallet
+        self._stake = stake_currency
+        self._fee = fee
+        self._ratio = partial_fill_ratio
+        # Both are read from the database on first use, so a restart picks up where it was.
+        self._totals: dict[str, Decimal] | None = None
+        self._orders_made: int | None = None
+
+    # --- market data: the source's ------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._source.name
+
+    async def load_markets(self, reload: bool = False) -> None:
+        await self._source.load_markets(reload)
+
+    def markets(self) -> Mapping[str, MarketRules]:
+        return self._source.markets()
+
+    def rules(self, pair: str) -> MarketRules:
+        return self._source.rules(pair)
+
+    def round_amount(self, pair: str, amount: float) -> float:
+        return self._source.round_amount(pair, amount)
+
+    def round_price(self, pair: str, price: float, rounding: Rounding = Rounding.ROUND) -> float:
+        return self._source.round_price(pair, price, rounding)
+
+    async def fetch_tickers(self, pairs: list[str]) -> dict[str, Ticker]:
+        return await self._source.fetch_tickers(pairs)
+
+    async def fetch_ohlcv(
+        self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
+        return await self._source.fetch_ohlcv(pair, timeframe, since, limit)
+
+    async def close(self) -> None:
+        await self._source.close()
+
+    # --- balances -------------------------------------------------------------------------
+
+    async def fetch_balance(self) -> dict[str, Balance]:
+        totals, used = self._ledger(), self._used()
+        currencies = {self._stake} | {c for c, v in totals.items() if v} | set(used)
+        balances = {}
+        for currency in sorted(currencies):
+            total, locked = totals.get(currency, Decimal(0)), used.get(currency, Decimal(0))
+            with localcontext(_EXACT):
+                free = float(total - locked)
+            balances[currency] = Balance(currency, free, float(locked), float(total))
+        return balances
+
+    def _ledger(self) -> dict[str, Decimal]:
+        if self._totals is None:
+            self._totals = defaultdict(Decimal, {self._stake: dec(self._wallet)})
+            for row in PaperOrder.select():
+                self._book(_effect(row), 1)
+        return self._totals
+
+    def _book(self, effect: dict[str, Decimal], sign: int) -> None:
+        if self._totals is None:
+            return
+        with localcontext(_EXACT):
+            for currency, amount in effect.items():
+                self._totals[currency] += sign * amount
+
+    def _used(self) -> dict[str, Decimal]:
+        """Funds locked by open orders: quote (with fee) for buys, base for sells."""
+        used: dict[str, Decimal] = defaultdict(Decimal)
+        with localcontext(_EXACT):
+            for row in PaperOrder.select().where(PaperOrder.status == OPEN):
+                base, quote = _currencies(row.pair)
+                remaining = dec(row.amount) - dec(row.filled)
+                if row.side == "buy":
+                    rate = dec(self._fee_rate(self._source.rules(row.pair), "limit"))
+                    used[quote] += remaining * dec(_price(row)) * (1 + rate)
+                else:
+                    used[base] += remaining
+        return used
+
+    def _free(self, currency: str) -> float:
+        with localcontext(_EXACT):
+            used = self._used().get(currency, Decimal(0))
+            return float(self._ledger().get(currency, Decimal(0)) - used)
+
+    def _fee_rate(self, rules: MarketRules, order_type: OrderType) -> float:
+        if self._fee is not None:
+            return self._fee
+        return rules.taker_fee if order_type == "market" else rules.maker_fee
+
+    # --- orders ---------------------------------------------------------------------------
+
+    async def create_order(self, request: OrderRequest) -> OrderSnapshot:
+        """Place a simulated order; a client id seen before returns that order instead."""
+        pair = request.pair
+        ticker = (await self._source.fetch_tickers([pair])).get(pair)
+        existing = PaperOrder.get_or_none(PaperOrder.client_order_id == request.client_order_id)
+        if existing is not None:
+            return snapshot(self._match(existing, ticker))
+        if ticker is None:
+            raise OrderRejected(f"{pair}: no price at {self._clock.now().isoformat()}")
+        rules = self._source.rules(pair)
+        amount = self._source.round_amount(pair, request.amount)
+        price = self._order_price(request, ticker)
+        check_order_limits(rules, amount, price)
+        fee_rate = self._fee_rate(rules, request.order_type)
+        self._check_funds(rules, request.side, amount, price * (1 + fee_rate))
+        row = self._new_row(request, rules, amount, price)
+        if request.order_type == "market":
+            self._fill(row, amount, fee_rate)
+        elif _crosses(row, ticker):
+            self._fill(row, self._fill_amount(row), fee_rate)
+        self._save(row, {}, insert=True)
+        logger.info(
+            "paper order %s client_id=%s %s %s %s %s at %s: %s",
+            row.id,
+            row.client_order_id,
+            request.order_type,
+            row.side,
+            amount,
+            pair,
+            price,
+            row.status,
+        )
+        return snapshot(row)
+
+    def _order_price(self, request: OrderRequest, ticker: Ticker) -> float:
+        if request.order_type == "market":
+            # The quoted price as is: on replayed candles it is the candle open, the price a
+            # Freqtrade backtest enters and exits at.
+            return ticker.ask if request.side == "buy" else ticker.bid
+        return self._source.round_price(request.pair, request.price)
+
+    def _check_funds(self, rules: MarketRules, side: str, amount: float, unit: float) -> None:
+        """`unit` is the quote needed per base unit bought, fee included."""
+        currency, need = (rules.quote, amount * unit) if side == "buy" else (rules.base, amount)
+        free = self._free(currency)
+        if need > free and not math.isclose(need, free, rel_tol=1e-9, abs_tol=1e-12):
+            raise InsufficientFunds(
+                f"{rules.pair}: {side} of {amount} {rules.base} needs {need:.8g} {currency}"
+                f"{' (fee included)' if side == 'buy' else ''}, only {free:.8g} {currency} free"
+            )
+
+    def _new_row(
+        self, request: OrderRequest, rules: MarketRules, amount: float, price: float
+    ) -> PaperOrder:
+        if self._orders_made is None:
+            self._orders_made = PaperOrder.select().count()
+        self._orders_made += 1
+        now = self._clock.now()
+        return PaperOrder(
+            id=f"paper-{self._orders_made}", client_order_id=request.client_order_id,
+            pair=request.pair, side=request.side, order_type=request.order_type, price=price,
+            amount=amount, filled=0.0, average=None, cost=0.0, fee_cost=0.0,
+            fee_currency=rules.quote, status=OPEN, created_at=now, updated_at=now,
+        )  # fmt: skip
+
+    def _fill_amount(self, row: PaperOrder) -> float:
+        remaining = _remaining(row)
+        if self._ratio is None:
+            return remaining
+        part = self._source.round_amount(row.pair, remaining * self._ratio)
+        return part if part > 0 else remaining
+
+    def _fill(self, row: PaperOrder, amount: float, fee_rate: float) -> None:
+        """Add a fill of `amount` at the order's price; every fill of an order is at it."""
+        with localcontext(_EXACT):
+            value = dec(amount) * dec(_price(row))
+            row.filled = float(dec(row.filled) + dec(amount))
+            row.cost = float(dec(row.cost) + value)
+            row.fee_cost = float(dec(row.fee_cost) + value * dec(fee_rate))
+        row.average = row.price
+        row.updated_at = self._clock.now()
+        if _remaining(row) <= 0:
+            row.status = CLOSED
+
+    def _match(self, row: PaperOrder, ticker: Ticker | None) -> PaperOrder:
+        """Fill an open limit order if the ticker's range reached its price."""
+        if row.status != OPEN or ticker is None or not _crosses(row, ticker):
+            return row
+        before = _effect(row)
+        amount = self._fill_amount(row)
+        self._fill(row, amount, self._fee_rate(self._source.rules(row.pair), "limit"))
+        self._save(row, before, insert=False)
+        logger.info(
+            "paper order %s client_id=%s filled %s %s at %s: %s",
+            row.id,
+            row.client_order_id,
+            amount,
+            row.pair,
+            row.price,
+            row.status,
+        )
+        return row
+
+    def _save(self, row: PaperOrder, before: dict[str, Decimal], *, insert: bool) -> None:
+        with db.atomic():
+            row.save(force_insert=insert)
+        self._book(before, -1)
+        self._book(_effect(row), 1)
+
+    def _find(self, pair: str, order_id: str | None, client_order_id: str | None) -> PaperOrder:
+        if order_id is not None:
+            row = PaperOrder.get_or_none(PaperOrder.id == order_id)
+        elif client_order_id is not None:
+            row = PaperOrder.get_or_none(PaperOrder.client_order_id == client_order_id)
+        else:
+            raise OrderNotFound(f"{pair}: an order id or a client order id is needed")
+        if row is None or row.pair != pair:
+            raise OrderNotFound(f"{pair}: no paper order with id {order_id or client_order_id!r}")
+        return row
+
+    async def fetch_order(
+        self, pair: str, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderSnapshot:
+        row = self._find(pair, order_id, client_order_id)
+        if row.status == OPEN:
+            ticker = (await self._source.fetch_tickers([pair])).get(pair)
+            row = self._match(self._find(pair, order_id, client_order_id), ticker)
+        return snapshot(row)
+
+    async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
+        tickers = await self._source.fetch_tickers([pair])
+        rows = PaperOrder.select().where((PaperOrder.pair == pair) & (PaperOrder.status == OPEN))
+        matched = [
+            self._match(row, tickers.get(pair)) for row in rows.order_by(PaperOrder.created_at)
+        ]
+        return [snapshot(row) for row in matched if row.status == OPEN]
+
+    async def match_open_orders(self) -> list[OrderSnapshot]:
+        """Check every open order against the current tickers (one call); the changed ones."""
+        pairs = [
+            r.pair
+            for r in PaperOrder.select(PaperOrder.pair).where(PaperOrder.status == OPEN).distinct()
+        ]
+        if not pairs:
+            return []
+        tickers = await self._source.fetch_tickers(pairs)
+        changed = []
+        for row in PaperOrder.select().where(PaperOrder.status == OPEN):
+            filled = row.filled
+            if self._match(row, tickers.get(row.pair)).filled != filled:
+                changed.append(snapshot(row))
+        return changed
+
+    async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot:
+        """Cancel an open order, keeping what it filled; a finished order is returned as is."""
+        row = self._find(pair, order_id, None)
+        if row.status == OPEN:
+            row.status = CANCELED
+            row.updated_at = self._clock.now()
+            self._save(row, _effect(row), insert=False)
+            logger.info(
+                "paper order %s client_id=%s canceled, %s of %s filled",
+                row.id,
+                row.client_order_id,
+                row.filled,
+                row.amount,
+            )
+        return snapshot(row)
