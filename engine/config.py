@@ -75,8 +75,8 @@ def _pairs(key: str, value: Any) -> tuple[str, ...]:
 
 
 def _stoploss(key: str, value: Any) -> float:
-    number = _number(key, value, -1.0, 0.0)
-    if number >= 0:
+    number = _number(key, value)
+    if not -1.0 <= number < 0:
         raise ConfigError(f"{key}: expected a negative ratio such as -0.10, got {value!r}")
     return number
 

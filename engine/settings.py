@@ -7,7 +7,7 @@ Everything is parsed once (engine/config.py) into one frozen `Settings`; secrets
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Literal
@@ -197,8 +197,7 @@ class Settings:
 
     def redacted(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets replaced by a marker."""
-        data = asdict(self)
-        data.pop("secrets")
+        data = _plain(self)
         data["secrets"] = {f.name: ("***" if getattr(self.secrets, f.name) else None)
                            for f in fields(self.secrets)}
         data["database_url"] = redact(self.database_url, self.secrets.values())
@@ -212,6 +211,8 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
