@@ -7,12 +7,12 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import peewee
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import models
-import peewee
 from engine.errors import InvalidTransition
 from models import Order, OrderStatus, Trade
 
