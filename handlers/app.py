@@ -1,0 +1,225 @@
+"""Builds the python-telegram-bot Application that runs the whole bot on one event loop.
+
+Life cycle:
+* post_init: start the outbox sender, `await engine.startup()` (reconciliation and the startup
+  message), register the command menu, schedule the iteration job.
+* post_stop: `await engine.shutdown()` while the bot can still send, then give the outbox a
+  few seconds to deliver the last messages and stop the sender.
+* post_shutdown: the same clean-up for runs that never got as far as running.
+
+The iteration is one repeating job ("engine-tick") with APScheduler's max_instances=1 and
+coalesce, so a slow iteration is never overlapped by the next one. Its first run is placed just
+after a multiple of the interval (counted from the Unix epoch): candles close on such multiples
+whenever the interval divides a minute, so a fresh candle is picked up within
+CANDLE_SLACK_SECONDS plus one iteration of closing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from telegram import Update
+from telegram.error import Conflict, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+
+from engine.clock import Clock, SystemClock
+from engine.control import Control
+from engine.errors import ConfigError
+from engine.events import ErrorNotice, Notifier
+from engine.outbox import Outbox
+from engine.settings import Settings, redact
+from handlers.auth import command_filter, make_gate, owner_chat_id, verdict
+from handlers.buttons import on_button
+from handlers.commands import BOT_DATA_KEY, BotContext, Call, Context, bot_context
+from handlers.info_cmds import version
+from handlers.keyboards import Confirmations
+from handlers.logbuffer import LogBuffer, installed_log_buffer
+from handlers.sender import OutboxSender
+from handlers.table import COMMANDS, menu, register
+
+logger = logging.getLogger(__name__)
+
+OFFLINE_TOKEN = "0:offline"  # noqa: S105 - a placeholder that never leaves the process
+CANDLE_SLACK_SECONDS = 2.0
+ERROR_REPORT_WINDOW_SECONDS = 600.0
+FLUSH_ON_STOP_SECONDS = 5.0
+TICK_JOB = "engine-tick"
+CONFLICT_HELP = ("another process is polling this bot token; stop it (a second copy of the bot, "
+                 "a container or a test run), or commands will not get replies")
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+class BotEngine(Control, Protocol):
+    """The command API plus the life cycle the application drives."""
+
+    async def startup(self) -> None: ...
+
+    async def process(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+
+class ErrorThrottle:
+    """At most one owner message per distinct error per window; the log gets every one."""
+
+    def __init__(self, monotonic: Callable[[], float],
+                 window: float = ERROR_REPORT_WINDOW_SECONDS) -> None:
+        self._monotonic = monotonic
+        self._window = window
+        self._last: dict[str, float] = {}
+
+    def allow(self, key: str) -> bool:
+        now = self._monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self._window:
+            return False
+        self._last[key] = now
+        return True
+
+
+class Runtime:
+    """The collaborators and hooks of one Application run."""
+
+    def __init__(self, settings: Settings, engine: BotEngine, notifier: Notifier | None,
+                 sender: OutboxSender | None, monotonic: Callable[[], float]) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.notifier = notifier
+        self.sender = sender
+        self.errors = ErrorThrottle(monotonic)
+        self.engine_stopped = False
+        self.conflict_reported = False
+
+    def report(self, key: str, text: str) -> None:
+        """Tell the owner about a failure, rate-limited, with secrets removed."""
+        if self.notifier is not None and self.errors.allow(key):
+            self.notifier.notify(ErrorNotice(redact(text, self.settings.secrets.values())))
+
+    async def post_init(self, app: App) -> None:
+        await self.engine.startup()
+        if self.sender is not None:
+            self.sender.start(app.bot)
+        try:
+            await app.bot.set_my_commands(menu(COMMANDS))
+        except TelegramError as exc:
+            logger.warning("could not register the command menu: %s", exc)
+        interval = self.settings.internals.process_throttle_secs
+        first = aligned_first_run(interval, time.time())
+        if app.job_queue is None:
+            raise ConfigError("python-telegram-bot[job-queue] is not installed; run make run")
+        app.job_queue.run_repeating(self.tick, interval=interval, first=first, name=TICK_JOB,
+                                    job_kwargs={"max_instances": 1, "coalesce": True})
+
+    async def tick(self, _context: Context) -> None:
+        """One engine iteration; a crash is logged and reported, and the next one runs."""
+        try:
+            await self.engine.process()
+        except Exception as exc:  # the loop must survive any one bad iteration
+            logger.exception("engine iteration failed")
+            self.report(f"tick:{type(exc).__name__}:{exc}",
+                        f"An iteration failed ({type(exc).__name__}: {exc}). The bot keeps "
+                        "running; details are in /logs.")
+
+    async def post_stop(self, _app: App) -> None:
+        await self._stop_engine()
+        if self.sender is not None:
+            await self.sender.stop(flush_timeout=FLUSH_ON_STOP_SECONDS)
+
+    async def post_shutdown(self, _app: App) -> None:
+        if self.sender is not None:
+            await self.sender.stop()
+        await self._stop_engine()
+
+    async def _stop_engine(self) -> None:
+        if self.engine_stopped:
+            return
+        self.engine_stopped = True
+        try:
+            await self.engine.shutdown()
+        except Exception:  # shutdown goes on: the sender and the loop still need closing
+            logger.exception("engine shutdown failed")
+
+    async def on_error(self, update: object, context: Context) -> None:
+        error = context.error
+        if isinstance(error, Conflict):
+            logger.error("Telegram refused getUpdates: %s. %s", error, CONFLICT_HELP)
+            if not self.conflict_reported:
+                self.conflict_reported = True
+                self.report("conflict", f"Telegram reports a conflict: {CONFLICT_HELP}.")
+            return
+        logger.error("error while handling an update", exc_info=error)
+        if isinstance(update, Update) and verdict(update, self.settings) == "owner":
+            call = Call(update, context, bot_context(context.application))
+            try:
+                await call.reply("Something went wrong with that command; the details are "
+                                 "in the log (/logs).")
+            except TelegramError:
+                logger.warning("could not tell the owner about the error")
+
+
+def aligned_first_run(interval: float, now: float) -> float:
+    """Seconds until just after the next multiple of `interval` since the epoch."""
+    return interval - (now % interval) + CANDLE_SLACK_SECONDS
+
+
+def build_application(
+    settings: Settings,
+    engine: BotEngine,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    notifier: Notifier | None = None,
+    sender: OutboxSender | None = None,
+    clock: Clock | None = None,
+    log_buffer: LogBuffer | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> App:
+    """The Application with every handler, the gate, the tick job and the outbox sender.
+
+    Without TELEGRAM_TOKEN pass a local transport (handlers.console.ConsoleRequest) as both
+    requests; the token is then a placeholder that never leaves the process. Pass the `sender`
+    whose `wake` the notifier was given; without one, a sender is made here (it is in
+    `bot_data["sender"]`) and picks new messages up at its idle poll. `log_buffer` defaults
+    to the one installed on the root logger.
+    """
+    owner = owner_chat_id(settings)
+    sender = sender or OutboxSender(Outbox(), owner, clock=clock)
+    runtime = Runtime(settings, engine, notifier, sender, monotonic)
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        Application.builder()
+        .token(settings.secrets.telegram_token or OFFLINE_TOKEN)
+        .rate_limiter(AIORateLimiter())
+        .concurrent_updates(True)
+        .post_init(runtime.post_init)
+        .post_stop(runtime.post_stop)
+        .post_shutdown(runtime.post_shutdown)
+    )
+    if settings.secrets.telegram_api_url:
+        builder = builder.base_url(settings.secrets.telegram_api_url)
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app = builder.build()
+    app.bot_data["engine"] = engine
+    app.bot_data[BOT_DATA_KEY] = BotContext(
+        engine=engine, settings=settings, clock=clock or SystemClock(),
+        owner_chat_id=owner, confirmations=Confirmations(monotonic),
+        log_buffer=log_buffer or installed_log_buffer(), version=version(),
+    )
+    app.bot_data["sender"] = sender
+    app.add_handler(TypeHandler(Update, make_gate(settings)), group=-1)
+    register(app, command_filter(settings))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_error_handler(runtime.on_error)
+    return app

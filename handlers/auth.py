@@ -1,0 +1,80 @@
+"""Deny by default: only the owner's chat (and, when configured, only the listed users in it)
+can run commands or press buttons. Nothing else gets a reply or has an effect.
+
+Two layers. A `TypeHandler` in group -1 sees every update first: strangers are logged with
+their ids and stopped there. Every command handler also carries `command_filter`, so a handler
+registered without the gate still refuses strangers. Edited and forwarded messages from the
+owner are ignored too: an edit of an old "/forceexit 3" or a forwarded "/stop" was not typed as
+a command now.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, CallbackContext, filters
+
+from engine.errors import ConfigError
+from engine.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# The chat the offline console transport speaks as when no TELEGRAM_CHAT_ID is set.
+DEMO_CHAT_ID = 1000001
+DEMO_USER_ID = 1000001
+
+Verdict = Literal["owner", "ignored", "stranger"]
+
+
+def owner_chat_id(settings: Settings) -> int:
+    if settings.telegram_chat_id is not None:
+        return settings.telegram_chat_id
+    if settings.secrets.telegram_token:
+        raise ConfigError("TELEGRAM_CHAT_ID: required when TELEGRAM_TOKEN is set; expected the "
+                          "numeric id of the owner's chat")
+    return DEMO_CHAT_ID
+
+
+def command_filter(settings: Settings) -> filters.BaseFilter:
+    """New, unforwarded messages in the owner chat, from an authorized user when listed."""
+    allowed = (filters.UpdateType.MESSAGE & filters.Chat(chat_id=owner_chat_id(settings))
+               & ~filters.FORWARDED)
+    if settings.telegram.authorized_users:
+        allowed = allowed & filters.User(user_id=list(settings.telegram.authorized_users))
+    return allowed
+
+
+def verdict(update: Update, settings: Settings) -> Verdict:
+    chat = update.effective_chat
+    if chat is None or chat.id != owner_chat_id(settings):
+        return "stranger"
+    users = settings.telegram.authorized_users
+    if users and (update.effective_user is None or update.effective_user.id not in users):
+        return "stranger"
+    if update.callback_query is not None:
+        return "owner"
+    if update.message is not None and update.message.forward_origin is None:
+        return "owner"
+    return "ignored"
+
+
+def make_gate(settings: Settings) -> Any:
+    """The group -1 handler callback that stops every update not from the owner."""
+
+    async def gate(update: Update, _context: CallbackContext[Any, Any, Any, Any]) -> None:
+        found = verdict(update, settings)
+        if found == "owner":
+            return
+        user = update.effective_user
+        chat = update.effective_chat
+        if found == "stranger":
+            logger.warning("refused update %s from user %s in chat %s", update.update_id,
+                           user.id if user else None, chat.id if chat else None)
+        else:
+            logger.info("ignored update %s (edited, forwarded or not a command) in chat %s",
+                        update.update_id, chat.id if chat else None)
+        raise ApplicationHandlerStop
+
+    return gate

@@ -1,0 +1,126 @@
+"""Commands that change what the bot does: start/stop/pause/reload, forced exits and entries,
+order cancels, trade deletion, unlocks and the blacklist.
+
+Destructive commands (/stop, /forceexit all, /delete) only ask here; the action runs when the
+confirmation button is pressed (`run_confirmed`), once, and only before it expires.
+"""
+
+from __future__ import annotations
+
+from engine.errors import CommandError
+from handlers import args as parse
+from handlers.commands import Call
+from handlers.format import esc
+from handlers.format_trades import locks_text
+from handlers.keyboards import confirm_keyboard, pairs_keyboard, trades_keyboard
+
+FORCE_ENTRY_DISABLED = ("Forced entries are disabled: set \"force_entry_enable\": true in the "
+                        "config and /reload.")
+
+
+async def cmd_start(call: Call) -> None:
+    parse.no_args(call.args, call.usage)
+    await call.reply(esc((await call.engine.start()).text))
+
+
+async def cmd_stop(call: Call) -> None:
+    parse.no_args(call.args, call.usage)
+    token = call.bot.confirmations.issue("stop")
+    await call.reply(
+        "<b>Stop trading?</b> No new entries and no strategy exits; stoplosses keep "
+        "protecting open trades. /start resumes.",
+        confirm_keyboard(token, "Yes, stop"),
+    )
+
+
+async def cmd_pause(call: Call) -> None:
+    parse.no_args(call.args, call.usage)
+    await call.reply(esc((await call.engine.pause()).text))
+
+
+async def cmd_reload(call: Call) -> None:
+    parse.no_args(call.args, call.usage)
+    await call.reply(esc((await call.engine.reload()).text))
+
+
+async def cmd_forceexit(call: Call) -> None:
+    target = parse.exit_target(call.args, call.usage)
+    if target is None:
+        trades = call.engine.status()
+        if not trades:
+            await call.reply("No open trades.")
+            return
+        await call.reply("Which trade should be exited?", trades_keyboard(trades, call.bot.now()))
+    elif target == "all":
+        count = len(call.engine.status())
+        if not count:
+            await call.reply("No open trades.")
+            return
+        token = call.bot.confirmations.issue("fx:all")
+        await call.reply(f"<b>Exit all {count} open trades</b> at the current exit rate?",
+                         confirm_keyboard(token, "Yes, exit all"))
+    else:
+        await call.reply(esc((await call.engine.force_exit(target)).text))
+
+
+async def cmd_forceenter(call: Call) -> None:
+    if not call.bot.settings.force_entry_enable:
+        raise CommandError(FORCE_ENTRY_DISABLED)
+    parsed = parse.entry_args(call.args, call.usage, call.engine.stake_currency)
+    if parsed is None:
+        pairs = call.engine.entry_pair_choices()
+        if not pairs:
+            await call.reply("No pair is free for a forced entry.")
+            return
+        await call.reply("Which pair should be entered?", pairs_keyboard(pairs))
+        return
+    pair, price = parsed
+    await call.reply(esc((await call.engine.force_entry(pair, price)).text))
+
+
+async def cmd_cancel_open_order(call: Call) -> None:
+    trade_id = parse.trade_id(call.args, call.usage)
+    await call.reply(esc((await call.engine.cancel_open_order(trade_id)).text))
+
+
+async def cmd_delete(call: Call) -> None:
+    trade_id = parse.trade_id(call.args, call.usage)
+    trades = call.engine.status([trade_id])
+    if not trades:
+        raise CommandError(f"No trade with id {trade_id}.")
+    trade = trades[0]
+    token = call.bot.confirmations.issue(f"delete:{trade_id}")
+    await call.reply(
+        f"<b>Delete trade #{trade.id} ({esc(trade.pair)})</b> from the database? Its open "
+        "orders are cancelled; coins left on the exchange are yours to handle.",
+        confirm_keyboard(token, f"Yes, delete #{trade.id}"),
+    )
+
+
+async def cmd_unlock(call: Call) -> None:
+    target = parse.pair_or_lock_id(call.args, call.usage, call.engine.stake_currency)
+    result = call.engine.unlock(target)
+    await call.reply(esc(result.text) + "\n\n" + locks_text(call.engine.locks()))
+
+
+async def run_confirmed(call: Call, action: str) -> None:
+    """Carry out a confirmed destructive action and show the outcome in place of the question."""
+    if action == "stop":
+        result = await call.engine.stop()
+    elif action == "fx:all":
+        result = await call.engine.force_exit("all")
+    elif action.startswith("delete:"):
+        result = await call.engine.delete_trade(int(action.removeprefix("delete:")))
+    else:
+        raise CommandError("This button is no longer valid; send the command again.")
+    await call.edit(esc(result.text))
+
+
+async def press_force_exit(call: Call, trade_id: int) -> None:
+    await call.edit(esc((await call.engine.force_exit(trade_id)).text))
+
+
+async def press_force_entry(call: Call, pair: str) -> None:
+    if not call.bot.settings.force_entry_enable:
+        raise CommandError(FORCE_ENTRY_DISABLED)
+    await call.edit(esc((await call.engine.force_entry(pair)).text))

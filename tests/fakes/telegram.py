@@ -1,0 +1,317 @@
+"""A fake Telegram Bot API at the transport seam, for the REAL python-telegram-bot Application.
+
+    from tests.fakes.telegram import FakeTelegram, make_command_update, make_callback_update
+
+    tg = FakeTelegram()
+    app = build_application(settings, engine, request=tg, get_updates_request=tg)
+    async with running(app):                          # initialize, post_init, start ... stop
+        await drive(app, make_command_update("/status", chat_id, user_id))
+        assert "No open trades" in tg.texts()[-1]
+
+What it answers: getMe, sendMessage, editMessageText, sendPhoto, answerCallbackQuery,
+setMyCommands, deleteWebhook, getUpdates (from `tg.updates`); anything else answers True.
+Every call is recorded. Messages are checked like Telegram checks them in HTML parse mode
+(only Telegram's tags, balanced, every < > & escaped, at most 4096 characters of text), and a
+bad one is refused with the same 400 "can't parse entities" that Telegram sends.
+
+Failure injection: `tg.fail("down")` (connection refused -> NetworkError), "timeout"
+(TimedOut), "429" (RetryAfter `retry_after`), "502" (HTML error page -> NetworkError),
+"conflict" (409 Conflict, for getUpdates), "bad_request" (400); `times` limits how many calls
+fail (None = until `tg.heal()`), `method` limits which Bot API method fails. `tg.delay` makes
+every call slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.error import TimedOut
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "tradepilot", "username": "tradepilot_bot"}
+OWNER_CHAT = 111
+OWNER_USER = 111
+STRANGER = 666
+_ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                 "span", "tg-spoiler", "blockquote", "tg-emoji"}
+_TOKEN = re.compile(r"<(/?)([a-zA-Z-]+)([^<>]*)>|&(?:[a-z]+|#[0-9]+|#x[0-9a-fA-F]+);|[<>&]")
+_ids = itertools.count(1)
+
+
+@dataclass
+class Sent:
+    """One message as the chat would show it."""
+
+    method: str
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    silent: bool = False
+    photo: bytes | None = None
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+@dataclass
+class _Fault:
+    kind: str
+    times: int | None
+    method: str | None
+    retry_after: int
+    description: str
+
+
+class FakeTelegram(BaseRequest):
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.messages: list[Sent] = []  # sendMessage and sendPhoto, in order
+        self.edits: list[Sent] = []
+        self.answers: list[dict[str, Any]] = []
+        self.commands: list[list[dict[str, Any]]] = []
+        self.calls: list[str] = []
+        self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._faults: list[_Fault] = []
+
+    # --- test controls ----------------------------------------------------------------------
+
+    def fail(self, kind: str, *, times: int | None = 1, method: str | None = None,
+             retry_after: int = 3, description: str = "Bad Request: chat not found") -> None:
+        self._faults.append(_Fault(kind, times, method and method.lower(), retry_after,
+                                   description))
+
+    def heal(self) -> None:
+        self._faults.clear()
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        return [m.text for m in self.messages if chat_id is None or m.chat_id == chat_id]
+
+    def last(self) -> Sent:
+        return self.messages[-1]
+
+    # --- BaseRequest ------------------------------------------------------------------------
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = None, write_timeout: Any = None,
+                         connect_timeout: Any = None, pool_timeout: Any = None,
+                         ) -> tuple[int, bytes]:
+        endpoint = url.rsplit("/", 1)[-1].lower()
+        self.calls.append(endpoint)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        params = dict(request_data.parameters) if request_data else {}
+        fault = self._fault_for(endpoint)
+        if fault is not None:
+            return self._raise_or_answer(fault)
+        if endpoint == "getupdates":
+            return await self._get_updates(params)
+        return self._answer(endpoint, params, request_data)
+
+    def _fault_for(self, endpoint: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method and fault.method != endpoint:
+                continue
+            if fault.method is None and endpoint == "getme":
+                continue
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+            return fault
+        return None
+
+    @staticmethod
+    def _raise_or_answer(fault: _Fault) -> tuple[int, bytes]:
+        if fault.kind == "down":
+            raise OSError("[Errno 111] Connection refused")
+        if fault.kind == "timeout":
+            raise TimedOut("Timed out")
+        if fault.kind == "429":
+            return _error(429, f"Too Many Requests: retry after {fault.retry_after}",
+                          {"retry_after": fault.retry_after})
+        if fault.kind == "502":
+            return 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        if fault.kind == "conflict":
+            return _error(409, "Conflict: terminated by other getUpdates request; make sure "
+                               "that only one bot instance is running")
+        return _error(400, fault.description)
+
+    async def _get_updates(self, params: dict[str, Any]) -> tuple[int, bytes]:
+        """Long polling, shortened to 50 ms so that stopping the updater is quick."""
+        wait = min(float(params.get("timeout", 0) or 0), 0.05)
+        try:
+            first = await asyncio.wait_for(self.updates.get(), wait or 0.001)
+        except TimeoutError:
+            return _ok([])
+        found = [first]
+        while not self.updates.empty():
+            found.append(self.updates.get_nowait())
+        return _ok(found)
+
+    def _answer(self, endpoint: str, params: dict[str, Any],
+                data: RequestData | None) -> tuple[int, bytes]:
+        if endpoint == "getme":
+            return _ok(BOT_USER)
+        if endpoint in ("sendmessage", "editmessagetext"):
+            problem = html_problem(str(params.get("text", "")))
+            if problem and params.get("parse_mode") == "HTML":
+                return _error(400, f"Bad Request: can't parse entities: {problem}")
+            return _ok(self._record_text(endpoint, params))
+        if endpoint == "sendphoto":
+            return _ok(self._record_photo(params, data))
+        if endpoint == "answercallbackquery":
+            self.answers.append(params)
+        if endpoint == "setmycommands":
+            self.commands.append(list(params.get("commands", [])))
+        return _ok(True)
+
+    def _record_text(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+        edited = endpoint == "editmessagetext"
+        sent = Sent(endpoint, int(params.get("chat_id", 0)),
+                    int(params["message_id"]) if edited else next(_ids), str(params["text"]),
+                    params.get("reply_markup"), bool(params.get("disable_notification")))
+        (self.edits if edited else self.messages).append(sent)
+        return _message_json(sent)
+
+    def _record_photo(self, params: dict[str, Any], data: RequestData | None) -> dict[str, Any]:
+        files = data.multipart_data if data else {}
+        content = next((c for _n, (_f, c, _m) in files.items() if isinstance(c, bytes)), b"")
+        sent = Sent("sendphoto", int(params.get("chat_id", 0)), next(_ids),
+                    str(params.get("caption", "")), photo=content)
+        self.messages.append(sent)
+        message = _message_json(sent)
+        message["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+        return message
+
+
+def html_problem(text: str) -> str | None:
+    """What Telegram would refuse in an HTML-mode message, or None when it is fine."""
+    stack: list[str] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        if token in "<>&":
+            return f"unescaped {token!r} at byte offset {match.start()}"
+        if match.group(2) is None:
+            continue
+        name = match.group(2).lower()
+        if name not in _ALLOWED_TAGS:
+            return f"unsupported start tag {name!r} at byte offset {match.start()}"
+        if not match.group(1):
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return f"can't find end tag corresponding to start tag {name!r}"
+    if stack:
+        return f"can't find end tag corresponding to start tag {stack[-1]!r}"
+    if len(html.unescape(re.sub(r"<[^>]+>", "", text))) > 4096:
+        return "message is too long"
+    return None
+
+
+def _ok(result: Any) -> tuple[int, bytes]:
+    return 200, json.dumps({"ok": True, "result": result}).encode()
+
+
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None
+           ) -> tuple[int, bytes]:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return code, json.dumps(body).encode()
+
+
+def _chat(chat_id: int) -> dict[str, Any]:
+    return {"id": chat_id, "type": "private" if chat_id > 0 else "group",
+            **({"first_name": "owner"} if chat_id > 0 else {"title": "group"})}
+
+
+def _message_json(sent: Sent) -> dict[str, Any]:
+    message: dict[str, Any] = {"message_id": sent.message_id, "date": int(time.time()),
+                               "chat": _chat(sent.chat_id), "from": BOT_USER, "text": sent.text}
+    if sent.reply_markup:
+        message["reply_markup"] = sent.reply_markup
+    return message
+
+
+# --- updates as Telegram sends them ----------------------------------------------------------
+
+
+def make_command_update(text: str, chat_id: int = OWNER_CHAT, user_id: int = OWNER_USER, *,
+                        edited: bool = False, forwarded: bool = False) -> dict[str, Any]:
+    """The JSON of a message update carrying a bot command typed by `user_id` in `chat_id`."""
+    command = text.split()[0] if text.startswith("/") else ""
+    message: dict[str, Any] = {
+        "message_id": next(_ids), "date": int(time.time()), "chat": _chat(chat_id),
+        "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}, "text": text,
+    }
+    if command:
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    if forwarded:
+        message["forward_origin"] = {"type": "user", "date": int(time.time()),
+                                     "sender_user": {"id": 5, "is_bot": False, "first_name": "x"}}
+    key = "edited_message" if edited else "message"
+    if edited:
+        message["edit_date"] = int(time.time())
+    return {"update_id": next(_ids), key: message}
+
+
+def make_callback_update(data: str, message: Sent, user_id: int = OWNER_USER,
+                         chat_id: int | None = None) -> dict[str, Any]:
+    """The JSON of a button press on a message the bot sent (`message` from `tg.messages`)."""
+    carrier = _message_json(message)
+    if chat_id is not None:
+        carrier["chat"] = _chat(chat_id)
+    return {"update_id": next(_ids), "callback_query": {
+        "id": str(next(_ids)), "chat_instance": "fake", "data": data, "message": carrier,
+        "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
+    }}
+
+
+async def drive(app: Application[Any, Any, Any, Any, Any, Any], data: dict[str, Any]) -> None:
+    """Process one update JSON through the whole application, handlers and error handler."""
+    await app.process_update(Update.de_json(data, app.bot))
+
+
+@asynccontextmanager
+async def running(app: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterator[None]:
+    """The life cycle of `run_polling` without polling: post_init, start, then stop and
+    post_stop / shutdown / post_shutdown, as python-telegram-bot runs them."""
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        await app.start()
+        try:
+            yield
+        finally:
+            await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)
