@@ -1,0 +1,202 @@
+"""Per-pair analysis: run the strategy over closed candles and read the signal of the last one.
+
+The strategy never sees a candle that has not closed at `now`, whatever the caller passes in,
+and a signal is read from the last closed candle only, so there is no look-ahead. With
+`process_only_new_candles` the strategy runs once per new candle; until the next one closes
+the cached result is reused and no strategy code runs at all.
+
+A backtest computes the whole range at once (`populate`, vectorized) and hands the frame over
+with `set_frame`; `signal_at` then reads the candle it asks for, so live and backtest runs read
+signals through the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from engine.candles import timeframe_to_timedelta
+from engine.errors import StrategyError
+from engine.strategy import IStrategy, LogOnce, safe_populate
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """What the strategy says about one candle, in Freqtrade's terms.
+
+    `enter_long`: the candle has enter_long == 1 and not exit_long == 1 (NaN counts as 0).
+    `exit_long`: the candle has exit_long == 1 and not enter_long == 1.
+    A stale signal (outdated candles) never says enter or exit.
+    """
+
+    pair: str
+    candle_time: datetime  # open time of the candle the signal was read from
+    enter_long: bool
+    exit_long: bool
+    enter_tag: str | None
+    exit_tag: str | None
+    stale: bool
+
+
+class _Analyzed:
+    """One analyzed frame, with its signal columns pre-read for fast lookups by time."""
+
+    __slots__ = ("dates", "enter", "enter_tags", "exit", "exit_tags", "frame")
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.dates = _dates_ns(frame)
+        raw_enter = _flags(frame, "enter_long")
+        raw_exit = _flags(frame, "exit_long")
+        self.enter = raw_enter & ~raw_exit
+        self.exit = raw_exit & ~raw_enter
+        self.enter_tags = _tags(frame, "enter_tag")
+        self.exit_tags = _tags(frame, "exit_tag")
+
+    @property
+    def last_date(self) -> int:
+        return int(self.dates[-1])
+
+    def signal(self, pair: str, row: int, stale: bool) -> Signal:
+        fresh = not stale
+        return Signal(
+            pair=pair,
+            candle_time=pd.Timestamp(int(self.dates[row]), unit="ns", tz="UTC").to_pydatetime(),
+            enter_long=fresh and bool(self.enter[row]),
+            exit_long=fresh and bool(self.exit[row]),
+            enter_tag=_tag(self.enter_tags, row),
+            exit_tag=_tag(self.exit_tags, row),
+            stale=stale,
+        )
+
+
+class Analyzer:
+    def __init__(self, strategy: IStrategy, timeframe: str,
+                 outdated_offset: timedelta = timedelta(minutes=5),
+                 log_once: LogOnce | None = None) -> None:
+        self._strategy = strategy
+        self._timeframe = timeframe_to_timedelta(timeframe)
+        # Freqtrade's limit: two candles late plus exchange.outdated_offset.
+        self._outdated_after = 2 * self._timeframe + outdated_offset
+        self._log_once = log_once or LogOnce(logger)
+        self._analyzed: dict[str, _Analyzed] = {}
+
+    def analyze(self, pair: str, candles: pd.DataFrame, now: datetime) -> Signal | None:
+        """The signal of the last candle closed at `now`; None when there is none or the
+        strategy failed on this pair (logged once, the pair is skipped this iteration)."""
+        closed, last = self._closed(candles, now)
+        if last is None:
+            return None
+        analyzed = self._analyzed.get(pair)
+        if analyzed is None or analyzed.last_date != last \
+                or not self._strategy.process_only_new_candles:
+            frame = self.populate(pair, closed)
+            if frame is None:
+                return None
+            analyzed = self._store(pair, frame)
+        return analyzed.signal(pair, len(analyzed.dates) - 1, self._is_stale(pair, last, now))
+
+    def populate(self, pair: str, candles: pd.DataFrame) -> pd.DataFrame | None:
+        """Run populate_indicators, populate_entry_trend and populate_exit_trend on a copy of
+        `candles`; None when the strategy raised or broke the frame (logged once)."""
+        metadata = {"pair": pair}
+        strategy = self._strategy
+        frame = candles.copy(deep=False)
+        try:
+            for method in (strategy.populate_indicators, strategy.populate_entry_trend,
+                           strategy.populate_exit_trend):
+                frame = safe_populate(pair, method, frame, dict(metadata),
+                                      log_once=self._log_once)
+        except StrategyError:
+            return None  # the fence has logged it
+        problem = _frame_problem(candles, frame)
+        if problem is not None:
+            self._log_once.error((pair, "frame", problem), "strategy: %s for %s; pair skipped",
+                                 problem, pair)
+            return None
+        return frame
+
+    def set_frame(self, pair: str, analyzed: pd.DataFrame) -> None:
+        """Adopt a frame analyzed elsewhere (a backtest's whole range) as `pair`'s result."""
+        self._store(pair, analyzed)
+
+    def signal_at(self, pair: str, candle_time: datetime) -> Signal | None:
+        """The signal of `pair`'s candle that opened at `candle_time`; None if there is none."""
+        analyzed = self._analyzed.get(pair)
+        if analyzed is None or not len(analyzed.dates):
+            return None
+        wanted = _ns(candle_time)
+        row = int(np.searchsorted(analyzed.dates, wanted))
+        if row >= len(analyzed.dates) or analyzed.dates[row] != wanted:
+            return None
+        return analyzed.signal(pair, row, stale=False)
+
+    def dataframe(self, pair: str) -> pd.DataFrame | None:
+        """The last analyzed frame of `pair`; changing it changes nothing here."""
+        analyzed = self._analyzed.get(pair)
+        return None if analyzed is None else analyzed.frame.copy(deep=False)
+
+    def _store(self, pair: str, frame: pd.DataFrame) -> _Analyzed:
+        analyzed = _Analyzed(frame)
+        self._analyzed[pair] = analyzed
+        return analyzed
+
+    def _closed(self, candles: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, int | None]:
+        """The candles closed at `now`, and the open time of the last one (ns)."""
+        dates = _dates_ns(candles)
+        closed = int(np.searchsorted(dates, _ns(now - self._timeframe), side="right"))
+        if closed == 0:
+            return candles.iloc[:0], None
+        return (candles if closed == len(dates) else candles.iloc[:closed]), int(dates[closed - 1])
+
+    def _is_stale(self, pair: str, last: int, now: datetime) -> bool:
+        age = timedelta(microseconds=(_ns(now) - last) // 1000)
+        key = ("outdated", pair)
+        if age <= self._outdated_after:
+            self._log_once.forget(key)
+            return False
+        self._log_once.warning(key, "Outdated history for pair %s. Last tick is %s minutes old",
+                               pair, int(age.total_seconds() // 60))
+        return True
+
+
+def _ns(when: datetime) -> int:
+    """Nanoseconds since the epoch, whatever unit the frame's dates are stored in."""
+    return int(pd.Timestamp(when).as_unit("ns").value)
+
+
+def _dates_ns(frame: pd.DataFrame) -> np.ndarray:
+    return pd.DatetimeIndex(frame["date"]).as_unit("ns").asi8
+
+
+def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return (pd.to_numeric(frame[column], errors="coerce") == 1).to_numpy(dtype=bool)
+
+
+def _tags(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    return frame[column].to_numpy(dtype=object) if column in frame.columns else None
+
+
+def _tag(tags: np.ndarray | None, row: int) -> str | None:
+    value = None if tags is None else tags[row]
+    return value if isinstance(value, str) and value else None
+
+
+def _frame_problem(candles: pd.DataFrame, frame: pd.DataFrame) -> str | None:
+    """Freqtrade's dataframe checks: the strategy adds columns, it never drops or moves rows."""
+    if len(frame) != len(candles):
+        return (f"the strategy returned {len(frame)} rows for {len(candles)} candles; expected "
+                "it to keep every row")
+    if not {"date", "close"} <= set(frame.columns) \
+            or frame["date"].to_numpy()[-1] != candles["date"].to_numpy()[-1] \
+            or frame["close"].to_numpy()[-1] != candles["close"].to_numpy()[-1]:
+        return "the strategy changed the last candle's date or close; expected it to add columns"
+    return None

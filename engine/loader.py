@@ -1,0 +1,257 @@
+"""Find, import and check the strategy: by class name in the strategy folder, or by module path.
+
+Every problem is a ConfigError that names the file and line or the attribute and the expected
+form, so the bot refuses to start (exit status 2) rather than trade with a half-loaded strategy.
+Each file of the folder is imported on its own, fresh, so `/reload` picks up edits.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from engine.config import _bool, _int, _number, _roi, _str
+from engine.errors import ConfigError
+from engine.settings import TIMEFRAMES
+from engine.strategy import IStrategy
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_METHODS = ("populate_indicators", "populate_entry_trend", "populate_exit_trend")
+# Freqtrade's interface version 2 names, to point a porter at the rename.
+_V2_NAMES = {"populate_entry_trend": "populate_buy_trend",
+             "populate_exit_trend": "populate_sell_trend"}
+_BOOLS = (
+    "trailing_stop", "trailing_only_offset_is_reached", "use_custom_stoploss", "use_exit_signal",
+    "exit_profit_only", "ignore_roi_if_entry_signal", "process_only_new_candles", "can_short",
+    "position_adjustment_enable",
+)  # fmt: skip
+
+
+def load_strategy(name: str, path: str | Path = "strategies",
+                  overrides: Mapping[str, Any] | None = None) -> IStrategy:
+    """The strategy class `name`, instantiated, with config `overrides` applied and checked.
+
+    `name` is a class name looked up in the `*.py` files of `path`, or a module path
+    (`package.module:ClassName` or `package.module.ClassName`) importable from the project.
+    """
+    cls = _from_module_path(name) if ("." in name or ":" in name) else _from_folder(name, path)
+    _check_methods(cls)
+    try:
+        strategy = cls(dict(overrides or {}))
+    except Exception as exc:
+        raise ConfigError(f"strategy: {cls.__name__}(config) raised "
+                          f"{type(exc).__name__}: {exc}") from None
+    strategy.apply_overrides(overrides or {})
+    validate_strategy(strategy)
+    logger.info("strategy %s loaded from %s (timeframe %s, stoploss %s)", cls.__name__,
+                sys.modules[cls.__module__].__file__, strategy.timeframe, strategy.stoploss)
+    return strategy
+
+
+# --- finding the class --------------------------------------------------------------------
+
+
+def _from_folder(name: str, path: str | Path) -> type[IStrategy]:
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ConfigError(f"strategy_path: {folder} is not a folder; expected the folder that "
+                          "holds your strategy files (default: strategies)")
+    found: dict[str, list[tuple[Path, type[IStrategy]]]] = {}
+    failures: list[tuple[Path, str]] = []
+    for file in sorted(folder.glob("*.py")):
+        try:
+            module = _import_file(file)
+        except ConfigError as exc:
+            failures.append((file, str(exc)))
+            continue
+        for cls in _strategy_classes(module):
+            found.setdefault(cls.__name__, []).append((file, cls))
+    return _pick(name, folder, found, failures)
+
+
+def _pick(name: str, folder: Path, found: dict[str, list[tuple[Path, type[IStrategy]]]],
+          failures: list[tuple[Path, str]]) -> type[IStrategy]:
+    matches = found.get(name, [])
+    if len(matches) > 1:
+        files = " and ".join(str(file) for file, _ in matches)
+        raise ConfigError(f"strategy: {name} is defined in both {files}; expected one class "
+                          "of that name in the strategy folder (rename one)")
+    broken = [message for file, message in failures if _defines(file, name)]
+    if not matches and broken:
+        raise ConfigError(broken[0])
+    for _file, message in failures:
+        logger.warning("strategy folder: skipped a file that does not import: %s", message)
+    if matches:
+        return matches[0][1]
+    names = ", ".join(sorted(found)) or "none"
+    unreadable = "".join(f"; could not import {message}" for _, message in failures)
+    raise ConfigError(f"strategy: no strategy class {name} in {folder}; classes found: "
+                      f"{names}{unreadable}")
+
+
+def _import_file(file: Path) -> ModuleType:
+    """Import one strategy file as a fresh module of its own."""
+    module_name = f"tradepilot_strategy_{file.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{file}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    # Registered while it runs: dataclasses and typing look their module up by name.
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        raise ConfigError(_import_failure(exc, file)) from None
+    return module
+
+
+def _from_module_path(name: str) -> type[IStrategy]:
+    module_name, _, class_name = name.rpartition(":" if ":" in name else ".")
+    if not module_name or not class_name:
+        raise ConfigError(f"strategy: {name!r} is not a module path; expected "
+                          "package.module:ClassName or a class name")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing != module_name and not module_name.startswith(f"{missing}."):
+            raise ConfigError(_import_failure(exc, None)) from None
+        raise ConfigError(f"strategy: no module named {module_name}; expected "
+                          "package.module:ClassName importable from the project folder") from None
+    except Exception as exc:
+        raise ConfigError(_import_failure(exc, None)) from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, IStrategy)):
+        names = ", ".join(sorted(c.__name__ for c in _strategy_classes(module))) or "none"
+        raise ConfigError(f"strategy: no strategy class {class_name} in module {module_name}; "
+                          f"classes found: {names}")
+    return cls
+
+
+def _strategy_classes(module: ModuleType) -> list[type[IStrategy]]:
+    return [obj for obj in vars(module).values()
+            if isinstance(obj, type) and issubclass(obj, IStrategy) and obj is not IStrategy
+            and obj.__module__ == module.__name__]
+
+
+def _defines(file: Path, name: str) -> bool:
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(rf"^\s*class\s+{re.escape(name)}\b", text, re.MULTILINE) is not None
+
+
+def _import_failure(exc: Exception, file: Path | None) -> str:
+    """Where a strategy file failed to import ("file, line N") and why."""
+    if isinstance(exc, SyntaxError):
+        return f"{exc.filename}, line {exc.lineno}: syntax error: {exc.msg}"
+    frames: list[traceback.FrameSummary] = list(traceback.extract_tb(exc.__traceback__))
+    if file is not None:
+        frames = [f for f in frames if Path(f.filename) == file] or frames
+    else:
+        frames = [f for f in frames if not f.filename.startswith("<")] or frames
+    where = f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else str(file)
+    hint = ""
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("freqtrade"):
+        hint = "; expected `from engine.strategy import IStrategy` instead of Freqtrade's import"
+    return f"{where}: cannot import the strategy file: {type(exc).__name__}: {exc}{hint}"
+
+
+# --- checking the class and its values -----------------------------------------------------
+
+
+def _check_methods(cls: type[IStrategy]) -> None:
+    missing = [m for m in REQUIRED_METHODS if getattr(cls, m) is getattr(IStrategy, m)]
+    if not missing:
+        return
+    renames = [f"{_V2_NAMES[m]} -> {m}" for m in missing
+               if m in _V2_NAMES and hasattr(cls, _V2_NAMES[m])]
+    hint = f" (Freqtrade v2 names: rename {', '.join(renames)})" if renames else ""
+    raise ConfigError(f"strategy: {cls.__name__} does not define {', '.join(missing)}{hint}; "
+                      f"expected {', '.join(REQUIRED_METHODS)}(self, dataframe, metadata)")
+
+
+def validate_strategy(strategy: IStrategy) -> None:
+    """Check the strategy's effective values (its own, or the config's that replaced them)
+    and bring them into one form: a float stoploss, a ROI table sorted by minutes."""
+    name = type(strategy).__name__
+
+    def key(attr: str) -> str:
+        return f"{name}.{attr}"
+
+    for attr in _BOOLS:
+        _bool(key(attr), getattr(strategy, attr))
+    _str(key("timeframe"), _required(strategy, "timeframe", '"5m"'), TIMEFRAMES)
+    strategy.stoploss = _stoploss(key("stoploss"), _required(strategy, "stoploss", "-0.10"))
+    strategy.minimal_roi = _roi_table(key("minimal_roi"), strategy.minimal_roi)
+    _check_trailing(strategy, key)
+    _number(key("exit_profit_offset"), strategy.exit_profit_offset)
+    _int(key("startup_candle_count"), strategy.startup_candle_count, 0)
+    strategy.resolved_order_types()
+    strategy.resolved_unfilledtimeout()
+    protections = strategy.protections
+    if isinstance(protections, str | bytes) or not all(isinstance(p, Mapping)
+                                                       for p in protections):
+        raise ConfigError(f'{key("protections")}: expected a list of objects like '
+                          f'[{{"method": "CooldownPeriod", "stop_duration_candles": 2}}]')
+    if strategy.can_short:
+        raise ConfigError(f"{key('can_short')}: tradepilot trades spot, long only; "
+                          "expected False")
+    if strategy.position_adjustment_enable:
+        logger.warning("%s: position adjustment (DCA) is not supported; "
+                       "adjust_trade_position will not be called", key("position_adjustment"))
+
+
+def _required(strategy: IStrategy, attr: str, example: str) -> Any:
+    value = getattr(strategy, attr, None)
+    if value is None or value == "":
+        raise ConfigError(f"{type(strategy).__name__}.{attr}: not set; expected `{attr} = "
+                          f"{example}` in the strategy or \"{attr}\" in the config")
+    return value
+
+
+def _stoploss(key: str, value: Any) -> float:
+    number = _number(key, value)
+    if not -1.0 <= number < 0.0:
+        raise ConfigError(f"{key}: expected a negative ratio between -1 and 0 such as -0.10 "
+                          f"(exit at a 10% loss), got {value!r}")
+    return number
+
+
+def _roi_table(key: str, value: Any) -> dict[str, float]:
+    """An empty table means no ROI exits, as in Freqtrade."""
+    if isinstance(value, Mapping) and not value:
+        return {}
+    table = _roi(key, dict(value) if isinstance(value, Mapping) else value)
+    return dict(sorted(table.items(), key=lambda item: int(item[0])))
+
+
+def _check_trailing(strategy: IStrategy, key: Callable[[str], str]) -> None:
+    """Freqtrade's trailing-stop rules, checked only when the trailing stop is on."""
+    positive = strategy.trailing_stop_positive
+    if positive is not None:
+        _number(key("trailing_stop_positive"), positive, 0.0, 1.0)
+    offset = _number(key("trailing_stop_positive_offset"),
+                     strategy.trailing_stop_positive_offset, 0.0, 1.0)
+    if not strategy.trailing_stop:
+        return
+    if strategy.trailing_only_offset_is_reached and offset == 0:
+        raise ConfigError(f"{key('trailing_only_offset_is_reached')}: needs "
+                          "trailing_stop_positive_offset above 0")
+    if positive is not None and positive == 0:
+        raise ConfigError(f"{key('trailing_stop_positive')}: expected a ratio above 0 "
+                          "(0 would place the stop at the current price), or None")
+    if positive and offset and positive >= offset:
+        raise ConfigError(f"{key('trailing_stop_positive_offset')}: expected a value greater "
+                          f"than trailing_stop_positive ({positive}), got {offset}")

@@ -1,0 +1,328 @@
+"""The strategy contract, with Freqtrade's names and meanings, and the fence around user code.
+
+A strategy is a class with three DataFrame methods (`populate_indicators`, `populate_entry_trend`,
+`populate_exit_trend`) and optional keyword-only callbacks. Porting a Freqtrade strategy means
+changing its import line to `from engine.strategy import IStrategy`.
+
+The engine calls strategy code only through `safe_call` (callbacks) and `safe_populate`
+(DataFrame methods): an exception there is logged once and turned into a default value or a
+`StrategyError`, so user code can skip a pair for an iteration but never stop the bot. Callbacks
+receive `TradeSnapshot`s, frozen copies, never database rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+import pandas as pd
+
+# The config's own parsers, so a bad strategy value reads like a bad config value.
+from engine.config import _order_types, _timeout
+from engine.errors import ConfigError, StrategyError
+from engine.settings import OrderTypes, UnfilledTimeout
+from models import Trade
+
+if TYPE_CHECKING:
+    from engine.exchange import OrderSnapshot
+
+logger = logging.getLogger(__name__)
+
+ALL_PAIRS: Final = "*"
+# Strategy attributes a config value replaces (the keys of Settings.strategy_overrides).
+OVERRIDABLE: Final = frozenset({
+    "timeframe", "minimal_roi", "stoploss", "trailing_stop", "trailing_stop_positive",
+    "trailing_stop_positive_offset", "trailing_only_offset_is_reached", "use_custom_stoploss",
+    "use_exit_signal", "exit_profit_only", "exit_profit_offset", "ignore_roi_if_entry_signal",
+    "process_only_new_candles", "unfilledtimeout", "order_types",
+})  # fmt: skip
+
+
+class LogOnce:
+    """Logs each key once: a broken strategy or a stale pair fails every iteration, and one
+    line about it is news while a thousand are noise. `forget(key)` re-arms a key once its
+    condition has cleared. The memory is bounded, oldest keys first out."""
+
+    def __init__(self, log: logging.Logger, maxsize: int = 2048) -> None:
+        self._log = log
+        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+        self._maxsize = maxsize
+
+    def log(self, level: int, key: Hashable, msg: str, *args: object,
+            exc_info: BaseException | None = None) -> bool:
+        """Log `msg % args` at `level` unless `key` was logged already; True when logged."""
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._maxsize:
+            self._seen.popitem(last=False)
+        self._log.log(level, msg, *args, exc_info=exc_info)
+        return True
+
+    def info(self, key: Hashable, msg: str, *args: object) -> bool:
+        return self.log(logging.INFO, key, msg, *args)
+
+    def warning(self, key: Hashable, msg: str, *args: object) -> bool:
+        return self.log(logging.WARNING, key, msg, *args)
+
+    def error(self, key: Hashable, msg: str, *args: object) -> bool:
+        return self.log(logging.ERROR, key, msg, *args)
+
+    def forget(self, key: Hashable) -> None:
+        self._seen.pop(key, None)
+
+
+class _Raise:
+    def __repr__(self) -> str:
+        return "RAISE"
+
+
+# Pass as `default` to get a StrategyError instead of a fallback value.
+RAISE: Final = _Raise()
+
+
+def safe_call(pair: str, fn: Callable[..., Any], *, default: Any, log_once: LogOnce,
+              **kwargs: Any) -> Any:
+    """Call the strategy callback `fn(pair=pair, **kwargs)` inside the fence.
+
+    `pair` is passed on unless it is ALL_PAIRS (callbacks such as `bot_loop_start` that are
+    about no one pair). An exception is logged once per (pair, callback, message) and gives
+    `default`, or a StrategyError when `default` is RAISE; nothing else ever propagates.
+    """
+    call_kwargs = kwargs if pair == ALL_PAIRS else {"pair": pair, **kwargs}
+    return _fenced(pair, fn, (), call_kwargs, default, log_once)
+
+
+def safe_populate(pair: str, fn: Callable[..., Any], dataframe: pd.DataFrame,
+                  metadata: dict[str, Any], *, log_once: LogOnce) -> pd.DataFrame:
+    """Run one of the strategy's DataFrame methods inside the fence.
+
+    There is no sane default for a frame, so any failure, including not returning a
+    DataFrame, is a StrategyError (logged once) that skips the pair for this iteration.
+    """
+    result = _fenced(pair, fn, (dataframe, metadata), {}, RAISE, log_once)
+    if not isinstance(result, pd.DataFrame):
+        name = getattr(fn, "__name__", repr(fn))
+        text = f"{name} returned {type(result).__name__}, expected a DataFrame"
+        log_once.error((pair, name, text), "strategy: %s for %s; pair skipped", text, pair)
+        raise StrategyError(f"{pair}: {text}")
+    return result
+
+
+def _fenced(pair: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+            default: Any, log_once: LogOnce) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        name = getattr(fn, "__name__", repr(fn))
+        text = f"{type(exc).__name__}: {exc}"
+        outcome = "pair skipped this iteration" if default is RAISE else f"using {default!r}"
+        log_once.log(logging.ERROR, (pair, name, text),
+                     "strategy: %s raised for %s: %s (%s; logged once)", name, pair, text,
+                     outcome, exc_info=exc)
+        if default is RAISE:
+            raise StrategyError(f"{name} failed for {pair}: {text}") from exc
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class TradeSnapshot:
+    """A read-only copy of a trade, what strategy callbacks get as `trade`.
+
+    It carries the fields Freqtrade strategies commonly read; changing it is impossible, so a
+    strategy can never corrupt a trade.
+    """
+
+    id: int
+    pair: str
+    open_rate: float
+    open_date: datetime
+    amount: float
+    stake_amount: float
+    enter_tag: str | None
+    is_open: bool
+    fee_open: float
+    fee_close: float
+    stop_loss: float
+    initial_stop_loss: float
+    max_rate: float | None
+    min_rate: float | None
+    exit_reason: str | None
+    open_trade_value: float
+    nr_of_successful_entries: int
+    is_short: bool = False
+    leverage: float = 1.0
+
+    @property
+    def open_date_utc(self) -> datetime:
+        """Freqtrade's name for the (already UTC) open date."""
+        return self.open_date
+
+    def calc_profit_ratio(self, rate: float) -> float:
+        """Profit ratio of selling the whole position at `rate`, fees on both sides."""
+        money = Trade(amount=self.amount, fee_close=self.fee_close,
+                      open_trade_value=self.open_trade_value)
+        return float(money.profit_ratio(rate))
+
+    @classmethod
+    def from_trade(cls, trade: Any) -> TradeSnapshot:
+        """Copy a trade (a models.Trade or anything with its attributes)."""
+        entries = sum(1 for order in trade.filled_orders() if order.is_entry)
+        return cls(
+            id=trade.id, pair=trade.pair, open_rate=trade.open_rate, open_date=trade.open_date,
+            amount=trade.amount, stake_amount=trade.stake_amount, enter_tag=trade.enter_tag,
+            is_open=trade.is_open, fee_open=trade.fee_open, fee_close=trade.fee_close,
+            stop_loss=trade.stop_loss, initial_stop_loss=trade.initial_stop_loss,
+            max_rate=trade.max_rate, min_rate=trade.min_rate, exit_reason=trade.exit_reason,
+            open_trade_value=trade.open_trade_value, nr_of_successful_entries=entries,
+            is_short=trade.is_short, leverage=trade.leverage,
+        )  # fmt: skip
+
+
+class IStrategy:
+    """Base class of every strategy. Attributes and methods mean what they mean in Freqtrade.
+
+    Spot, long only: `can_short` must stay False and `position_adjustment_enable` is accepted
+    but unused. The `side` parameters of the callbacks are kept so short trading can follow.
+    """
+
+    INTERFACE_VERSION: int = 3
+
+    # Set by the strategy or the config; the loader refuses to start without them.
+    timeframe: str
+    stoploss: float
+    # {"<minutes since the trade opened>": ratio}: exit once the profit is above the ratio.
+    minimal_roi: Mapping[str, float] = MappingProxyType({})
+
+    trailing_stop: bool = False
+    trailing_stop_positive: float | None = None
+    trailing_stop_positive_offset: float = 0.0
+    trailing_only_offset_is_reached: bool = False
+    use_custom_stoploss: bool = False
+
+    use_exit_signal: bool = True
+    exit_profit_only: bool = False
+    exit_profit_offset: float = 0.0
+    ignore_roi_if_entry_signal: bool = False
+
+    process_only_new_candles: bool = True
+    startup_candle_count: int = 0
+
+    order_types: Mapping[str, Any] | OrderTypes = MappingProxyType({
+        "entry": "limit", "exit": "limit", "stoploss": "limit", "stoploss_on_exchange": False,
+    })  # fmt: skip
+    unfilledtimeout: Mapping[str, Any] | UnfilledTimeout = MappingProxyType({})
+    protections: Sequence[Mapping[str, Any]] = ()
+
+    can_short: bool = False
+    position_adjustment_enable: bool = False
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self.config: dict[str, Any] = dict(config or {})
+
+    # --- settings ------------------------------------------------------------------------
+
+    def apply_overrides(self, overrides: Mapping[str, Any]) -> None:
+        """Let config values replace the strategy's own, as Freqtrade's StrategyResolver does."""
+        for key, value in overrides.items():
+            if key not in OVERRIDABLE:
+                raise ConfigError(f"{key}: not a strategy setting; expected one of "
+                                  f"{', '.join(sorted(OVERRIDABLE))}")
+            setattr(self, key, value)
+            logger.info("Override strategy '%s' with value in config file: %s.", key, value)
+
+    def resolved_order_types(self) -> OrderTypes:
+        """`order_types` in one typed form, whether it came from the config or the strategy."""
+        if isinstance(self.order_types, OrderTypes):
+            return self.order_types
+        return _order_types(f"{type(self).__name__}.order_types", _plain(self.order_types))
+
+    def resolved_unfilledtimeout(self) -> UnfilledTimeout:
+        """`unfilledtimeout` in one typed form (defaults: 10 minutes for entries and exits)."""
+        if isinstance(self.unfilledtimeout, UnfilledTimeout):
+            return self.unfilledtimeout
+        return _timeout(f"{type(self).__name__}.unfilledtimeout", _plain(self.unfilledtimeout))
+
+    # --- the DataFrame contract ------------------------------------------------------------
+
+    def populate_indicators(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+        """Add indicator columns to the candles of `metadata["pair"]` and return the frame."""
+        raise NotImplementedError(f"{type(self).__name__} must define populate_indicators")
+
+    def populate_entry_trend(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+        """Set `enter_long` to 1 on the candles to enter on (optional `enter_tag`)."""
+        raise NotImplementedError(f"{type(self).__name__} must define populate_entry_trend")
+
+    def populate_exit_trend(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+        """Set `exit_long` to 1 on the candles to exit on (optional `exit_tag`)."""
+        raise NotImplementedError(f"{type(self).__name__} must define populate_exit_trend")
+
+    # --- optional callbacks (Freqtrade's defaults) -----------------------------------------
+
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        """Called once per iteration, before any pair is looked at."""
+
+    def custom_stake_amount(self, pair: str, current_time: datetime, current_rate: float,
+                            proposed_stake: float, min_stake: float | None, max_stake: float,
+                            leverage: float, entry_tag: str | None, side: str,
+                            **kwargs: Any) -> float:
+        return proposed_stake
+
+    def custom_entry_price(self, pair: str, trade: TradeSnapshot | None, current_time: datetime,
+                           proposed_rate: float, entry_tag: str | None, side: str,
+                           **kwargs: Any) -> float:
+        return proposed_rate
+
+    def custom_exit_price(self, pair: str, trade: TradeSnapshot, current_time: datetime,
+                          proposed_rate: float, current_profit: float, exit_tag: str | None,
+                          **kwargs: Any) -> float:
+        return proposed_rate
+
+    def custom_stoploss(self, pair: str, trade: TradeSnapshot, current_time: datetime,
+                        current_rate: float, current_profit: float, after_fill: bool,
+                        **kwargs: Any) -> float | None:
+        """A stop distance relative to `current_rate` (only with use_custom_stoploss)."""
+        return self.stoploss
+
+    def custom_exit(self, pair: str, trade: TradeSnapshot, current_time: datetime,
+                    current_rate: float, current_profit: float,
+                    **kwargs: Any) -> str | bool | None:
+        """True or a reason (the exit reason shown) to exit now; None to hold."""
+        return None
+
+    def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,
+                            time_in_force: str, current_time: datetime, entry_tag: str | None,
+                            side: str, **kwargs: Any) -> bool:
+        return True
+
+    def confirm_trade_exit(self, pair: str, trade: TradeSnapshot, order_type: str,
+                           amount: float, rate: float, time_in_force: str, exit_reason: str,
+                           current_time: datetime, **kwargs: Any) -> bool:
+        return True
+
+    def check_entry_timeout(self, pair: str, trade: TradeSnapshot,
+                            order: OrderSnapshot | None, current_time: datetime,
+                            **kwargs: Any) -> bool:
+        """True cancels the open entry order before `unfilledtimeout.entry`."""
+        return False
+
+    def check_exit_timeout(self, pair: str, trade: TradeSnapshot,
+                           order: OrderSnapshot | None, current_time: datetime,
+                           **kwargs: Any) -> bool:
+        """True cancels the open exit order before `unfilledtimeout.exit`."""
+        return False
+
+    def order_filled(self, pair: str, trade: TradeSnapshot, order: OrderSnapshot | None,
+                     current_time: datetime, **kwargs: Any) -> None:
+        """Called when an order of `trade` has filled."""
+
+
+def _plain(value: Any) -> Any:
+    """The config parsers read JSON-shaped data: plain dicts."""
+    return dict(value) if isinstance(value, Mapping) else value
