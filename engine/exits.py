@@ -151,15 +151,17 @@ def _valid_custom(value: float | None) -> bool:
 
 
 def update_stop(trade: Trade, ticker: Ticker, rules: ExitRules,
-                round_up: Callable[[float], float], custom_stop: float | None = None
-                ) -> StopUpdate | None:
+                round_up: Callable[[float], float], custom_stop: float | None = None, *,
+                after_fill: bool = False) -> StopUpdate | None:
     """Move the stop for this ticker before exits are tested (X1); None when nothing changed.
 
     The stop only ever moves up, and any move marks the trade as trailing. It moves only while
     it is still below the ticker's low, and from the high: for a replayed candle the high is
     assumed to come before the low. `custom_stop` is the strategy's `custom_stoploss` result
     for this ticker (called with current_rate = high and the profit at the high), a ratio
-    below that rate; it may only tighten the stop. Max and min rates are tracked too.
+    below that rate; it may only tighten the stop, except right after a fill
+    (`after_fill`, the strategy's custom_stoploss called with after_fill=True), when it
+    replaces the stop without marking it trailing. Max and min rates are tracked too.
     """
     if trade.stop_loss:
         state = _Stop(trade.stop_loss, trade.stop_loss_pct, bool(trade.is_stop_loss_trailing))
@@ -170,7 +172,8 @@ def update_stop(trade: Trade, ticker: Ticker, rules: ExitRules,
         base = rules.stoploss
         if rules.use_custom_stoploss and custom_stop is not None and _valid_custom(custom_stop):
             base = float(custom_stop)
-            state = state.raised(ticker.high, base, round_up)
+            state = (state.replaced(ticker.high, base, round_up) if after_fill
+                     else state.raised(ticker.high, base, round_up))
         if rules.trailing_stop:
             ratio = _trailing_ratio(trade, ticker, rules, base)
             if ratio is not None:
@@ -197,6 +200,9 @@ class _Stop:
     def raised(self, rate: float, ratio: float, round_up: Callable[[float], float]) -> _Stop:
         candidate = _stop_price(rate, ratio, round_up)
         return _Stop(candidate, -abs(ratio), True) if candidate > self.price else self
+
+    def replaced(self, rate: float, ratio: float, round_up: Callable[[float], float]) -> _Stop:
+        return _Stop(_stop_price(rate, ratio, round_up), -abs(ratio), self.trailing)
 
 
 def _trailing_ratio(trade: Trade, ticker: Ticker, rules: ExitRules, base: float) -> float | None:

@@ -331,6 +331,19 @@ def test_custom_stoploss_may_not_loosen_the_stop() -> None:
     assert trade.stop_loss == 5.096e-05
 
 
+def test_custom_stoploss_right_after_a_fill_may_loosen_the_stop() -> None:
+    exit_rules = rules(use_custom_stoploss=True)
+    trade = make_trade()
+    step(trade, point(5.2e-05), exit_rules, custom_stop=-0.02)
+
+    update = update_stop(trade, point(5.2e-05), exit_rules, ROUND_UP, custom_stop=-0.10,
+                         after_fill=True)
+
+    assert update is not None
+    assert update.stop_loss == ROUND_UP(5.2e-05 * 0.90) == 4.68e-05
+    assert update.stop_loss_pct == -0.10
+
+
 @pytest.mark.parametrize("value", [None, math.nan, math.inf, -math.inf, 0.0])
 def test_custom_stoploss_without_a_usable_value_leaves_the_stop_alone(value: float | None
                                                                       ) -> None:
