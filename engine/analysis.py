@@ -196,7 +196,11 @@ def _frame_problem(candles: pd.DataFrame, frame: pd.DataFrame) -> str | None:
         return (f"the strategy returned {len(frame)} rows for {len(candles)} candles; expected "
                 "it to keep every row")
     if not {"date", "close"} <= set(frame.columns) \
-            or frame["date"].to_numpy()[-1] != candles["date"].to_numpy()[-1] \
-            or frame["close"].to_numpy()[-1] != candles["close"].to_numpy()[-1]:
+            or _last(frame, "date") != _last(candles, "date") \
+            or _last(frame, "close") != _last(candles, "close"):
         return "the strategy changed the last candle's date or close; expected it to add columns"
     return None
+
+
+def _last(frame: pd.DataFrame, column: str) -> object:
+    return frame[column].iloc[-1:].to_numpy()[0]

@@ -73,10 +73,9 @@ class SampleStrategy(IStrategy):
     def populate_entry_trend(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
         fast, slow = dataframe["ema_fast"], dataframe["ema_slow"]
         crossed_up = (fast > slow) & (fast.shift(1) <= slow.shift(1))
-        dataframe.loc[
-            crossed_up & (dataframe["rsi"] < RSI_MAX) & (dataframe["volume"] > 0),
-            ["enter_long", "enter_tag"],
-        ] = (1, "ema_cross")
+        enter = crossed_up & (dataframe["rsi"] < RSI_MAX) & (dataframe["volume"] > 0)
+        dataframe.loc[enter, "enter_long"] = 1
+        dataframe.loc[enter, "enter_tag"] = "ema_cross"
         return dataframe
 
     def populate_exit_trend(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
