@@ -1,0 +1,321 @@
+"""The command API behind the chat (`engine.control.Control`), over one Engine.
+
+Queries read the database and the last tickers only, so they answer while the exchange
+hangs. Actions take the engine's lock, so they never race an iteration. Refusals are
+CommandError, whose text is shown to the user as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from engine import events
+from engine.control import PeriodUnit
+from engine.engine import Engine, EngineState
+from engine.errors import CommandError, ConfigError, ExchangeError
+from engine.locks import active_locks, unlock
+from engine.reports import performance, period_report, profit_summary, trade_view
+from engine.settings import Settings
+from engine.strategy import IStrategy
+from engine.trader import open_orders_of
+from engine.views import (
+    ActionResult,
+    BalanceView,
+    CountView,
+    CurrencyBalance,
+    HealthView,
+    LockView,
+    PairPerformance,
+    PeriodReport,
+    ProfitSummary,
+    TradeView,
+)
+from models import ExitReason, KeyValue, Trade, db
+
+logger = logging.getLogger(__name__)
+
+Reloader = Callable[[], tuple[Settings, IStrategy]]
+
+
+def _stored_time(key: str) -> datetime | None:
+    value = KeyValue.get_value(key)
+    return datetime.fromisoformat(value) if value else None
+
+
+class Commands:
+    def __init__(self, engine: Engine, reloader: Reloader | None = None) -> None:
+        self.engine = engine
+        self.reloader = reloader
+
+    # --- life cycle pass-through (the chat application drives these) -----------------------
+
+    async def startup(self) -> None:
+        await self.engine.startup()
+
+    async def process(self) -> None:
+        await self.engine.process()
+
+    async def shutdown(self) -> None:
+        await self.engine.shutdown()
+
+    @property
+    def state(self) -> str:
+        return self.engine.state.value
+
+    @property
+    def dry_run(self) -> bool:
+        return self.engine.settings.dry_run
+
+    @property
+    def stake_currency(self) -> str:
+        return self.engine.settings.stake_currency
+
+    # --- state -------------------------------------------------------------------------------
+
+    def _set_state(self, state: EngineState, text: str) -> ActionResult:
+        if self.engine.state is state:
+            return ActionResult(f"Already {state.value}.")
+        self.engine.state = state
+        logger.info("state -> %s", state.value)
+        self.engine.notifier.notify(events.StateChanged(state.value, text))
+        return ActionResult(text)
+
+    async def start(self) -> ActionResult:
+        return self._set_state(EngineState.RUNNING, "Running: entries and exits are active.")
+
+    async def pause(self) -> ActionResult:
+        return self._set_state(EngineState.PAUSED, "Paused: no new entries. Exits, stops and "
+                               "open orders are still managed. /start resumes.")
+
+    async def stop(self) -> ActionResult:
+        count = Trade.select().where(Trade.is_open).count()
+        return self._set_state(EngineState.STOPPED, f"Stopped: no entries and no strategy exits. "
+                               f"The stoploss keeps protecting the {count} open trade(s). "
+                               "/start resumes.")
+
+    async def reload(self) -> ActionResult:
+        if self.reloader is None:
+            raise CommandError("Reload is not available in this run.")
+        try:
+            settings, strategy = self.reloader()
+        except ConfigError as exc:
+            raise CommandError(f"New config refused, the old one keeps running: {exc}") from None
+        async with self.engine.lock:
+            self.engine.configure(settings, strategy)
+            self.engine.blacklist = list(settings.exchange.pair_blacklist)
+            self.engine.state = EngineState(settings.initial_state)
+        self.engine.notifier.notify(events.StateChanged(self.state, "Config reloaded."))
+        return ActionResult(f"Config reloaded; state {self.state}.")
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def _rate(self, pair: str) -> float | None:
+        ticker = self.engine.tickers.get(pair)
+        return ticker.bid if ticker else None
+
+    def _trade(self, trade_id: int, *, must_be_open: bool = True) -> Trade:
+        trade = Trade.get_or_none(Trade.id == trade_id)
+        if trade is None or (must_be_open and not trade.is_open):
+            raise CommandError(f"No open trade with id {trade_id}." if must_be_open
+                               else f"No trade with id {trade_id}.")
+        return trade
+
+    def status(self, trade_ids: list[int] | None = None) -> list[TradeView]:
+        if trade_ids:
+            trades = [self._trade(i, must_be_open=False) for i in trade_ids]
+        else:
+            trades = list(Trade.select().where(Trade.is_open).order_by(Trade.id))
+        return [trade_view(t, self._rate(t.pair)) for t in trades]
+
+    def trades(self, limit: int = 10) -> list[TradeView]:
+        query = Trade.select().where(~Trade.is_open).order_by(Trade.close_date.desc(), Trade.id)
+        return [trade_view(t, None) for t in query.limit(limit)]
+
+    def _start_balance(self) -> float:
+        s = self.engine.settings
+        if s.available_capital is not None:
+            return s.available_capital
+        stored = KeyValue.get_value("starting_balance")
+        return float(stored) if stored else s.dry_run_wallet
+
+    def _closed(self, since: datetime | None = None) -> list[Trade]:
+        query = Trade.select().where(~Trade.is_open)
+        if since is not None:
+            query = query.where(Trade.close_date >= since)
+        return list(query.order_by(Trade.close_date, Trade.id))
+
+    def profit(self, days: int | None = None) -> ProfitSummary:
+        now = self.engine.clock.now()
+        since = None
+        if days is not None:
+            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            since = midnight - timedelta(days=days - 1)
+        opened = list(Trade.select().where(Trade.is_open))
+        rates = {t.pair: r for t in opened if (r := self._rate(t.pair)) is not None}
+        return profit_summary(self._closed(since), opened, rates,
+                              stake_currency=self.stake_currency,
+                              start_balance=self._start_balance(),
+                              bot_start=_stored_time("bot_start_time"), since=since)
+
+    def periods(self, unit: PeriodUnit, count: int) -> PeriodReport:
+        today = self.engine.clock.now().date()
+        return period_report(self._closed(), unit, count, today,
+                             stake_currency=self.stake_currency,
+                             start_balance=self._start_balance())
+
+    def performance(self) -> list[PairPerformance]:
+        return performance(self._closed())
+
+    def count(self) -> CountView:
+        opened = list(Trade.select().where(Trade.is_open))
+        return CountView(len(opened), self.engine.settings.max_open_trades,
+                         sum(t.stake_amount for t in opened), self.stake_currency)
+
+    def locks(self) -> list[LockView]:
+        return [LockView(lock.id, lock.pair, lock.side, lock.lock_end_time, lock.reason)
+                for lock in active_locks(self.engine.clock.now())]
+
+    def unlock(self, target: str) -> ActionResult:
+        removed = unlock(target.strip(), self.engine.clock.now())
+        if not removed:
+            raise CommandError(f"No active lock for {target}.")
+        return ActionResult(f"Removed {removed} lock(s) for {target}.")
+
+    def whitelist(self) -> list[str]:
+        return self.engine.whitelist()
+
+    def blacklist(self, add: list[str] | None = None) -> list[str]:
+        for pair in add or []:
+            if pair not in self.engine.settings.exchange.pair_whitelist \
+                    and pair not in self.engine.exchange.markets():
+                raise CommandError(f"Unknown pair {pair}: expected a pair like "
+                                   f"ETH/{self.stake_currency}.")
+            if pair not in self.engine.blacklist:
+                self.engine.blacklist.append(pair)
+        return list(self.engine.blacklist)
+
+    def entry_pair_choices(self) -> list[str]:
+        busy = {t.pair for t in Trade.select(Trade.pair).where(Trade.is_open)}
+        return sorted(p for p in self.engine.whitelist() if p not in busy)
+
+    def health(self) -> HealthView:
+        now = self.engine.clock.now()
+        return HealthView(self.state, self.engine.last_process, _stored_time("bot_start_time"),
+                          self.engine.started_at, now - self.engine.started_at,
+                          self.engine.last_error)
+
+    def show_config(self) -> dict[str, Any]:
+        config = self.engine.settings.redacted()
+        config["mode"] = "DRY-RUN" if self.dry_run else "LIVE"
+        config["state"] = self.state
+        config["strategy_class"] = type(self.engine.strategy).__name__
+        return config
+
+    def closed_profit_series(self, days: int) -> list[tuple[datetime, float]]:
+        since = self.engine.clock.now() - timedelta(days=days)
+        total, points = 0.0, []
+        for trade in self._closed(since):
+            total += trade.close_profit_abs or 0.0
+            points.append((trade.close_date, total))
+        return points
+
+    async def balance(self) -> BalanceView:
+        try:
+            balances = await self.engine.exchange.fetch_balance()
+        except ExchangeError as exc:
+            raise CommandError(f"The exchange did not answer: {exc}") from None
+        owned = {t.base_currency: t.amount for t in Trade.select().where(Trade.is_open)}
+        rows, total = [], 0.0
+        for currency, bal in sorted(balances.items()):
+            if bal.total <= 0:
+                continue
+            if currency == self.stake_currency:
+                value, mine = bal.total, bal.total
+            else:
+                rate = self._rate(f"{currency}/{self.stake_currency}") or 0.0
+                value, mine = bal.total * rate, owned.get(currency, 0.0)
+            rows.append(CurrencyBalance(currency, bal.free, bal.used, bal.total, mine, value))
+            total += value
+        start = self._start_balance()
+        return BalanceView(self.dry_run, self.stake_currency, start, tuple(rows), total,
+                           total / start - 1 if start else 0.0)
+
+    # --- actions -----------------------------------------------------------------------------
+
+    async def force_exit(self, trade_id: int | Literal["all"]) -> ActionResult:
+        async with self.engine.lock:
+            if trade_id == "all":
+                trades = list(Trade.select().where(Trade.is_open).order_by(Trade.id))
+                if not trades:
+                    raise CommandError("No open trades.")
+            else:
+                trades = [self._trade(trade_id)]
+            done = [t.id for t in trades if await self._force_exit_one(t)]
+        if not done:
+            raise CommandError("Nothing to exit: no price yet, or the order was refused.")
+        return ActionResult(f"Exiting trade(s) {', '.join(f'#{i}' for i in done)}.", tuple(done))
+
+    async def _force_exit_one(self, trade: Trade) -> bool:
+        from engine.exits import ExitDecision, ExitKind
+
+        for order in open_orders_of(trade):
+            await self.engine.trader.cancel_order(order, "forcesold")
+        trade = Trade.get_or_none(Trade.id == trade.id)
+        ticker = self.engine.tickers.get(trade.pair) if trade else None
+        if trade is None or not trade.is_open or ticker is None or trade.amount <= 0 \
+                or open_orders_of(trade):
+            return False
+        decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
+        return await self.engine.trader.exit_trade(trade, decision, ticker)
+
+    async def force_entry(self, pair: str, price: float | None = None) -> ActionResult:
+        s = self.engine.settings
+        if not s.force_entry_enable:
+            raise CommandError("Forced entries are disabled (force_entry_enable is false).")
+        if self.engine.state is not EngineState.RUNNING:
+            raise CommandError(f"Not running (state {self.state}); /start first.")
+        if not pair.endswith(f"/{s.stake_currency}") or pair not in self.engine.exchange.markets():
+            raise CommandError(f"Unknown pair {pair}: expected a pair like ETH/{s.stake_currency}.")
+        if price is not None and price <= 0:
+            raise CommandError("The price must be a positive number.")
+        async with self.engine.lock:
+            if Trade.select().where(Trade.is_open, Trade.pair == pair).exists():
+                raise CommandError(f"{pair} already has an open trade.")
+            if self.engine.free_slots() <= 0:
+                raise CommandError(f"All {s.max_open_trades} trade slots are in use.")
+            ticker = self.engine.tickers.get(pair)
+            if ticker is None:
+                raise CommandError(f"No price for {pair} yet; try again after the next iteration.")
+            types = self.engine.trader.order_types
+            kind = types.force_entry or types.entry
+            trade = await self.engine.enter(pair, ticker, self.engine.clock.now(),
+                                            tag="force_entry", price=price, order_type=kind)
+        if trade is None:
+            raise CommandError(f"No entry for {pair}: the stake or the order was refused "
+                               "(see /logs).")
+        return ActionResult(f"Entering {pair}: trade #{trade.id}.", (trade.id,))
+
+    async def cancel_open_order(self, trade_id: int) -> ActionResult:
+        async with self.engine.lock:
+            trade = self._trade(trade_id)
+            orders = open_orders_of(trade)
+            if not orders:
+                raise CommandError(f"Trade #{trade_id} has no open order.")
+            for order in orders:
+                await self.engine.trader.cancel_order(order, "user requested order cancel")
+        return ActionResult(f"Cancel requested for {len(orders)} order(s) of trade #{trade_id}.")
+
+    async def delete_trade(self, trade_id: int) -> ActionResult:
+        async with self.engine.lock:
+            trade = self._trade(trade_id, must_be_open=False)
+            if open_orders_of(trade):
+                raise CommandError(f"Trade #{trade_id} has an open order on the exchange; "
+                                   f"/cancel_open_order {trade_id} first.")
+            pair = trade.pair
+            with db.atomic():
+                trade.delete_instance(recursive=True)
+        return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
+                            "exchange yourself.")

@@ -1,0 +1,359 @@
+"""The engine: one iteration (`process`) that turns signals into orders and orders into
+trades, its run state, and start-up reconciliation.
+
+The same code runs live, in dry-run, in the offline demo and in backtests: only the injected
+exchange, signal source, clock and database differ. Chat commands go through
+`engine.commands.Commands`, which shares this engine's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from engine import events
+from engine.candles import timeframe_to_seconds
+from engine.clock import Clock
+from engine.errors import FatalExchangeError, TemporaryError
+from engine.events import Notifier
+from engine.exchange import Exchange, OrderType, Ticker
+from engine.exits import clamp_custom_price, decide_exit, update_stop
+from engine.locks import lock_pair, locked_pairs
+from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
+from engine.reconcile import reconcile
+from engine.settings import Settings
+from engine.signals import SignalSource
+from engine.sizing import (
+    amount_for,
+    available_stake,
+    max_stake,
+    min_stake,
+    proposed_stake,
+    validate_stake,
+)
+from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
+from engine.trader import STOP_KINDS, Trader, open_orders_of
+from models import KeyValue, Trade, db
+
+logger = logging.getLogger(__name__)
+
+Reloader = Callable[[], tuple[Settings, IStrategy]]
+MARKETS_REFRESH = timedelta(minutes=60)
+WALLET_CHECK = timedelta(minutes=60)
+
+
+def _implements(strategy: IStrategy, callback: str) -> bool:
+    """Whether the strategy overrides an optional callback (skip the call when not)."""
+    return getattr(type(strategy), callback) is not getattr(IStrategy, callback)
+
+
+class EngineState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class Engine:
+    def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
+                 notifier: Notifier, signals: SignalSource) -> None:
+        self.exchange = exchange
+        self.clock = clock
+        self.notifier = notifier
+        self.signals = signals
+        self.log_once = LogOnce(logger)
+        self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once)
+        self.trader.on_close = self._on_trade_closed
+        self.lock = asyncio.Lock()
+        self.state = EngineState(settings.initial_state)
+        self.tickers: dict[str, Ticker] = {}
+        self.blacklist: list[str] = list(settings.exchange.pair_blacklist)
+        self.started_at = clock.now()
+        self.last_process: datetime | None = None
+        self.last_error: str | None = None
+        self._alerts: set[str] = set()
+        self._markets_at: datetime | None = None
+        self._wallet_checked_at: datetime | None = None
+        self.configure(settings, strategy)
+
+    def configure(self, settings: Settings, strategy: IStrategy) -> None:
+        """Adopt (new) settings and strategy: at start and on /reload."""
+        self.settings = settings
+        self.trader.configure(settings, strategy)
+        self.timeframe = timedelta(seconds=timeframe_to_seconds(strategy.timeframe))
+        self.protections = parse_protections(list(strategy.protections or []),
+                                             int(self.timeframe.total_seconds() // 60))
+
+    @property
+    def strategy(self) -> IStrategy:
+        return self.trader.strategy
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Load markets, reconcile the database with the exchange, tell the owner."""
+        now = self.clock.now()
+        await self.exchange.load_markets()
+        self._markets_at = now
+        if KeyValue.get_value("bot_start_time") is None:
+            KeyValue.set_value("bot_start_time", now.isoformat())
+        KeyValue.set_value("startup_time", now.isoformat())
+        async with self.lock:
+            summary = await reconcile(self.trader, self.pairs())
+        s = self.settings
+        open_count = Trade.select().where(Trade.is_open).count()
+        self.notifier.notify(events.Startup(
+            dry_run=s.dry_run, exchange=self.exchange.name, strategy=type(self.strategy).__name__,
+            timeframe=self.strategy.timeframe, stake_amount=str(s.stake_amount),
+            stake_currency=s.stake_currency, max_open_trades=s.max_open_trades,
+            minimal_roi={str(k): v for k, v in self.trader.rules.minimal_roi},
+            stoploss=self.trader.rules.stoploss, trailing_stop=self.trader.rules.trailing_stop,
+            pairs=tuple(self.whitelist()), state=self.state.value, open_trades=open_count,
+            reconciled=summary,
+        ))  # fmt: skip
+        logger.info("started: %s, %s, state %s; %s", "DRY-RUN" if s.dry_run else "LIVE",
+                    self.exchange.name, self.state.value, summary)
+
+    async def shutdown(self) -> None:
+        """Finish the running iteration, optionally cancel open orders, close the exchange."""
+        async with self.lock:
+            if self.settings.cancel_open_orders_on_exit:
+                for trade in Trade.select().where(Trade.is_open):
+                    for order in open_orders_of(trade):
+                        await self.trader.cancel_order(order, "cancelled on shutdown")
+            await self.exchange.close()
+
+    # --- pairs -------------------------------------------------------------------------------
+
+    def whitelist(self) -> list[str]:
+        known = self.exchange.markets()
+        return [p for p in self.settings.exchange.pair_whitelist
+                if p not in self.blacklist and (not known or p in known)]
+
+    def pairs(self) -> list[str]:
+        """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""
+        pairs = self.whitelist()
+        for trade in Trade.select(Trade.pair).where(Trade.is_open).order_by(Trade.id):
+            if trade.pair not in pairs:
+                pairs.append(trade.pair)
+        return pairs
+
+    # --- the iteration -----------------------------------------------------------------------
+
+    async def process(self) -> None:
+        async with self.lock:
+            now = self.clock.now()
+            try:
+                await self._iterate(now)
+            except TemporaryError as exc:
+                self._alert("temporary", f"Exchange unavailable, retrying: {exc}")
+            except FatalExchangeError as exc:
+                self.state = EngineState.PAUSED
+                self._alert("fatal", f"Exchange refused our credentials; entries paused: {exc}")
+            else:
+                self._clear_alert("temporary", "Exchange reachable again.")
+            self.last_process = now
+
+    async def _iterate(self, now: datetime) -> None:
+        await self._refresh_markets(now)
+        pairs = self.pairs()
+        await self.signals.refresh(pairs, now)
+        self.tickers = await self.exchange.fetch_tickers(pairs)
+        safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
+                  current_time=now)
+        await self.trader.manage_open_orders(now)
+        await self._check_wallet(now)
+        await self._exit_positions(now)
+        if self.state is EngineState.RUNNING:
+            await self._enter_positions(now)
+
+    async def _refresh_markets(self, now: datetime) -> None:
+        if self._markets_at is None or now - self._markets_at >= MARKETS_REFRESH:
+            await self.exchange.load_markets(reload=self._markets_at is not None)
+            self._markets_at = now
+
+    # --- exits -------------------------------------------------------------------------------
+
+    async def _exit_positions(self, now: datetime) -> None:
+        strategy_exits = self.state is not EngineState.STOPPED
+        for trade in list(Trade.select().where(Trade.is_open).order_by(Trade.id)):
+            ticker = self.tickers.get(trade.pair)
+            if ticker is None or open_orders_of(trade) or trade.amount <= 0:
+                continue
+            await self.check_exit(trade, ticker, now, strategy_exits=strategy_exits)
+
+    async def check_exit(self, trade: Trade, ticker: Ticker, now: datetime, *,
+                         strategy_exits: bool) -> bool:
+        """Move the stop, then place the first exit that applies. True when one was placed."""
+        rules = self.trader.rules
+        custom_stop = None
+        if rules.use_custom_stoploss and strategy_exits:
+            custom_stop = safe_call(
+                trade.pair, self.strategy.custom_stoploss, default=None, log_once=self.log_once,
+                trade=TradeSnapshot.from_trade(trade), current_time=now,
+                current_rate=ticker.last, current_profit=trade.profit_ratio(ticker.last),
+                after_fill=False,
+            )  # fmt: skip
+        stop = update_stop(trade, ticker, rules, self.trader.round_up(trade.pair),
+                           custom_stop=custom_stop)
+        if stop is not None:
+            with db.atomic():
+                trade.stop_loss, trade.stop_loss_pct = stop.stop_loss, stop.stop_loss_pct
+                trade.is_stop_loss_trailing = stop.is_stop_loss_trailing
+                trade.max_rate, trade.min_rate = stop.max_rate, stop.min_rate
+                trade.save()
+        signal = self.signals.signal(trade.pair) if strategy_exits else None
+        custom_exit = None
+        if strategy_exits and rules.use_exit_signal and _implements(self.strategy, "custom_exit"):
+            custom_exit = safe_call(
+                trade.pair, self.strategy.custom_exit, default=None, log_once=self.log_once,
+                trade=TradeSnapshot.from_trade(trade), current_time=now,
+                current_rate=ticker.last, current_profit=trade.profit_ratio(ticker.last),
+            )  # fmt: skip
+        decision = decide_exit(
+            trade, ticker, now, rules,
+            enter_signal=bool(signal and signal.enter_long and not signal.stale),
+            exit_signal=bool(signal and signal.exit_long and not signal.stale),
+            exit_tag=signal.exit_tag if signal else None, custom_exit=custom_exit,
+        )  # fmt: skip
+        if decision is None or (not strategy_exits and decision.kind not in STOP_KINDS):
+            return False
+        return await self.trader.exit_trade(trade, decision, ticker)
+
+    def _on_trade_closed(self, trade: Trade) -> None:
+        """Lock the pair until the next candle, then let the protections look at history."""
+        now = self.clock.now()
+        minutes = int(self.timeframe.total_seconds() // 60)
+        lock_pair(trade.pair, auto_lock_until(now, minutes), "Auto lock", now)
+        if not self.protections:
+            return
+        since = now - timedelta(days=30)
+        closed = [ClosedTradeInfo(t.pair, t.open_date, t.close_date, t.exit_reason or "",
+                                  t.close_profit or 0.0, t.close_profit_abs or 0.0)
+                  for t in Trade.select().where(~Trade.is_open, Trade.close_date >= since)]
+        for request in evaluate(self.protections, closed, trade.pair, now):
+            lock_pair(request.pair, request.until, request.reason, now)
+            if request.pair == "*":
+                self.notifier.notify(events.GlobalProtectionTriggered(request.until,
+                                                                      request.reason))
+            else:
+                self.notifier.notify(events.ProtectionTriggered(request.pair, request.until,
+                                                                request.reason))
+
+    async def _check_wallet(self, now: datetime) -> None:
+        """Close trades whose coins left the wallet (sold by hand) instead of blocking a slot."""
+        due = self._wallet_checked_at is None or now - self._wallet_checked_at >= WALLET_CHECK
+        holding = [t for t in Trade.select().where(Trade.is_open, Trade.amount > 0)
+                   if not open_orders_of(t)]
+        if not due or not holding:
+            return
+        self._wallet_checked_at = now
+        balances = await self.exchange.fetch_balance()
+        for trade in holding:
+            held = balances.get(trade.base_currency)
+            ticker = self.tickers.get(trade.pair)
+            if ticker is not None and (held is None or held.total < trade.amount * 0.98):
+                self.trader.close_externally(trade, ticker.last)
+
+    # --- entries -----------------------------------------------------------------------------
+
+    def free_slots(self) -> int:
+        limit = self.settings.max_open_trades
+        if limit < 0:
+            return 1_000_000
+        return limit - Trade.select().where(Trade.is_open).count()
+
+    async def _enter_positions(self, now: datetime) -> None:
+        locked = locked_pairs(now)
+        if "*" in locked:
+            return
+        busy = {t.pair for t in Trade.select(Trade.pair).where(Trade.is_open)}
+        for pair in self.whitelist():
+            if self.free_slots() <= 0:
+                return
+            signal = self.signals.signal(pair)
+            ticker = self.tickers.get(pair)
+            if pair in busy or pair in locked or signal is None or ticker is None:
+                continue
+            if signal.stale or not signal.enter_long or signal.exit_long:
+                continue
+            trade = await self.enter(pair, ticker, now, tag=signal.enter_tag)
+            if trade is not None and trade.is_open and trade.amount > 0 \
+                    and not open_orders_of(trade):
+                # The new position is exposed to this same candle, as in Freqtrade's backtest.
+                await self.check_exit(trade, ticker, now, strategy_exits=True)
+
+    def entry_price(self, ticker: Ticker) -> float:
+        side = self.settings.entry_pricing.price_side
+        return ticker.ask if side in ("other", "ask") else ticker.bid
+
+    async def enter(self, pair: str, ticker: Ticker, now: datetime, *, tag: str | None = None,
+                    price: float | None = None, order_type: OrderType | None = None
+                    ) -> Trade | None:
+        """Size and place an entry; None (with a logged reason) when it must not happen."""
+        proposed = price if price is not None else self.entry_price(ticker)
+        if price is None:
+            custom = safe_call(pair, self.strategy.custom_entry_price, default=None,
+                               log_once=self.log_once, trade=None, current_time=now,
+                               proposed_rate=proposed, entry_tag=tag, side="long")
+            proposed = clamp_custom_price(proposed, custom,
+                                          self.settings.custom_price_max_distance_ratio)
+        stake = await self._stake_for(pair, proposed, now, tag)
+        if stake is None:
+            return None
+        kind = order_type or self.trader.order_types.entry
+        confirmed = safe_call(pair, self.strategy.confirm_trade_entry, default=True,
+                              log_once=self.log_once, order_type=kind,
+                              amount=amount_for(stake, proposed), rate=proposed,
+                              time_in_force="GTC", current_time=now, entry_tag=tag, side="long")
+        if not confirmed:
+            return None
+        return await self.trader.open_trade(pair, proposed, stake, kind, tag)
+
+    async def _stake_for(self, pair: str, price: float, now: datetime,
+                         tag: str | None) -> float | None:
+        s = self.settings
+        balances = await self.exchange.fetch_balance()
+        free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
+        open_trades = list(Trade.select().where(Trade.is_open))
+        open_stake = sum(t.stake_amount for t in open_trades)
+        closed_profit = sum(t.close_profit_abs or 0.0
+                            for t in Trade.select().where(~Trade.is_open))
+        available = available_stake(free=free, open_stake=open_stake,
+                                    tradable_balance_ratio=s.tradable_balance_ratio,
+                                    available_capital=s.available_capital,
+                                    closed_profit=closed_profit)
+        stake = proposed_stake(stake_amount=s.stake_amount, available=available,
+                               open_stake=open_stake, max_open_trades=s.max_open_trades,
+                               open_trades=len(open_trades))
+        rules = self.exchange.rules(pair)
+        low = min_stake(rules, price, self.trader.rules.stoploss, s.amount_reserve_percent)
+        high = max_stake(rules, price)
+        custom = safe_call(pair, self.strategy.custom_stake_amount, default=stake,
+                           log_once=self.log_once, current_time=now, current_rate=price,
+                           proposed_stake=stake, min_stake=low, max_stake=high, leverage=1.0,
+                           entry_tag=tag, side="long")
+        check = validate_stake(float(custom or 0.0), min_stake=low, max_stake=high,
+                               available=available)
+        if check.stake is None:
+            self.log_once.info(("stake", pair, check.reason), "no entry for %s: %s", pair,
+                               check.reason)
+        return check.stake
+
+    # --- alerts ------------------------------------------------------------------------------
+
+    def _alert(self, key: str, text: str) -> None:
+        """Tell the owner once per episode, not once per iteration."""
+        self.last_error = text
+        logger.warning("%s", text)
+        if key not in self._alerts:
+            self._alerts.add(key)
+            self.notifier.notify(events.WarningNotice(text))
+
+    def _clear_alert(self, key: str, text: str) -> None:
+        if key in self._alerts:
+            self._alerts.discard(key)
+            logger.info("%s", text)
+            self.notifier.notify(events.WarningNotice(text))

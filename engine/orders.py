@@ -1,0 +1,208 @@
+"""The order life cycle, crash-safe: intent row → submit → apply snapshots → cancel.
+
+Intent before send: an order's row (with a fresh client order id, status PENDING_SUBMIT) is
+committed before the exchange is called, so a crash or a lost response can always be
+resolved by looking the order up by its client id, and a pending intent is never sent twice.
+Snapshots are absolute: each overwrites the row with the exchange's cumulative values and
+the trade is recomputed from its orders, so applying the same snapshot twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+
+from engine.clock import Clock
+from engine.errors import (
+    InvalidTransition,
+    OrderNotFound,
+    OrderNotPlaced,
+    OrderRejected,
+    OrderStateUnknown,
+    TemporaryError,
+)
+from engine.exchange import Exchange, OrderRequest, OrderSnapshot, OrderType, Side
+from models import Order, OrderSide, OrderStatus, Trade, db
+
+logger = logging.getLogger(__name__)
+
+CLIENT_ID_PREFIX = "tp"
+
+
+def new_client_order_id() -> str:
+    # 24 characters of [a-z0-9]: inside every major exchange's client-id alphabet and length.
+    return CLIENT_ID_PREFIX + uuid.uuid4().hex[:22]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one snapshot changed, so the engine can tell the user once."""
+
+    order: Order
+    before: OrderStatus
+    after: OrderStatus
+    filled_before: float
+    filled_after: float
+
+    @property
+    def newly_filled(self) -> bool:
+        return self.after == OrderStatus.FILLED and self.before != OrderStatus.FILLED
+
+    @property
+    def newly_cancelled(self) -> bool:
+        return self.after == OrderStatus.CANCELED and self.before != OrderStatus.CANCELED
+
+    @property
+    def fill_grew(self) -> bool:
+        return self.filled_after > self.filled_before
+
+
+def status_of(snapshot: OrderSnapshot) -> OrderStatus:
+    if snapshot.status == "closed":
+        return OrderStatus.FILLED
+    if snapshot.status == "rejected":
+        return OrderStatus.REJECTED
+    if snapshot.status in ("canceled", "expired"):
+        return OrderStatus.CANCELED
+    return OrderStatus.PARTIALLY_FILLED if snapshot.filled > 0 else OrderStatus.OPEN
+
+
+def record_intent(trade: Trade, side: Side, order_type: OrderType, amount: float, price: float,
+                  tag: str | None, clock: Clock) -> Order:
+    """Write the order row before anything is sent. The caller commits (with the trade)."""
+    return Order.create(
+        trade=trade, client_order_id=new_client_order_id(),
+        ft_order_side=OrderSide.BUY if side == "buy" else OrderSide.SELL,
+        ft_pair=trade.pair, ft_amount=amount, ft_price=price, ft_order_tag=tag,
+        status=OrderStatus.PENDING_SUBMIT, order_type=order_type, side=side, price=price,
+        amount=amount, remaining=amount, order_date=clock.now(),
+    )  # fmt: skip
+
+
+class OrderManager:
+    def __init__(self, exchange: Exchange, clock: Clock) -> None:
+        self._exchange = exchange
+        self._clock = clock
+
+    async def submit(self, order: Order) -> Applied | None:
+        """Send a committed intent. Returns what changed, or None while the outcome is unknown.
+
+        A refusal marks the order REJECTED (or FAILED when it never arrived) and re-raises, so
+        the caller can clean up the trade; an unknown outcome leaves it PENDING_SUBMIT for
+        reconciliation by client id.
+        """
+        request = OrderRequest(
+            pair=order.ft_pair, side=order.side, order_type=order.order_type,
+            amount=order.amount, price=order.price, client_order_id=order.client_order_id,
+        )  # fmt: skip
+        try:
+            snapshot = await self._exchange.create_order(request)
+        except OrderStateUnknown:
+            logger.warning("order %s: outcome unknown, will look it up by client id",
+                           order.client_order_id)
+            return None
+        except (OrderRejected, OrderNotPlaced) as exc:
+            self._fail(order, OrderStatus.REJECTED if isinstance(exc, OrderRejected)
+                       else OrderStatus.FAILED, str(exc))
+            raise
+        return self.apply(order, snapshot)
+
+    def _fail(self, order: Order, status: OrderStatus, reason: str) -> None:
+        with db.atomic():
+            order.transition(status)
+            order.ft_cancel_reason = reason[:250]
+            order.remaining = 0.0
+            order.order_update_date = self._clock.now()
+            order.save()
+        logger.info("trade=%s pair=%s client_id=%s order %s: %s", order.trade_id, order.ft_pair,
+                    order.client_order_id, status.value, reason)
+
+    def apply(self, order: Order, snapshot: OrderSnapshot) -> Applied:
+        """Overwrite the order with the exchange's cumulative values; recompute its trade."""
+        before, filled_before = order.order_status, order.filled
+        target = status_of(snapshot)
+        try:
+            order.transition(target)
+        except InvalidTransition:
+            logger.exception("refusing an exchange snapshot for order %s", order.client_order_id)
+            return Applied(order, before, before, filled_before, filled_before)
+        order.order_id = snapshot.order_id
+        order.amount = snapshot.amount
+        order.filled = snapshot.filled
+        order.remaining = snapshot.remaining
+        order.average = snapshot.average
+        order.cost = snapshot.cost
+        order.fee_cost = snapshot.fee_cost
+        order.fee_currency = snapshot.fee_currency
+        order.order_update_date = snapshot.last_update or self._clock.now()
+        if snapshot.price is not None:
+            order.price = snapshot.price
+        if target == OrderStatus.FILLED and order.order_filled_date is None:
+            order.order_filled_date = snapshot.last_update or self._clock.now()
+        trade = order.trade
+        with db.atomic():
+            order.save()
+            _update_fee_rate(trade, order)
+            trade.recalc_from_orders()
+            trade.save()
+        return Applied(order, before, target, filled_before, order.filled)
+
+    async def refresh(self, order: Order) -> Applied | None:
+        """Fetch the order's current state and apply it. Unknown intents resolve here too."""
+        try:
+            snapshot = await self._exchange.fetch_order(
+                order.ft_pair, order_id=order.order_id, client_order_id=order.client_order_id
+            )
+        except OrderNotFound:
+            return self._not_found(order)
+        return self.apply(order, snapshot)
+
+    def _not_found(self, order: Order) -> Applied | None:
+        before = order.order_status
+        if before == OrderStatus.PENDING_SUBMIT:
+            # Never reached the exchange: it is failed, and it is never sent again.
+            self._fail(order, OrderStatus.FAILED, "not found on the exchange after submit")
+        elif order.is_open:
+            self._fail(order, OrderStatus.CANCELED, "cancelled on exchange")
+        else:
+            return None
+        return Applied(order, before, order.order_status, order.filled, order.filled)
+
+    async def cancel(self, order: Order, reason: str) -> Applied | None:
+        """Ask the exchange to cancel, then apply what it reports (a fill may have won)."""
+        if order.order_id is None:
+            return await self.refresh(order)
+        try:
+            snapshot = await self._exchange.cancel_order(order.ft_pair, order.order_id)
+        except OrderNotFound:
+            snapshot = None
+        except TemporaryError:
+            logger.warning("order %s: cancel failed for now, will retry", order.client_order_id)
+            return None
+        applied = self.apply(order, snapshot) if snapshot else await self.refresh(order)
+        if applied is not None and applied.order.is_open:
+            # The exchange still reports it open: ask again next iteration rather than guess.
+            return applied
+        with db.atomic():
+            order.ft_cancel_reason = reason
+            order.save()
+        return applied
+
+
+def _update_fee_rate(trade: Trade, order: Order) -> None:
+    """Record the real fee rate once a side has filled, when it was paid in the quote coin."""
+    if not order.fee_cost or not order.cost or order.fee_currency != trade.stake_currency:
+        return
+    rate = order.fee_cost / order.cost
+    current = trade.fee_open if order.is_entry else trade.fee_close
+    if math.isclose(rate, current, rel_tol=1e-6):
+        # Keep the configured rate: fee/cost rounding noise must not move profit decisions.
+        rate = current
+    if order.is_entry:
+        trade.fee_open = rate
+        trade.fee_open_cost = order.fee_cost
+    else:
+        trade.fee_close = rate
+        trade.fee_close_cost = order.fee_cost

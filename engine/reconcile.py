@@ -1,0 +1,66 @@
+"""Start-up reconciliation, in both directions.
+
+Database → exchange: every pending or open order is looked up by id or client id and
+adopted, updated or marked failed; fills that happened while the bot was down are applied.
+Exchange → database: open orders on the exchange that this database does not know are
+reported (never touched). Trades left with nothing filled and nothing open are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from engine.errors import ExchangeError
+from engine.trader import OPEN_STATUSES, Trader, open_orders_of
+from models import Order, Trade, db
+
+logger = logging.getLogger(__name__)
+
+
+async def reconcile(trader: Trader, pairs: list[str]) -> str:
+    """Bring the database in line with the exchange; returns a one-line summary."""
+    checked = changed = 0
+    for order in list(Order.select().where(Order.status.in_(OPEN_STATUSES)).order_by(Order.id)):
+        checked += 1
+        try:
+            applied = await trader.orders.refresh(order)
+        except ExchangeError as exc:
+            logger.warning("reconcile: cannot check order %s: %s", order.client_order_id, exc)
+            continue
+        if applied is not None and (applied.before != applied.after or applied.fill_grew):
+            changed += 1
+            await trader.after(applied)
+    removed = _remove_empty_trades()
+    unknown = await _unknown_open_orders(trader, pairs)
+    summary = f"checked {checked} open orders, {changed} updated, {removed} empty trades removed"
+    if unknown:
+        summary += (f"; {len(unknown)} open orders on the exchange are not ours: "
+                    f"{', '.join(unknown)}")
+    return summary
+
+
+def _remove_empty_trades() -> int:
+    removed = 0
+    for trade in list(Trade.select().where(Trade.is_open, Trade.amount <= 0)):
+        if not open_orders_of(trade):
+            logger.info("trade=%s pair=%s: nothing filled and nothing open; removed",
+                        trade.id, trade.pair)
+            with db.atomic():
+                trade.delete_instance(recursive=True)
+            removed += 1
+    return removed
+
+
+async def _unknown_open_orders(trader: Trader, pairs: list[str]) -> list[str]:
+    known = {o.order_id for o in Order.select(Order.order_id).where(Order.order_id.is_null(False))}
+    unknown: list[str] = []
+    for pair in pairs:
+        try:
+            orders = await trader.exchange.fetch_open_orders(pair)
+        except ExchangeError as exc:
+            logger.warning("reconcile: cannot list open orders of %s: %s", pair, exc)
+            continue
+        unknown += [f"{pair} {o.order_id}" for o in orders if o.order_id not in known]
+    for entry in unknown:
+        logger.warning("reconcile: open order %s on the exchange is not in this database", entry)
+    return unknown

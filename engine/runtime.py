@@ -1,0 +1,93 @@
+"""Composition: build the exchange, strategy, signal source and engine a run needs.
+
+Only this module and bot.py know the concrete classes. Tests build engines through the same
+functions, so what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from engine.analysis import Analyzer
+from engine.candles import load_pair_data, timeframe_to_timedelta
+from engine.ccxt_exchange import CcxtExchange
+from engine.clock import Clock
+from engine.commands import Commands, Reloader
+from engine.engine import Engine
+from engine.events import Notifier
+from engine.exchange import Exchange
+from engine.loader import load_strategy
+from engine.market_data import CandleCache
+from engine.offline import OfflineMarket
+from engine.paper import PaperExchange
+from engine.settings import Settings
+from engine.signals import LiveSignals
+from engine.strategy import IStrategy
+
+PROJECT = Path(__file__).resolve().parent.parent
+MARKETS_FILE = PROJECT / "data" / "markets.json"
+
+
+def strategy_for(settings: Settings) -> IStrategy:
+    path = Path(settings.strategy_path)
+    if not path.is_absolute() and not path.exists():
+        path = PROJECT / path
+    return load_strategy(settings.strategy, path, settings.strategy_overrides())
+
+
+def offline_datadir(settings: Settings) -> Path:
+    datadir = Path(settings.offline.datadir)
+    return datadir if datadir.is_absolute() or datadir.exists() else PROJECT / datadir
+
+
+def offline_window(settings: Settings, timeframe: str) -> tuple[datetime, datetime]:
+    """First and last candle open time of the shipped data for the whitelist."""
+    frames = load_pair_data(offline_datadir(settings), settings.exchange.pair_whitelist,
+                            timeframe)
+    first = min(f["date"].iloc[0] for f in frames.values()).to_pydatetime()
+    last = max(f["date"].iloc[-1] for f in frames.values()).to_pydatetime()
+    return first, last
+
+
+def build_exchange(settings: Settings, timeframe: str, clock: Clock) -> Exchange:
+    """Offline market, paper trading over a real exchange's public data, or live."""
+    if settings.is_offline:
+        market: Exchange = OfflineMarket.from_files(
+            offline_datadir(settings), settings.exchange.pair_whitelist, timeframe,
+            MARKETS_FILE, clock)
+        return PaperExchange(market, clock, wallet=settings.dry_run_wallet,
+                             stake_currency=settings.stake_currency)
+    secrets = settings.secrets
+    live = not settings.dry_run
+    venue = CcxtExchange(
+        settings.exchange.name, settings.exchange.ccxt_config,
+        secrets.exchange_api_key if live else None,
+        secrets.exchange_api_secret if live else None,
+        secrets.exchange_password if live else None, clock,
+        markets_refresh_minutes=settings.exchange.markets_refresh_interval,
+    )
+    if live:
+        return venue
+    return PaperExchange(venue, clock, wallet=settings.dry_run_wallet,
+                         stake_currency=settings.stake_currency)
+
+
+def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
+                   notifier: Notifier, reloader: Reloader | None = None) -> Commands:
+    timeframe = strategy.timeframe
+    candles = CandleCache(exchange, timeframe, strategy.startup_candle_count)
+    analyzer = Analyzer(strategy, timeframe,
+                        timedelta(minutes=settings.exchange.outdated_offset))
+    engine = Engine(settings, exchange, strategy, clock, notifier, LiveSignals(candles, analyzer))
+    return Commands(engine, reloader)
+
+
+def replay_start(settings: Settings, timeframe: str, stored: datetime | None) -> datetime:
+    """Where the offline replay starts: after enough history for the indicators, or where
+    the previous run of the demo stopped."""
+    first, last = offline_window(settings, timeframe)
+    start = first + timeframe_to_timedelta(timeframe) * 100
+    if stored is not None and start < stored < last:
+        return stored
+    return start

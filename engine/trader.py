@@ -1,0 +1,329 @@
+"""Turning decisions into orders and orders into trades: entries, exits and fills.
+
+Every exchange outcome passes through `_after()`, the one place that reacts to an order
+changing (entry filled, exit filled, cancelled, failed), so notifications, trade closes and
+clean-ups happen exactly once whatever path the snapshot arrived by.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from engine import events
+from engine.candles import timeframe_to_seconds
+from engine.clock import Clock
+from engine.errors import OrderNotPlaced, OrderRejected, TemporaryError
+from engine.events import Notifier
+from engine.exchange import Exchange, OrderType, Rounding, Ticker
+from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, initial_stop
+from engine.orders import Applied, OrderManager, record_intent
+from engine.settings import Settings
+from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
+from models import ExitReason, Order, OrderStatus, Trade, db
+
+logger = logging.getLogger(__name__)
+
+STOP_KINDS = (ExitKind.STOP, ExitKind.TRAILING)
+OPEN_STATUSES = (OrderStatus.PENDING_SUBMIT, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+
+
+def open_orders_of(trade: Trade) -> list[Order]:
+    return list(trade.orders.where(Order.status.in_(OPEN_STATUSES)).order_by(Order.id))
+
+
+class Trader:
+    """Places and follows orders for one engine; owns no schedule and no state machine."""
+
+    def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
+                 notifier: Notifier, log_once: LogOnce) -> None:
+        self.exchange = exchange
+        self.clock = clock
+        self.notifier = notifier
+        self.log_once = log_once
+        self.orders = OrderManager(exchange, clock)
+        self.on_close: Callable[[Trade], None] = lambda _trade: None
+        self.configure(settings, strategy)
+
+    def configure(self, settings: Settings, strategy: IStrategy) -> None:
+        self.settings = settings
+        self.strategy = strategy
+        self.rules = ExitRules.from_strategy(strategy, settings.backtest.freqtrade_compat)
+        self.order_types = strategy.resolved_order_types()
+        self.timeouts = strategy.resolved_unfilledtimeout()
+
+    def round_up(self, pair: str) -> Callable[[float], float]:
+        return lambda price: self.exchange.round_price(pair, price, Rounding.ROUND_UP)
+
+    # --- entries ---------------------------------------------------------------------------
+
+    async def open_trade(self, pair: str, price: float, stake: float, order_type: OrderType,
+                         tag: str | None) -> Trade | None:
+        """Record the trade and its entry intent in one commit, then send the order."""
+        now = self.clock.now()
+        rules = self.exchange.rules(pair)
+        price = self.exchange.round_price(pair, price)
+        amount = self.exchange.round_amount(pair, stake / price)
+        fee = rules.taker_fee if order_type == "market" else rules.maker_fee
+        stop = initial_stop(price, self.rules.stoploss, self.round_up(pair))
+        with db.atomic():
+            trade = Trade.create(
+                exchange=self.exchange.name, pair=pair, base_currency=rules.base,
+                stake_currency=rules.quote, strategy=type(self.strategy).__name__,
+                enter_tag=tag, timeframe=self.timeframe_minutes, open_date=now,
+                open_rate=price, open_rate_requested=price, amount_requested=amount,
+                fee_open=fee, fee_close=fee, stop_loss=stop.stop_loss,
+                stop_loss_pct=stop.stop_loss_pct, initial_stop_loss=stop.stop_loss,
+                initial_stop_loss_pct=stop.stop_loss_pct, max_rate=price, min_rate=price,
+                price_tick=rules.price_tick,
+            )  # fmt: skip
+            order = record_intent(trade, "buy", order_type, amount, price, tag, self.clock)
+        logger.info("trade=%s pair=%s client_id=%s entry %s %.8g @ %.8g", trade.id, pair,
+                    order.client_order_id, order_type, amount, price)
+        self.notifier.notify(events.EntryPlaced(
+            trade_id=trade.id, pair=pair, amount=amount, price=price, stake_amount=amount * price,
+            stake_currency=rules.quote, order_type=order_type, enter_tag=tag, current_rate=price,
+            exchange=self.exchange.name, dry_run=self.settings.dry_run,
+        ))  # fmt: skip
+        await self._send(order)
+        return Trade.get_or_none(Trade.id == trade.id)
+
+    @property
+    def timeframe_minutes(self) -> int:
+        return timeframe_to_seconds(self.strategy.timeframe) // 60
+
+    async def _send(self, order: Order) -> None:
+        try:
+            applied = await self.orders.submit(order)
+        except (OrderRejected, OrderNotPlaced) as exc:
+            self.log_once.warning(("order-refused", order.ft_pair, str(exc)),
+                                  "order for %s refused: %s", order.ft_pair, exc)
+            self.notifier.notify(events.WarningNotice(f"{order.ft_pair}: order refused: {exc}"))
+            applied = Applied(order, OrderStatus.PENDING_SUBMIT, order.order_status, 0.0, 0.0)
+        if applied is not None:
+            await self.after(applied)
+
+    # --- exits -----------------------------------------------------------------------------
+
+    def exit_order_type(self, kind: ExitKind) -> OrderType:
+        types = self.order_types
+        if kind in STOP_KINDS:
+            return types.stoploss
+        if kind == ExitKind.FORCE:
+            return types.force_exit or types.exit
+        return types.exit
+
+    async def exit_trade(self, trade: Trade, decision: ExitDecision, ticker: Ticker) -> bool:
+        """Place the exit order for a decision (after the strategy's price and veto hooks)."""
+        now = self.clock.now()
+        order_type = self.exit_order_type(decision.kind)
+        rate = decision.price
+        snapshot = TradeSnapshot.from_trade(trade)
+        custom = safe_call(
+            trade.pair, self.strategy.custom_exit_price, default=None, log_once=self.log_once,
+            trade=snapshot, current_time=now, proposed_rate=rate,
+            current_profit=trade.profit_ratio(rate), exit_tag=decision.reason,
+        )  # fmt: skip
+        rate = clamp_custom_price(rate, custom, self.settings.custom_price_max_distance_ratio)
+        amount = self.exchange.round_amount(trade.pair, trade.amount)
+        confirmed = safe_call(
+            trade.pair, self.strategy.confirm_trade_exit, default=True, log_once=self.log_once,
+            trade=snapshot, order_type=order_type, amount=amount, rate=rate,
+            time_in_force="GTC", exit_reason=decision.reason, current_time=now,
+        )  # fmt: skip
+        if not confirmed:
+            return False
+        price = self.exchange.round_price(trade.pair, rate)
+        with db.atomic():
+            trade.exit_reason = decision.reason
+            trade.close_rate_requested = price
+            trade.save()
+            order = record_intent(trade, "sell", order_type, amount, price, decision.reason,
+                                  self.clock)
+        logger.info("trade=%s pair=%s client_id=%s exit (%s) %s %.8g @ %.8g", trade.id,
+                    trade.pair, order.client_order_id, decision.reason, order_type, amount, price)
+        self.notifier.notify(events.ExitPlaced(
+            trade_id=trade.id, pair=trade.pair, amount=amount, open_rate=trade.open_rate,
+            exit_rate=price, current_rate=ticker.last, exit_reason=decision.reason,
+            enter_tag=trade.enter_tag, profit_ratio=trade.profit_ratio(price),
+            profit_abs=trade.profit_abs(price), stake_currency=trade.stake_currency,
+            order_type=order_type,
+        ))  # fmt: skip
+        await self._send(order)
+        return True
+
+    # --- order outcomes --------------------------------------------------------------------
+
+    async def after(self, applied: Applied) -> None:
+        """React once to what a snapshot changed."""
+        order = applied.order
+        trade = Trade.get_or_none(Trade.id == order.trade_id)
+        if trade is None:
+            return
+        if order.is_entry:
+            await self._after_entry(trade, applied)
+        else:
+            self._after_exit(trade, applied)
+
+    async def _after_entry(self, trade: Trade, applied: Applied) -> None:
+        order = applied.order
+        if applied.fill_grew:
+            self._rebase_stop(trade)
+        if applied.newly_filled:
+            logger.info("trade=%s pair=%s entry filled %.8g @ %.8g", trade.id, trade.pair,
+                        trade.amount, trade.open_rate)
+            self.notifier.notify(events.EntryFilled(
+                trade_id=trade.id, pair=trade.pair, amount=trade.amount,
+                open_rate=trade.open_rate, stake_amount=trade.stake_amount,
+                stake_currency=trade.stake_currency, enter_tag=trade.enter_tag,
+            ))  # fmt: skip
+            safe_call(trade.pair, self.strategy.order_filled, default=None,
+                      log_once=self.log_once, trade=TradeSnapshot.from_trade(trade),
+                      order=None, current_time=self.clock.now())
+        elif applied.after in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FAILED):
+            if applied.before == applied.after:
+                return
+            self._entry_gone(trade, order)
+
+    def _entry_gone(self, trade: Trade, order: Order) -> None:
+        reason = order.ft_cancel_reason or order.status
+        if trade.amount <= 0 and not open_orders_of(trade):
+            logger.info("trade=%s pair=%s entry %s with nothing filled: trade removed",
+                        trade.id, trade.pair, order.status)
+            with db.atomic():
+                trade.delete_instance(recursive=True)
+            self.notifier.notify(events.EntryCancelled(
+                trade_id=trade.id, pair=trade.pair, reason=f"{reason}, fully cancelled",
+                partial=False))
+            return
+        self.notifier.notify(events.EntryCancelled(
+            trade_id=trade.id, pair=trade.pair, reason=f"{reason}, partially filled", partial=True))
+
+    def _rebase_stop(self, trade: Trade) -> None:
+        """The stop follows the average entry price until it has trailed."""
+        if trade.is_stop_loss_trailing or trade.amount <= 0:
+            return
+        stop = initial_stop(trade.open_rate, self.rules.stoploss, self.round_up(trade.pair))
+        with db.atomic():
+            trade.stop_loss = trade.initial_stop_loss = stop.stop_loss
+            trade.stop_loss_pct = trade.initial_stop_loss_pct = stop.stop_loss_pct
+            trade.save()
+
+    def _after_exit(self, trade: Trade, applied: Applied) -> None:
+        order = applied.order
+        if applied.newly_filled or (applied.fill_grew and not order.is_open):
+            self._exit_filled(trade, order)
+        elif applied.after in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FAILED):
+            if applied.before == applied.after:
+                return
+            with db.atomic():
+                trade.exit_reason = None
+                trade.save()
+            self.notifier.notify(events.ExitCancelled(
+                trade_id=trade.id, pair=trade.pair,
+                reason=order.ft_cancel_reason or order.status))
+
+    def _exit_filled(self, trade: Trade, order: Order) -> None:
+        rate = order.average or order.price
+        closes = trade.amount <= _dust(trade)
+        when = order.order_filled_date or self.clock.now()
+        with db.atomic():
+            if closes:
+                trade.close(rate, when)
+            trade.save()
+        logger.info("trade=%s pair=%s exit filled @ %.8g (%s)%s", trade.id, trade.pair, rate,
+                    trade.exit_reason, "" if closes else ", partial")
+        self.notifier.notify(events.ExitFilled(
+            trade_id=trade.id, pair=trade.pair, amount=order.filled, open_rate=trade.open_rate,
+            close_rate=rate, exit_reason=trade.exit_reason or "",
+            enter_tag=trade.enter_tag,
+            profit_ratio=trade.close_profit if closes and trade.close_profit is not None
+            else trade.profit_ratio(rate),
+            profit_abs=trade.close_profit_abs if closes and trade.close_profit_abs is not None
+            else trade.realized_profit,
+            stake_currency=trade.stake_currency, open_date=trade.open_date, close_date=when,
+            partial=not closes,
+        ))  # fmt: skip
+        if closes:
+            self.on_close(trade)
+
+    def close_externally(self, trade: Trade, rate: float) -> None:
+        """The coins left the wallet without us (sold by hand): close the trade at `rate`.
+
+        A synthetic filled exit order keeps the rule that a trade is what its orders say.
+        """
+        now = self.clock.now()
+        with db.atomic():
+            Order.create(
+                trade=trade, client_order_id=f"ext-{trade.id}-{int(now.timestamp())}",
+                ft_order_side="sell", ft_pair=trade.pair, ft_amount=trade.amount, ft_price=rate,
+                ft_order_tag=ExitReason.SOLD_ON_EXCHANGE, status=OrderStatus.FILLED,
+                order_type="market", side="sell", price=rate, amount=trade.amount,
+                filled=trade.amount, remaining=0.0, average=rate, cost=trade.amount * rate,
+                order_date=now, order_filled_date=now, order_update_date=now,
+            )  # fmt: skip
+            trade.exit_reason = ExitReason.SOLD_ON_EXCHANGE
+            trade.close(rate, now)
+            trade.save()
+        logger.warning("trade=%s pair=%s: coins no longer in the wallet; closed as %s",
+                       trade.id, trade.pair, ExitReason.SOLD_ON_EXCHANGE.value)
+        self.notifier.notify(events.WarningNotice(
+            f"Trade #{trade.id} {trade.pair}: the coins are no longer in the wallet (sold "
+            f"outside the bot?). Closed it as {ExitReason.SOLD_ON_EXCHANGE.value}."))
+        self.on_close(trade)
+
+    # --- open order management -----------------------------------------------------------
+
+    async def manage_open_orders(self, now: datetime) -> None:
+        """Apply fills, resolve unknown intents, and cancel orders past their timeout."""
+        query = Order.select().where(Order.status.in_(OPEN_STATUSES)).order_by(Order.id)
+        for order in list(query):
+            try:
+                applied = await self.orders.refresh(order)
+            except TemporaryError as exc:
+                self.log_once.warning(("fetch", order.ft_pair), "cannot fetch order %s (%s): %s",
+                                      order.client_order_id, order.ft_pair, exc)
+                continue
+            if applied is not None:
+                await self.after(applied)
+            if order.is_open and order.order_id is not None and self._timed_out(order, now):
+                await self.cancel_order(order, "cancelled due to timeout")
+
+    def _timed_out(self, order: Order, now: datetime) -> bool:
+        limit = self.timeouts.entry_delta if order.is_entry else self.timeouts.exit_delta
+        if now - order.order_date >= limit:
+            return True
+        callback = (self.strategy.check_entry_timeout if order.is_entry
+                    else self.strategy.check_exit_timeout)
+        return bool(safe_call(order.ft_pair, callback, default=False, log_once=self.log_once,
+                              trade=TradeSnapshot.from_trade(order.trade), order=None,
+                              current_time=now))
+
+    async def cancel_order(self, order: Order, reason: str) -> None:
+        """Cancel with Freqtrade's guards against leaving an unexitable remainder."""
+        trade = order.trade
+        if order.filled > 0 and self._remainder_too_small(order, trade):
+            self.log_once.info(("keep", order.client_order_id),
+                               "trade=%s keeping order %s open: cancelling would leave an "
+                               "amount below the exchange minimum", trade.id,
+                               order.client_order_id)
+            return
+        applied = await self.orders.cancel(order, reason)
+        if applied is not None:
+            await self.after(applied)
+
+    def _remainder_too_small(self, order: Order, trade: Trade) -> bool:
+        rules = self.exchange.rules(trade.pair)
+        price = order.average or order.price
+        # An entry cut short must leave a sellable position; an exit cut short must leave a
+        # sellable rest.
+        left = order.filled if order.is_entry else (order.remaining or 0.0)
+        minimum_cost = rules.min_cost or 0.0
+        minimum_amount = rules.min_amount or 0.0
+        return left * price < minimum_cost or left < minimum_amount
+
+
+def _dust(trade: Trade) -> float:
+    """Amounts this small are rounding residue, not a position."""
+    return max(abs(trade.amount_requested or 0.0) * 1e-9, 1e-12)
