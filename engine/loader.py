@@ -52,8 +52,9 @@ def load_strategy(name: str, path: str | Path = "strategies",
                           f"{type(exc).__name__}: {exc}") from None
     strategy.apply_overrides(overrides or {})
     validate_strategy(strategy)
-    logger.info("strategy %s loaded from %s (timeframe %s, stoploss %s)", cls.__name__,
-                sys.modules[cls.__module__].__file__, strategy.timeframe, strategy.stoploss)
+    source = getattr(sys.modules.get(cls.__module__), "__file__", cls.__module__)
+    logger.info("strategy %s loaded from %s (timeframe %s, stoploss %s)", cls.__name__, source,
+                strategy.timeframe, strategy.stoploss)
     return strategy
 
 
