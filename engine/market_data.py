@@ -1,0 +1,150 @@
+"""Closed candles per pair for one timeframe, kept in memory and refreshed incrementally.
+
+Exchange-agnostic: the live, paper and offline venues all feed it through `Exchange.fetch_ohlcv`.
+For each pair it remembers the newest closed candle slot the exchange has already been asked
+about, so a refresh sends nothing until another candle has closed, and then asks only for the
+candles since that slot (gaps in thin markets are therefore not asked for again and again). The
+candle still forming at `now` is never kept: strategies see closed candles only.
+
+Candle boundaries come from ccxt's timeframe helpers, which is why this module may import ccxt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import ccxt
+import pandas as pd
+
+from engine.errors import ConfigError, ExchangeError
+from engine.exchange import CANDLE_COLUMNS, Exchange
+
+logger = logging.getLogger(__name__)
+
+DATE_DTYPE = "datetime64[ns, UTC]"
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """Length of one candle in milliseconds ("5m" -> 300000)."""
+    return int(ccxt.Exchange.parse_timeframe(timeframe)) * 1000
+
+
+def forming_candle_open(now: datetime, timeframe: str) -> datetime:
+    """Open time of the candle still forming at `now` (ccxt's round_timeframe, rounding down)."""
+    ms = ccxt.Exchange.round_timeframe(timeframe, _ms(now), ccxt.ROUND_DOWN)
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def empty_candles() -> pd.DataFrame:
+    columns = {c: pd.Series([], dtype=float) for c in CANDLE_COLUMNS[1:]}
+    return pd.DataFrame({"date": pd.Series([], dtype=DATE_DTYPE), **columns})
+
+
+def frame_from_rows(rows: Sequence[Sequence[float | int | None]]) -> pd.DataFrame:
+    """ccxt's OHLCV rows ([ms, open, high, low, close, volume]) as a candle frame."""
+    if not rows:
+        return empty_candles()
+    frame = pd.DataFrame([list(r[:6]) for r in rows], columns=list(CANDLE_COLUMNS))
+    dates = pd.to_datetime(frame["date"], unit="ms", utc=True).dt.as_unit("ns")
+    return frame.astype({c: float for c in CANDLE_COLUMNS[1:]}).assign(date=dates)
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    """Our columns only, dates in ns, so frames from any venue concatenate cleanly."""
+    frame = frame.loc[:, list(CANDLE_COLUMNS)]
+    return frame.assign(date=frame["date"].dt.tz_convert(UTC).dt.as_unit("ns"))
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _stamp(ms: int) -> pd.Timestamp:
+    return pd.Timestamp(ms, unit="ms", tz=UTC)
+
+
+class CandleCache:
+    """The last `max_candles` closed candles of each pair, for one timeframe."""
+
+    def __init__(
+        self, exchange: Exchange, timeframe: str, startup_candles: int, max_candles: int = 1000
+    ) -> None:
+        if startup_candles > max_candles:
+            raise ConfigError(
+                f"startup_candle_count: {startup_candles} candles do not fit the candle cache "
+                f"of {max_candles}; expected at most {max_candles}"
+            )
+        self._exchange = exchange
+        self._timeframe = timeframe
+        self._tf_ms = timeframe_ms(timeframe)
+        self._startup = max(startup_candles, 1)
+        self._max = max_candles
+        self._frames: dict[str, pd.DataFrame] = {}
+        # Per pair: open time (ms) of the newest closed slot the exchange was asked about.
+        self._asked: dict[str, int] = {}
+
+    @property
+    def timeframe(self) -> str:
+        return self._timeframe
+
+    def candles(self, pair: str) -> pd.DataFrame:
+        """Closed candles of `pair`, oldest first; empty before the first successful refresh."""
+        return self._frames.get(pair, empty_candles())
+
+    async def refresh(self, pairs: Iterable[str], now: datetime) -> set[str]:
+        """Fetch, concurrently, the candles that closed since the last refresh.
+
+        Returns the pairs that received new closed candles. A pair whose fetch fails keeps its
+        cached candles (a warning is logged) and is asked again on the next refresh.
+        """
+        newest = _ms(forming_candle_open(now, self._timeframe)) - self._tf_ms
+        due = [p for p in dict.fromkeys(pairs) if self._asked.get(p, newest - 1) < newest]
+        results = await asyncio.gather(*(self._refresh_pair(p, newest) for p in due))
+        return {pair for pair, fresh in zip(due, results, strict=True) if fresh}
+
+    async def _refresh_pair(self, pair: str, newest: int) -> bool:
+        oldest_kept = newest - (self._max - 1) * self._tf_ms
+        asked = self._asked.get(pair)
+        if asked is None:
+            since = newest - (self._startup - 1) * self._tf_ms
+        else:
+            since = max(asked + self._tf_ms, oldest_kept)
+        try:
+            fetched = await self._fetch_range(pair, since, newest)
+        except ExchangeError as error:
+            kept = len(self._frames.get(pair, ()))
+            logger.warning(
+                "candles pair=%s timeframe=%s: refresh failed, keeping %d cached candles: %s",
+                pair, self._timeframe, kept, error,
+            )  # fmt: skip
+            return False
+        self._asked[pair] = newest
+        if fetched.empty:
+            return False
+        self._frames[pair] = self._merged(self._frames.get(pair), fetched)
+        return True
+
+    async def _fetch_range(self, pair: str, since: int, newest: int) -> pd.DataFrame:
+        """Candles opening in [since, newest], paging while the exchange returns fewer."""
+        pages: list[pd.DataFrame] = []
+        cursor = since
+        while cursor <= newest:
+            wanted = min((newest - cursor) // self._tf_ms + 1, self._max)
+            frame = await self._exchange.fetch_ohlcv(
+                pair, self._timeframe, _stamp(cursor).to_pydatetime(), wanted
+            )
+            dates = frame["date"]
+            frame = frame[(dates >= _stamp(cursor)) & (dates <= _stamp(newest))]
+            if frame.empty:
+                break
+            pages.append(_normalised(frame))
+            cursor = _ms(frame["date"].iloc[-1].to_pydatetime()) + self._tf_ms
+        return pd.concat(pages, ignore_index=True) if pages else empty_candles()
+
+    def _merged(self, cached: pd.DataFrame | None, fetched: pd.DataFrame) -> pd.DataFrame:
+        frame = fetched if cached is None else pd.concat([cached, fetched], ignore_index=True)
+        frame = frame.drop_duplicates("date", keep="last").sort_values("date")
+        return frame.tail(self._max).reset_index(drop=True)
