@@ -29,9 +29,10 @@ import itertools
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
@@ -315,3 +316,113 @@ async def running(app: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterat
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
+
+
+class Chat:
+    """The owner's phone, driving a built Application over a FakeTelegram.
+
+        chat = Chat(app, tg)
+        replies = await chat.send("/status")            # the messages the bot sent back
+        await chat.press("fx:1", replies[-1])           # press a button on one of them
+    """
+
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], tg: FakeTelegram,
+                 chat_id: int = OWNER_CHAT, user_id: int = OWNER_USER) -> None:
+        self.app = app
+        self.tg = tg
+        self.chat_id = chat_id
+        self.user_id = user_id
+        self.commands: Any = None
+
+    async def send(self, text: str, *, chat_id: int | None = None, user_id: int | None = None,
+                   edited: bool = False, forwarded: bool = False) -> list[Sent]:
+        before = len(self.tg.messages)
+        await drive(self.app, make_command_update(
+            text, self.chat_id if chat_id is None else chat_id,
+            self.user_id if user_id is None else user_id, edited=edited, forwarded=forwarded))
+        return self.tg.messages[before:]
+
+    async def say(self, text: str) -> str:
+        """The plain text of everything the bot answered to `text`, parts joined."""
+        return "\n".join(strip_html(m.text) for m in await self.send(text))
+
+    async def press(self, data: str, message: Sent | None = None, *,
+                    user_id: int | None = None, chat_id: int | None = None) -> list[Sent]:
+        """Press a button; returns the edits and new messages it caused."""
+        edits, before = len(self.tg.edits), len(self.tg.messages)
+        carrier = message or self.tg.messages[-1]
+        await drive(self.app, make_callback_update(
+            data, carrier, self.user_id if user_id is None else user_id, chat_id))
+        return self.tg.edits[edits:] + self.tg.messages[before:]
+
+
+def strip_html(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+TOKEN = "123456:SECRET-TEST-TOKEN"
+OWNER_ENV = {"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": str(OWNER_CHAT)}
+# No tick job during a test unless the test runs iterations itself.
+QUIET = {"internals": {"process_throttle_secs": 3600}}
+
+
+@asynccontextmanager
+async def open_chat(tmp_path: Any = None, overrides: dict[str, Any] | None = None,
+                    tg: FakeTelegram | None = None, **build: Any) -> AsyncIterator[Chat]:
+    """A factory engine (tests/factories.py) behind a running Application on a FakeTelegram.
+
+    `overrides` are config keys on top of QUIET; `build` goes to build_application (notifier,
+    sender, log_buffer, monotonic, ...). The chat's `.commands` is the engine's command API.
+    """
+    from handlers.app import build_application
+    from tests.factories import make_engine
+
+    commands = make_engine(tmp_path, settings_overrides={**QUIET, **(overrides or {})},
+                           env=OWNER_ENV, notifier=build.pop("notifier", None))
+    tg = tg or FakeTelegram()
+    engine = commands.engine
+    app = build_application(engine.settings, commands, request=tg, get_updates_request=tg,
+                            clock=engine.clock, notifier=engine.notifier, **build)
+    chat = Chat(app, tg)
+    chat.commands = commands
+    async with running(app):
+        yield chat
+
+
+def seed_trades(count: int, *, is_open: bool, start: datetime, pairs: Sequence[str],
+                stake_currency: str = "BTC") -> None:
+    """Insert `count` trades with their filled orders straight into the database (bulk data
+    for long replies and benchmarks; the engine reads them as it reads its own)."""
+    import models
+    from peewee import fn
+
+    trades, orders = [], []
+    first_id = (models.Trade.select(fn.MAX(models.Trade.id)).scalar() or 0) + 1
+    for n in range(count):
+        pair = pairs[n % len(pairs)]
+        opened = start + timedelta(minutes=5 * n)
+        rate = 0.05 + 0.0001 * (n % 50)
+        close = rate * (1.02 if n % 3 else 0.98)
+        row = dict(id=first_id + n, exchange="offline", pair=pair, strategy="SampleStrategy",
+                   base_currency=pair.split("/")[0], stake_currency=stake_currency,
+                   timeframe=5, is_open=is_open, open_date=opened, open_rate=rate, amount=1.0,
+                   stake_amount=rate, max_stake_amount=rate, open_trade_value=rate * 1.001,
+                   fee_open=0.001, fee_close=0.001, stop_loss=rate * 0.9, stop_loss_pct=-0.1,
+                   initial_stop_loss=rate * 0.9, initial_stop_loss_pct=-0.1)
+        if not is_open:
+            profit = round(close * 0.999 - rate * 1.001, 8)
+            row.update(close_date=opened + timedelta(hours=1), close_rate=close,
+                       exit_reason="roi", close_profit=profit / (rate * 1.001),
+                       close_profit_abs=profit, realized_profit=profit)
+        trades.append(row)
+        sides = ("buy",) if is_open else ("buy", "sell")
+        orders += [dict(trade=first_id + n, client_order_id=f"seed-{first_id + n}-{side}",
+                        ft_order_side=side, ft_pair=pair, ft_amount=1.0, ft_price=price,
+                        status="filled", order_type="limit", side=side, price=price, amount=1.0,
+                        filled=1.0, remaining=0.0, average=price, cost=price, order_date=opened)
+                   for side, price in zip(sides, (rate, close), strict=False)]
+    with models.db.atomic():
+        for batch in range(0, len(trades), 500):
+            models.Trade.insert_many(trades[batch:batch + 500]).execute()
+        for batch in range(0, len(orders), 500):
+            models.Order.insert_many(orders[batch:batch + 500]).execute()
