@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,8 +21,8 @@ from engine.clock import Clock
 from engine.errors import FatalExchangeError, TemporaryError
 from engine.events import Notifier
 from engine.exchange import Exchange, OrderType, Ticker
-from engine.exits import clamp_custom_price, decide_exit, update_stop
-from engine.locks import lock_pair, locked_pairs
+from engine.exits import clamp_custom_price, exit_candidates, update_stop
+from engine.locks import active_locks, lock_pair, locked_pairs
 from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
 from engine.reconcile import reconcile
 from engine.settings import Settings
@@ -48,6 +49,13 @@ WALLET_CHECK = timedelta(minutes=60)
 def _implements(strategy: IStrategy, callback: str) -> bool:
     """Whether the strategy overrides an optional callback (skip the call when not)."""
     return getattr(type(strategy), callback) is not getattr(IStrategy, callback)
+
+
+def _finite(value: object) -> float | None:
+    """A strategy's number, or None when it returned something unusable (None, NaN, text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 class EngineState(StrEnum):
@@ -190,10 +198,11 @@ class Engine:
         rules = self.trader.rules
         custom_stop = None
         if rules.use_custom_stoploss and strategy_exits:
+            # The best price of the range, as Freqtrade's backtest asks (live: the last price).
             custom_stop = safe_call(
                 trade.pair, self.strategy.custom_stoploss, default=None, log_once=self.log_once,
                 trade=TradeSnapshot.from_trade(trade), current_time=now,
-                current_rate=ticker.last, current_profit=trade.profit_ratio(ticker.last),
+                current_rate=ticker.high, current_profit=trade.profit_ratio(ticker.high),
                 after_fill=False,
             )  # fmt: skip
         stop = update_stop(trade, ticker, rules, self.trader.round_up(trade.pair),
@@ -210,17 +219,21 @@ class Engine:
             custom_exit = safe_call(
                 trade.pair, self.strategy.custom_exit, default=None, log_once=self.log_once,
                 trade=TradeSnapshot.from_trade(trade), current_time=now,
-                current_rate=ticker.last, current_profit=trade.profit_ratio(ticker.last),
+                current_rate=ticker.open, current_profit=trade.profit_ratio(ticker.open),
             )  # fmt: skip
-        decision = decide_exit(
+        candidates = exit_candidates(
             trade, ticker, now, rules,
             enter_signal=bool(signal and signal.enter_long and not signal.stale),
             exit_signal=bool(signal and signal.exit_long and not signal.stale),
             exit_tag=signal.exit_tag if signal else None, custom_exit=custom_exit,
         )  # fmt: skip
-        if decision is None or (not strategy_exits and decision.kind not in STOP_KINDS):
-            return False
-        return await self.trader.exit_trade(trade, decision, ticker)
+        for decision in candidates:
+            if not strategy_exits and decision.kind not in STOP_KINDS:
+                continue
+            # The first exit the strategy confirms wins; a veto passes to the next one.
+            if await self.trader.exit_trade(trade, decision, ticker):
+                return True
+        return False
 
     def _on_trade_closed(self, trade: Trade) -> None:
         """Lock the pair until the next candle, then let the protections look at history."""
@@ -233,7 +246,8 @@ class Engine:
         closed = [ClosedTradeInfo(t.pair, t.open_date, t.close_date, t.exit_reason or "",
                                   t.close_profit or 0.0, t.close_profit_abs or 0.0)
                   for t in Trade.select().where(~Trade.is_open, Trade.close_date >= since)]
-        for request in evaluate(self.protections, closed, trade.pair, now):
+        existing = [(lock.pair, lock.lock_end_time) for lock in active_locks(now)]
+        for request in evaluate(self.protections, closed, trade.pair, now, existing=existing):
             lock_pair(request.pair, request.until, request.reason, now)
             if request.pair == "*":
                 self.notifier.notify(events.GlobalProtectionTriggered(request.until,
@@ -298,7 +312,7 @@ class Engine:
             custom = safe_call(pair, self.strategy.custom_entry_price, default=None,
                                log_once=self.log_once, trade=None, current_time=now,
                                proposed_rate=proposed, entry_tag=tag, side="long")
-            proposed = clamp_custom_price(proposed, custom,
+            proposed = clamp_custom_price(proposed, _finite(custom),
                                           self.settings.custom_price_max_distance_ratio)
         stake = await self._stake_for(pair, proposed, now, tag)
         if stake is None:
@@ -335,7 +349,7 @@ class Engine:
                            log_once=self.log_once, current_time=now, current_rate=price,
                            proposed_stake=stake, min_stake=low, max_stake=high, leverage=1.0,
                            entry_tag=tag, side="long")
-        check = validate_stake(float(custom or 0.0), min_stake=low, max_stake=high,
+        check = validate_stake(_finite(custom) or 0.0, min_stake=low, max_stake=high,
                                available=available)
         if check.stake is None:
             self.log_once.info(("stake", pair, check.reason), "no entry for %s: %s", pair,

@@ -8,6 +8,7 @@ clean-ups happen exactly once whatever path the snapshot arrived by.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime
 
@@ -125,6 +126,9 @@ class Trader:
             trade=snapshot, current_time=now, proposed_rate=rate,
             current_profit=trade.profit_ratio(rate), exit_tag=decision.reason,
         )  # fmt: skip
+        if isinstance(custom, bool) or not isinstance(custom, int | float) \
+                or not math.isfinite(custom):
+            custom = None
         rate = clamp_custom_price(rate, custom, self.settings.custom_price_max_distance_ratio)
         amount = self.exchange.round_amount(trade.pair, trade.amount)
         confirmed = safe_call(
