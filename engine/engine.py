@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,7 +35,7 @@ from engine.sizing import (
     validate_stake,
 )
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from engine.trader import STOP_KINDS, Trader, open_orders_of
+from engine.trader import STOP_KINDS, Trader, finite_number, open_orders_of
 from models import KeyValue, Trade, db
 
 logger = logging.getLogger(__name__)
@@ -49,13 +48,6 @@ WALLET_CHECK = timedelta(minutes=60)
 def _implements(strategy: IStrategy, callback: str) -> bool:
     """Whether the strategy overrides an optional callback (skip the call when not)."""
     return getattr(type(strategy), callback) is not getattr(IStrategy, callback)
-
-
-def _finite(value: object) -> float | None:
-    """A strategy's number, or None when it returned something unusable (None, NaN, text)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 class EngineState(StrEnum):
@@ -312,7 +304,7 @@ class Engine:
             custom = safe_call(pair, self.strategy.custom_entry_price, default=None,
                                log_once=self.log_once, trade=None, current_time=now,
                                proposed_rate=proposed, entry_tag=tag, side="long")
-            proposed = clamp_custom_price(proposed, _finite(custom),
+            proposed = clamp_custom_price(proposed, finite_number(custom),
                                           self.settings.custom_price_max_distance_ratio)
         stake = await self._stake_for(pair, proposed, now, tag)
         if stake is None:
@@ -349,7 +341,7 @@ class Engine:
                            log_once=self.log_once, current_time=now, current_rate=price,
                            proposed_stake=stake, min_stake=low, max_stake=high, leverage=1.0,
                            entry_tag=tag, side="long")
-        check = validate_stake(_finite(custom) or 0.0, min_stake=low, max_stake=high,
+        check = validate_stake(finite_number(custom) or 0.0, min_stake=low, max_stake=high,
                                available=available)
         if check.stake is None:
             self.log_once.info(("stake", pair, check.reason), "no entry for %s: %s", pair,

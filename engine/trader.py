@@ -30,6 +30,13 @@ STOP_KINDS = (ExitKind.STOP, ExitKind.TRAILING)
 OPEN_STATUSES = (OrderStatus.PENDING_SUBMIT, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 
 
+def finite_number(value: object) -> float | None:
+    """A strategy's number, or None when it returned something unusable (None, NaN, text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def open_orders_of(trade: Trade) -> list[Order]:
     return list(trade.orders.where(Order.status.in_(OPEN_STATUSES)).order_by(Order.id))
 
@@ -126,10 +133,8 @@ class Trader:
             trade=snapshot, current_time=now, proposed_rate=rate,
             current_profit=trade.profit_ratio(rate), exit_tag=decision.reason,
         )  # fmt: skip
-        if isinstance(custom, bool) or not isinstance(custom, int | float) \
-                or not math.isfinite(custom):
-            custom = None
-        rate = clamp_custom_price(rate, custom, self.settings.custom_price_max_distance_ratio)
+        rate = clamp_custom_price(rate, finite_number(custom),
+                                  self.settings.custom_price_max_distance_ratio)
         amount = self.exchange.round_amount(trade.pair, trade.amount)
         confirmed = safe_call(
             trade.pair, self.strategy.confirm_trade_exit, default=True, log_once=self.log_once,
