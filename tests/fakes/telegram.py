@@ -368,22 +368,24 @@ QUIET = {"internals": {"process_throttle_secs": 3600}}
 
 @asynccontextmanager
 async def open_chat(tmp_path: Any = None, overrides: dict[str, Any] | None = None,
-                    tg: FakeTelegram | None = None, **build: Any) -> AsyncIterator[Chat]:
+                    tg: FakeTelegram | None = None, env: dict[str, str] | None = None,
+                    **build: Any) -> AsyncIterator[Chat]:
     """A factory engine (tests/factories.py) behind a running Application on a FakeTelegram.
 
-    `overrides` are config keys on top of QUIET; `build` goes to build_application (notifier,
-    sender, log_buffer, monotonic, ...). The chat's `.commands` is the engine's command API.
+    `overrides` are config keys on top of QUIET, `env` replaces OWNER_ENV; `build` goes to
+    build_application (notifier, sender, log_buffer, monotonic, ...). The chat's `.commands`
+    is the engine's command API; the chat speaks as the owner of `env`.
     """
     from handlers.app import build_application
     from tests.factories import make_engine
 
     commands = make_engine(tmp_path, settings_overrides={**QUIET, **(overrides or {})},
-                           env=OWNER_ENV, notifier=build.pop("notifier", None))
+                           env=env or OWNER_ENV, notifier=build.pop("notifier", None))
     tg = tg or FakeTelegram()
     engine = commands.engine
     app = build_application(engine.settings, commands, request=tg, get_updates_request=tg,
                             clock=engine.clock, notifier=engine.notifier, **build)
-    chat = Chat(app, tg)
+    chat = Chat(app, tg, engine.settings.telegram_chat_id or OWNER_CHAT)
     chat.commands = commands
     async with running(app):
         yield chat
