@@ -36,6 +36,7 @@ from engine.exchange import (
     OrderSnapshot,
     Rounding,
     Ticker,
+    classify,
 )
 
 _NO_ORDERS = "offline market: use PaperExchange for orders"
@@ -144,7 +145,10 @@ class OfflineMarket:
 
     def round_amount(self, pair: str, amount: float) -> float:
         self.rules(pair)
-        return precision.round_amount(self._ccxt, pair, amount)
+        try:
+            return precision.round_amount(self._ccxt, pair, amount)
+        except ccxt.BaseError as exc:  # ccxt refuses amounts below one step
+            raise classify(exc, "create_order") from exc
 
     def round_price(self, pair: str, price: float, rounding: Rounding = Rounding.ROUND) -> float:
         self.rules(pair)

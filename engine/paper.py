@@ -228,7 +228,7 @@ class PaperExchange:
         ticker = (await self._source.fetch_tickers([pair])).get(pair)
         existing = PaperOrder.get_or_none(PaperOrder.client_order_id == request.client_order_id)
         if existing is not None:
-            return snapshot(self._match(existing, ticker))
+            return snapshot(self._match(existing, ticker if existing.pair == pair else None))
         if ticker is None:
             raise OrderRejected(f"{pair}: no price at {self._clock.now().isoformat()}")
         rules = self._source.rules(pair)
@@ -291,7 +291,10 @@ class PaperExchange:
         remaining = _remaining(row)
         if self._ratio is None:
             return remaining
-        part = self._source.round_amount(row.pair, remaining * self._ratio)
+        try:
+            part = self._source.round_amount(row.pair, remaining * self._ratio)
+        except OrderRejected:  # less than one amount step
+            return remaining
         return part if part > 0 else remaining
 
     def _fill(self, row: PaperOrder, amount: float, fee_rate: float) -> None:
