@@ -29,7 +29,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -395,8 +395,9 @@ def seed_trades(count: int, *, is_open: bool, start: datetime, pairs: Sequence[s
                 stake_currency: str = "BTC") -> None:
     """Insert `count` trades with their filled orders straight into the database (bulk data
     for long replies and benchmarks; the engine reads them as it reads its own)."""
-    import models
     from peewee import fn
+
+    import models
 
     trades, orders = [], []
     first_id = (models.Trade.select(fn.MAX(models.Trade.id)).scalar() or 0) + 1
@@ -428,3 +429,12 @@ def seed_trades(count: int, *, is_open: bool, start: datetime, pairs: Sequence[s
             models.Trade.insert_many(trades[batch:batch + 500]).execute()
         for batch in range(0, len(orders), 500):
             models.Order.insert_many(orders[batch:batch + 500]).execute()
+
+
+async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until `condition()` holds, for state that other libraries change (no event to await)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)
