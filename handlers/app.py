@@ -91,7 +91,7 @@ class Runtime:
     """The collaborators and hooks of one Application run."""
 
     def __init__(self, settings: Settings, engine: BotEngine, notifier: Notifier | None,
-                 sender: OutboxSender | None, monotonic: Callable[[], float]) -> None:
+                 sender: OutboxSender, monotonic: Callable[[], float]) -> None:
         self.settings = settings
         self.engine = engine
         self.notifier = notifier
@@ -107,8 +107,7 @@ class Runtime:
 
     async def post_init(self, app: App) -> None:
         await self.engine.startup()
-        if self.sender is not None:
-            self.sender.start(app.bot)
+        self.sender.start(app.bot)
         try:
             await app.bot.set_my_commands(menu(COMMANDS))
         except TelegramError as exc:
@@ -132,12 +131,10 @@ class Runtime:
 
     async def post_stop(self, _app: App) -> None:
         await self._stop_engine()
-        if self.sender is not None:
-            await self.sender.stop(flush_timeout=FLUSH_ON_STOP_SECONDS)
+        await self.sender.stop(flush_timeout=FLUSH_ON_STOP_SECONDS)
 
     async def post_shutdown(self, _app: App) -> None:
-        if self.sender is not None:
-            await self.sender.stop()
+        await self.sender.stop()
         await self._stop_engine()
 
     async def _stop_engine(self) -> None:
@@ -172,6 +169,27 @@ def aligned_first_run(interval: float, now: float) -> float:
     return interval - (now % interval) + CANDLE_SLACK_SECONDS
 
 
+def _builder(settings: Settings, runtime: Runtime, request: BaseRequest | None,
+             get_updates_request: BaseRequest | None
+             ) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
+    builder = (
+        Application.builder()
+        .token(settings.secrets.telegram_token or OFFLINE_TOKEN)
+        .rate_limiter(AIORateLimiter())
+        .concurrent_updates(True)  # a command waiting on the exchange never delays /status
+        .post_init(runtime.post_init)
+        .post_stop(runtime.post_stop)
+        .post_shutdown(runtime.post_shutdown)
+    )
+    if settings.secrets.telegram_api_url:
+        builder = builder.base_url(settings.secrets.telegram_api_url)
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    return builder
+
+
 def build_application(
     settings: Settings,
     engine: BotEngine,
@@ -195,22 +213,7 @@ def build_application(
     owner = owner_chat_id(settings)
     sender = sender or OutboxSender(Outbox(), owner, clock=clock)
     runtime = Runtime(settings, engine, notifier, sender, monotonic)
-    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-        Application.builder()
-        .token(settings.secrets.telegram_token or OFFLINE_TOKEN)
-        .rate_limiter(AIORateLimiter())
-        .concurrent_updates(True)
-        .post_init(runtime.post_init)
-        .post_stop(runtime.post_stop)
-        .post_shutdown(runtime.post_shutdown)
-    )
-    if settings.secrets.telegram_api_url:
-        builder = builder.base_url(settings.secrets.telegram_api_url)
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
-    app = builder.build()
+    app = _builder(settings, runtime, request, get_updates_request).build()
     app.bot_data["engine"] = engine
     app.bot_data[BOT_DATA_KEY] = BotContext(
         engine=engine, settings=settings, clock=clock or SystemClock(),

@@ -11,6 +11,7 @@ a command now.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
 from telegram import Update
@@ -60,7 +61,10 @@ def verdict(update: Update, settings: Settings) -> Verdict:
     return "ignored"
 
 
-def make_gate(settings: Settings) -> Any:
+Gate = Callable[[Update, CallbackContext[Any, Any, Any, Any]], Coroutine[Any, Any, None]]
+
+
+def make_gate(settings: Settings) -> Gate:
     """The group -1 handler callback that stops every update not from the owner."""
 
     async def gate(update: Update, _context: CallbackContext[Any, Any, Any, Any]) -> None:

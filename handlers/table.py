@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from handlers import control_cmds as control
@@ -98,15 +98,15 @@ def menu(commands: Sequence[Command]) -> list[BotCommand]:
     return [BotCommand(c.name, c.help) for c in commands if c.menu]
 
 
-def _adapter(command: Command) -> Any:
-    async def run(update: Any, context: Context) -> None:
+def _adapter(command: Command) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    async def run(update: Update, context: Context) -> None:
         call = Call(update, context, bot_context(context.application), command.usage)
         await run_guarded(call, command.handler)
 
     return run
 
 
-async def _unknown(update: Any, context: Context) -> None:
+async def _unknown(update: Update, context: Context) -> None:
     call = Call(update, context, bot_context(context.application))
     await call.reply("Unknown command. Send /help for the list.")
 
