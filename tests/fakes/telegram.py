@@ -31,7 +31,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +61,7 @@ class Sent:
     reply_markup: dict[str, Any] | None = None
     silent: bool = False
     photo: bytes | None = None
+    at: float = field(default_factory=time.perf_counter)  # when the fake Telegram took it
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
