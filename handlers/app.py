@@ -17,6 +17,7 @@ CANDLE_SLACK_SECONDS plus one iteration of closing.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -125,7 +126,9 @@ class Runtime:
             await self.engine.process()
         except Exception as exc:  # the loop must survive any one bad iteration
             logger.exception("engine iteration failed")
-            self.report(f"tick:{type(exc).__name__}:{exc}",
+            # Digits vary between otherwise identical failures (ids, prices, times).
+            key = re.sub(r"[0-9]+", "#", f"tick:{type(exc).__name__}:{exc}")
+            self.report(key,
                         f"An iteration failed ({type(exc).__name__}: {exc}). The bot keeps "
                         "running; details are in /logs.")
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine.locks import lock_pair
 from handlers.logbuffer import LogBuffer
 from handlers.table import COMMANDS
 from tests.factories import run_for
@@ -203,7 +204,17 @@ async def test_stop_start_pause_and_reload(chat: Chat) -> None:
 async def test_locks_and_unlock(chat: Chat) -> None:
     assert await chat.say("/locks") == "No active locks."
     assert await chat.say("/unlock ETH/BTC") == "No active lock for ETH/BTC."
-    assert await chat.say("/unlock 3") == "No active lock for 3."
+    now = chat.commands.engine.clock.now()
+    lock_pair("ETH/BTC", now + timedelta(hours=2), "StoplossGuard <2 losses>", now)
+    lock_pair("*", now + timedelta(hours=1), "MaxDrawdown", now)
+    locks = await chat.say("/locks")
+    assert "1   ETH/BTC    2018-01-11 07:05  StoplossGuard <2 losses>" in locks
+    assert "2   all pairs  2018-01-11 06:05  MaxDrawdown" in locks
+    unlocked = await chat.say("/unlock eth")
+    assert unlocked.startswith("Removed 1 lock(s) for ETH/BTC.")
+    assert "ETH/BTC" not in unlocked.split("\n", 1)[1]
+    assert (await chat.say("/unlock 2")).startswith("Removed 1 lock(s) for 2.")
+    assert await chat.say("/locks") == "No active locks."
 
 
 async def test_whitelist_and_blacklist(chat: Chat) -> None:
