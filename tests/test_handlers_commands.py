@@ -284,3 +284,10 @@ async def test_a_status_over_4096_characters_arrives_as_several_valid_messages(
     joined = "\n".join(strip_html(r.text) for r in replies)
     assert [joined.count(f"Trade ID: {i} ") for i in range(1, 13)] == [1] * 12
     assert "Pair: <XLM>&/BTC" in joined
+
+
+async def test_refresh_buttons_are_left_out_when_reload_is_off() -> None:
+    async with open_chat(overrides={"telegram": {"reload": False}}) as chat:
+        for command in ("/profit", "/daily", "/balance", "/status table"):
+            (reply,) = await chat.send(command)
+            assert reply.buttons == []
