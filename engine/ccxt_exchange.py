@@ -9,10 +9,9 @@
   order is looked up by its client order id, several times with backoff: found, it is returned;
   absent every time, `OrderNotPlaced` says placing it again is safe; the lookups failing,
   `OrderStateUnknown` leaves it to the engine's reconciliation.
-- Tickers are cached for `ticker_ttl` seconds of the injected clock, so one engine iteration
-  asks the exchange once however many times it needs prices.
-- Markets are loaded on the first `load_markets()` and reloaded by any later call once they are
-  older than `markets_refresh_interval` minutes; the engine calls it every iteration.
+- Tickers are cached for `ticker_ttl` seconds of the injected clock: one request per iteration.
+- Markets are loaded by the first `load_markets()`, and reloaded by a later call once older
+  than `markets_refresh_minutes`; the engine calls it every iteration.
 - Every ccxt dict is parsed once, here, into `OrderSnapshot` / `Ticker` / `Balance`.
 """
 
@@ -84,7 +83,7 @@ class CcxtExchange:
         retries: int = 4,
         backoff_base: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        markets_refresh_interval: int = 60,
+        markets_refresh_minutes: int = 60,
         ticker_ttl: float = 2.0,
         client_id_lookup: bool = True,
     ) -> None:
@@ -93,7 +92,7 @@ class CcxtExchange:
         self._retries = retries
         self._backoff_base = backoff_base
         self._sleep = sleep
-        self._markets_refresh = timedelta(minutes=markets_refresh_interval)
+        self._markets_refresh = timedelta(minutes=markets_refresh_minutes)
         self._ticker_ttl = timedelta(seconds=ticker_ttl)
         self._lookup_param = CLIENT_ID_LOOKUP_PARAMS.get(name) if client_id_lookup else None
         self._rules: dict[str, MarketRules] = {}
