@@ -270,6 +270,20 @@ async def test_every_read_recovers_once_the_fault_passes(
     assert sleep.delays == [0.5, 1.0]
 
 
+async def test_maintenance_window_fails_every_endpoint_until_it_is_over(
+    exchange: CcxtExchange, server: FakeExchangeServer, clock: ManualClock
+) -> None:
+    server.inject("*", Fault.MAINTENANCE, duration=timedelta(minutes=10))
+
+    with pytest.raises(TemporaryError, match="503"):
+        await exchange.fetch_balance()
+    with pytest.raises(TemporaryError, match="503"):
+        await exchange.fetch_ohlcv("ETH/BTC", "5m")
+    clock.advance(timedelta(minutes=11))
+
+    assert (await exchange.fetch_balance())["BTC"].free == 1
+
+
 async def test_cancel_is_retried_on_a_temporary_error(
     exchange: CcxtExchange, server: FakeExchangeServer, sleep: RecordingSleep
 ) -> None:
