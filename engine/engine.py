@@ -35,7 +35,13 @@ from engine.sizing import (
     validate_stake,
 )
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from engine.trader import STOP_KINDS, Trader, finite_number, open_orders_of
+from engine.trader import (
+    STOP_KINDS,
+    Trader,
+    finite_number,
+    open_orders_of,
+    trades_with_open_orders,
+)
 from models import KeyValue, Trade, db
 
 logger = logging.getLogger(__name__)
@@ -178,9 +184,11 @@ class Engine:
 
     async def _exit_positions(self, now: datetime) -> None:
         strategy_exits = self.state is not EngineState.STOPPED
+        # One query for all trades: a trade's orders change only while it is looked at.
+        waiting = trades_with_open_orders()
         for trade in list(Trade.select().where(Trade.is_open).order_by(Trade.id)):
             ticker = self.tickers.get(trade.pair)
-            if ticker is None or open_orders_of(trade) or trade.amount <= 0:
+            if ticker is None or trade.id in waiting or trade.amount <= 0:
                 continue
             await self.check_exit(trade, ticker, now, strategy_exits=strategy_exits)
 
@@ -251,9 +259,11 @@ class Engine:
     async def _check_wallet(self, now: datetime) -> None:
         """Close trades whose coins left the wallet (sold by hand) instead of blocking a slot."""
         due = self._wallet_checked_at is None or now - self._wallet_checked_at >= WALLET_CHECK
+        if not due:
+            return
         holding = [t for t in Trade.select().where(Trade.is_open, Trade.amount > 0)
                    if not open_orders_of(t)]
-        if not due or not holding:
+        if not holding:
             return
         self._wallet_checked_at = now
         balances = await self.exchange.fetch_balance()
@@ -276,8 +286,10 @@ class Engine:
         if "*" in locked:
             return
         busy = {t.pair for t in Trade.select(Trade.pair).where(Trade.is_open)}
+        # Counted again only after an entry attempt, the one thing here that changes it.
+        slots = self.free_slots()
         for pair in self.whitelist():
-            if self.free_slots() <= 0:
+            if slots <= 0:
                 return
             signal = self.signals.signal(pair)
             ticker = self.tickers.get(pair)
@@ -290,6 +302,7 @@ class Engine:
                     and not open_orders_of(trade):
                 # The new position is exposed to this same candle, as in Freqtrade's backtest.
                 await self.check_exit(trade, ticker, now, strategy_exits=True)
+            slots = self.free_slots()
 
     def entry_price(self, ticker: Ticker) -> float:
         side = self.settings.entry_pricing.price_side
@@ -325,8 +338,10 @@ class Engine:
         free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
         open_trades = list(Trade.select().where(Trade.is_open))
         open_stake = sum(t.stake_amount for t in open_trades)
-        closed_profit = sum(t.close_profit_abs or 0.0
-                            for t in Trade.select().where(~Trade.is_open))
+        # Only a fixed available_capital grows with closed profit; reading every closed trade
+        # on each entry would make a long run quadratic.
+        closed_profit = 0.0 if s.available_capital is None else sum(
+            t.close_profit_abs or 0.0 for t in Trade.select().where(~Trade.is_open))
         available = available_stake(free=free, open_stake=open_stake,
                                     tradable_balance_ratio=s.tradable_balance_ratio,
                                     available_capital=s.available_capital,

@@ -41,6 +41,12 @@ def open_orders_of(trade: Trade) -> list[Order]:
     return list(trade.orders.where(Order.status.in_(OPEN_STATUSES)).order_by(Order.id))
 
 
+def trades_with_open_orders() -> set[int]:
+    """Ids of the trades that have an order open or pending on the exchange."""
+    query = Order.select(Order.trade).where(Order.status.in_(OPEN_STATUSES))
+    return {order.trade_id for order in query}
+
+
 class Trader:
     """Places and follows orders for one engine; owns no schedule and no state machine."""
 
