@@ -1,0 +1,314 @@
+"""Backtests: history replayed through the live `Engine`, one candle per iteration.
+
+Nothing here decides a trade. The driver prepares the data as Freqtrade's backtester does
+(`reference/backtest-rules.md` D1-D3, P1), computes every signal once per pair over the whole
+range, then steps the real engine on a `ManualClock` over an `OfflineMarket` and a
+`PaperExchange` with an in-memory database: sizing, exits, locks and protections are the live
+ones. At clock time t the replayed ticker spans candle t and the signals are those of candle
+t - 1, the last closed one, which is Freqtrade's signal shift.
+
+With `backtest.freqtrade_compat` (the default) four rules that exist only because of how
+Freqtrade's backtester prices a candle are applied around the engine, never inside it: every
+order type is a limit order (Freqtrade fills each exit at its computed price whatever the
+order type), the price tick comes from the data (P1), no entry is made on the last candle
+(L4), and trades still open at the end are sold at the open of their pair's last candle (F1).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import models
+from engine.analysis import Analyzer, Signal
+from engine.candles import TimeRange, load_pair_data, timeframe_to_timedelta
+from engine.clock import ManualClock
+from engine.commands import Commands
+from engine.engine import Engine
+from engine.errors import CommandError, ConfigError
+from engine.events import LogNotifier
+from engine.offline import OfflineMarket
+from engine.paper import PaperExchange
+from engine.settings import OrderTypes, Settings
+from engine.strategy import IStrategy
+from models import Order, OrderSide, Trade
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, datetime], None]
+PRICE_COLUMNS = ("open", "high", "low", "close")
+# Freqtrade's backtester fills every order at the price it computed: all limit orders.
+LIMIT_ONLY = OrderTypes(entry="limit", exit="limit", force_entry="limit", force_exit="limit",
+                        emergency_exit="limit", stoploss="limit", stoploss_on_exchange=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestTrade:
+    """One closed trade of a backtest, as exported (`--export`) and reported."""
+
+    trade_id: int
+    pair: str
+    open_date: datetime
+    close_date: datetime
+    open_rate: float
+    close_rate: float
+    amount: float
+    stake_amount: float
+    exit_reason: str
+    enter_tag: str | None
+    profit_ratio: float
+    profit_abs: float
+
+    @property
+    def duration(self) -> timedelta:
+        return self.close_date - self.open_date
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pair": self.pair, "open_date": iso(self.open_date),
+            "close_date": iso(self.close_date), "open_rate": self.open_rate,
+            "close_rate": self.close_rate, "amount": self.amount,
+            "stake_amount": self.stake_amount, "exit_reason": self.exit_reason,
+            "enter_tag": self.enter_tag, "profit_ratio": self.profit_ratio,
+            "profit_abs": self.profit_abs,
+            "trade_duration": int(self.duration.total_seconds() // 60),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    strategy: str
+    timeframe: str
+    pairs: tuple[str, ...]
+    start: datetime  # open time of the first replayed candle
+    end: datetime  # open time of the last one
+    starting_balance: float
+    stake_currency: str
+    trades: tuple[BacktestTrade, ...]
+    candles: int  # replayed candles over all pairs
+    simulation_seconds: float
+
+
+def iso(when: datetime) -> str:
+    """ISO 8601 UTC with a Z, as Freqtrade exports dates: 2018-01-10T08:05:00Z."""
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def load_data(datadir: str, pairs: Iterable[str], timeframe: str, timerange: TimeRange | None,
+              startup_candles: int) -> dict[str, pd.DataFrame]:
+    """Candles of every pair, gaps filled, with the startup candles before the range start
+    when the files have them (D1, D2)."""
+    if timerange is not None and timerange[0] is not None:
+        warmup = timeframe_to_timedelta(timeframe) * startup_candles
+        timerange = (timerange[0] - warmup, timerange[1])
+    return load_pair_data(datadir, pairs, timeframe, timerange)
+
+
+def _decimals(value: float) -> int:
+    text = np.format_float_positional(value, precision=14, unique=False, fractional=False,
+                                      trim="-")
+    return len(text.partition(".")[2])
+
+
+def data_tick(frame: pd.DataFrame) -> float:
+    """The price tick Freqtrade's backtest derives from the candles (P1): one unit of the
+    most decimals any price of the loaded data shows at 14 significant digits."""
+    prices = np.unique(frame.loc[:, list(PRICE_COLUMNS)].to_numpy(dtype="float64"))
+    return float(10.0 ** -max((_decimals(float(p)) for p in prices), default=0))
+
+
+def market_definitions(markets: Iterable[Mapping[str, Any]], pairs: Iterable[str], *,
+                       ticks: Mapping[str, float] | None = None,
+                       fee: float | None = None) -> list[dict[str, Any]]:
+    """The ccxt markets of `pairs`, with the data's price tick and the backtest fee applied."""
+    by_symbol = {m.get("symbol"): m for m in markets}
+    missing = [p for p in pairs if p not in by_symbol]
+    if missing:
+        raise ConfigError(f"markets: no definition for {', '.join(missing)}; expected them in "
+                          "the markets file (--markets) or on the exchange")
+    chosen = []
+    for pair in pairs:
+        market = copy.deepcopy(dict(by_symbol[pair]))
+        if ticks is not None:
+            market["precision"] = {**(market.get("precision") or {}), "price": ticks[pair]}
+        if fee is not None:
+            market["maker"] = market["taker"] = fee
+        chosen.append(market)
+    return chosen
+
+
+def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Indicators and signals over each pair's whole frame, once (vectorized, as Freqtrade)."""
+    analyzer = Analyzer(strategy, strategy.timeframe)
+    analyzed = {}
+    for pair, frame in frames.items():
+        result = analyzer.populate(pair, frame)
+        if result is None:
+            raise ConfigError(f"strategy {type(strategy).__name__} failed to analyze {pair} "
+                              "(see the log above); expected populate_* to return the frame")
+        analyzed[pair] = result
+    return analyzed
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+
+class PrecomputedSignals:
+    """The backtest's `SignalSource`: signals computed once, read as the clock moves.
+
+    At clock time `now` (a candle open) the signal is the one of the candle before, the last
+    one closed, through the same `Analyzer` lookup a live run uses.
+    """
+
+    def __init__(self, analyzer: Analyzer, timeframe: str) -> None:
+        self._analyzer = analyzer
+        self._step = timeframe_to_timedelta(timeframe)
+        self._candle: datetime | None = None
+        self._signals: dict[str, Signal | None] = {}
+
+    async def refresh(self, pairs: list[str], now: datetime) -> None:
+        self._candle = now - self._step
+        self._signals.clear()
+
+    def signal(self, pair: str) -> Signal | None:
+        if self._candle is None:
+            return None
+        if pair not in self._signals:
+            self._signals[pair] = self._analyzer.signal_at(pair, self._candle)
+        return self._signals[pair]
+
+    def dataframe(self, pair: str) -> pd.DataFrame | None:
+        """The analyzed candles up to the last closed one: never a row of the future."""
+        frame = self._analyzer.dataframe(pair)
+        if frame is None or self._candle is None:
+            return frame
+        return frame.loc[frame["date"] <= self._candle].reset_index(drop=True)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Replay:
+    """What the loop steps over: OHLCV from each pair's first tradable candle, and when."""
+
+    candles: dict[str, pd.DataFrame]
+    start: datetime
+    end: datetime
+    last: dict[str, datetime]  # each pair's last candle
+
+    @classmethod
+    def of(cls, analyzed: Mapping[str, pd.DataFrame], startup: int) -> _Replay:
+        # D2 and D3: the startup rows are dropped, and the first row left only lends its signal.
+        candles = {pair: frame.iloc[startup + 1:, :6].reset_index(drop=True)
+                   for pair, frame in analyzed.items()}
+        candles = {pair: frame for pair, frame in candles.items() if not frame.empty}
+        if not candles:
+            raise ConfigError(f"no candles left to backtest after the {startup} startup "
+                              "candles; expected a longer time range")
+        last = {p: f["date"].iloc[-1].to_pydatetime() for p, f in candles.items()}
+        start = min(f["date"].iloc[0] for f in candles.values()).to_pydatetime()
+        return cls(candles, start, max(last.values()), last)
+
+
+def backtest_settings(settings: Settings) -> Settings:
+    """The settings a backtest runs with: paper trading from a running start; with
+    freqtrade_compat, limit orders only."""
+    settings = replace(settings, dry_run=True, initial_state="running")
+    if settings.backtest.freqtrade_compat:
+        settings = replace(settings, order_types=LIMIT_ONLY)
+    return settings
+
+
+async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
+              markets: Iterable[Mapping[str, Any]], *, fee: float | None = None,
+              progress: Progress | None = None) -> BacktestResult:
+    """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
+    (already through `backtest_settings`, its overrides applied to `strategy`)."""
+    compat = settings.backtest.freqtrade_compat
+    analyzed = analyze(strategy, frames)
+    replay = _Replay.of(analyzed, strategy.startup_candle_count)
+    ticks = {pair: data_tick(frame) for pair, frame in frames.items()} if compat else None
+    definitions = market_definitions(markets, list(replay.candles), ticks=ticks, fee=fee)
+    models.init_db("sqlite:///:memory:")
+    try:
+        clock = ManualClock(replay.start)
+        market = OfflineMarket(replay.candles, strategy.timeframe, definitions, clock)
+        exchange = PaperExchange(market, clock, wallet=settings.dry_run_wallet,
+                                 stake_currency=settings.stake_currency, fee=fee)
+        analyzer = Analyzer(strategy, strategy.timeframe)
+        for pair, frame in analyzed.items():
+            analyzer.set_frame(pair, frame)
+        signals = PrecomputedSignals(analyzer, strategy.timeframe)
+        engine = Engine(settings, exchange, strategy, clock, LogNotifier(keep=10), signals)
+        began = time.perf_counter()
+        await _step_through(Commands(engine), clock, replay, compat, progress)
+        elapsed = time.perf_counter() - began
+        trades = closed_trades()
+    finally:
+        models.close_db()
+    return BacktestResult(
+        strategy=type(strategy).__name__, timeframe=strategy.timeframe,
+        pairs=tuple(replay.candles), start=replay.start, end=replay.end,
+        starting_balance=settings.dry_run_wallet, stake_currency=settings.stake_currency,
+        trades=trades, candles=sum(len(f) for f in replay.candles.values()),
+        simulation_seconds=elapsed,
+    )  # fmt: skip
+
+
+async def _step_through(commands: Commands, clock: ManualClock, replay: _Replay, compat: bool,
+                        progress: Progress | None) -> None:
+    step = timeframe_to_timedelta(commands.engine.strategy.timeframe)
+    total = int((replay.end - replay.start) / step) + 1
+    await commands.startup()
+    for index in range(total):
+        now = replay.start + step * index
+        clock.set(now)
+        if compat and now == replay.end:
+            await commands.pause()  # L4: nothing enters on the last candle
+        await commands.process()
+        if progress is not None:
+            progress(index + 1, total, now)
+    await _exit_at_the_end(commands, clock, replay)
+
+
+async def _exit_at_the_end(commands: Commands, clock: ManualClock, replay: _Replay) -> None:
+    """F1: trades still open are sold at the open of their pair's last candle."""
+    engine = commands.engine
+    for trade in list(Trade.select().where(Trade.is_open).order_by(Trade.id)):
+        clock.set(replay.last[trade.pair])
+        engine.tickers.update(await engine.exchange.fetch_tickers([trade.pair]))
+        try:
+            await commands.force_exit(trade.id)
+        except CommandError as exc:
+            logger.warning("trade=%s pair=%s still open at the end: %s", trade.id, trade.pair,
+                           exc)
+
+
+def closed_trades() -> tuple[BacktestTrade, ...]:
+    """The database's closed trades, ordered by open date, then by order of entry."""
+    query = Trade.select().where(~Trade.is_open).order_by(Trade.open_date, Trade.id)
+    bought: dict[int, float] = {}
+    for order in Order.select().where(Order.ft_order_side == OrderSide.BUY, Order.filled > 0):
+        bought[order.trade_id] = bought.get(order.trade_id, 0.0) + order.filled
+    return tuple(
+        BacktestTrade(
+            trade_id=t.id, pair=t.pair, open_date=t.open_date, close_date=t.close_date,
+            open_rate=t.open_rate, close_rate=t.close_rate, amount=bought.get(t.id, 0.0),
+            stake_amount=t.max_stake_amount, exit_reason=t.exit_reason or "",
+            enter_tag=t.enter_tag, profit_ratio=t.close_profit or 0.0,
+            profit_abs=t.close_profit_abs or 0.0,
+        )
+        for t in query
+    )

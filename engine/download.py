@@ -1,0 +1,199 @@
+"""Download candles for backtests: paged, rate-limited, resumable.
+
+Candles come through an `Exchange` (the live `CcxtExchange`, whose ccxt client keeps to the
+exchange's rate limit and whose errors are classified in one place) and are written where the
+backtester reads them: `<datadir>/<BASE>_<QUOTE>-<timeframe>.feather`, Freqtrade's naming.
+Only closed candles are stored. A second run asks only for what is missing: the candles after
+the newest stored one, and the ones before the oldest when more days are asked for. What the
+tail pages brought is written even when a later page fails, so an interrupted run resumes.
+
+The markets of the downloaded pairs are written to `<datadir>/markets.json` (ccxt's unified
+form, precision as tick sizes), so a backtest of those pairs needs no network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ccxt
+import pandas as pd
+
+from engine.candles import candle_file, clean_candles, empty_candles, load_candles
+from engine.clock import Clock
+from engine.errors import ConfigError
+from engine.exchange import CANDLE_COLUMNS, Exchange, MarketRules
+from engine.market_data import forming_candle_open, timeframe_ms
+
+logger = logging.getLogger(__name__)
+
+MARKETS_FILE = "markets.json"
+PAGE = 1000  # candles per request; exchanges cap it at their own maximum
+
+
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    pair: str
+    timeframe: str
+    path: Path
+    new_candles: int
+    total_candles: int
+    first: datetime | None
+    last: datetime | None
+
+
+def timeframe_step(timeframe: str) -> timedelta:
+    try:
+        return timedelta(milliseconds=timeframe_ms(timeframe))
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise ConfigError(f"--timeframes: {timeframe!r} is not a timeframe; expected one like "
+                          "5m, 1h or 1d") from exc
+
+
+async def download(exchange: Exchange, pairs: Sequence[str], timeframes: Sequence[str],
+                   days: float, datadir: Path, clock: Clock, *,
+                   progress: Callable[[Downloaded], None] | None = None) -> list[Downloaded]:
+    """Bring every (pair, timeframe) file up to date with the last `days` days."""
+    if days <= 0:
+        raise ConfigError(f"--days: expected a positive number of days, got {days}")
+    steps = {timeframe: timeframe_step(timeframe) for timeframe in timeframes}
+    await exchange.load_markets()
+    unknown = [pair for pair in pairs if pair not in exchange.markets()]
+    if unknown:
+        raise ConfigError(f"--pairs: {', '.join(unknown)} not a market on {exchange.name}")
+    write_markets(datadir / MARKETS_FILE, exchange.name,
+                  [exchange.rules(pair) for pair in pairs])
+    done = []
+    for timeframe in timeframes:
+        for pair in pairs:
+            result = await _update(exchange, pair, timeframe, steps[timeframe], days, datadir,
+                                   clock.now())
+            done.append(result)
+            if progress is not None:
+                progress(result)
+    return done
+
+
+async def _update(exchange: Exchange, pair: str, timeframe: str, step: timedelta, days: float,
+                  datadir: Path, now: datetime) -> Downloaded:
+    stored_at = candle_file(datadir, pair, timeframe)
+    stored = load_candles(stored_at) if stored_at.is_file() else empty_candles()
+    forming = forming_candle_open(now, timeframe)
+    start = forming_candle_open(now - timedelta(days=days), timeframe)
+    path = stored_at.with_name(
+        stored_at.name.removesuffix(".gz").removesuffix(".json").removesuffix(".feather")
+        + ".feather")
+    fetched: list[pd.DataFrame] = []
+    try:
+        if stored.empty:
+            await fetch_range(exchange, pair, timeframe, step, start, forming, into=fetched)
+        else:
+            if start < _first(stored):
+                # All or nothing: a partial head would leave a hole no later run looks into.
+                head = await fetch_range(exchange, pair, timeframe, step, start, _first(stored))
+                fetched.append(head)
+            after = _last(stored) + step
+            await fetch_range(exchange, pair, timeframe, step, after, forming, into=fetched)
+    finally:
+        merged = _save(stored, fetched, path) if any(len(f) for f in fetched) else stored
+    new = len(merged) - len(stored)
+    logger.info("candles pair=%s timeframe=%s: %d new, %d in %s", pair, timeframe, new,
+                len(merged), path)
+    return Downloaded(pair, timeframe, path if new else stored_at, new, len(merged),
+                      _first(merged) if len(merged) else None,
+                      _last(merged) if len(merged) else None)
+
+
+async def fetch_range(exchange: Exchange, pair: str, timeframe: str, step: timedelta,
+                      since: datetime, until: datetime, *,
+                      into: list[pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Candles opening in [since, until), page by page; each page is appended to `into` as it
+    arrives, so the caller keeps what came before a failure."""
+    pages = into if into is not None else []
+    first_page = len(pages)
+    cursor = since
+    while cursor < until:
+        wanted = max(min(int((until - cursor) / step), PAGE), 1)
+        frame = await exchange.fetch_ohlcv(pair, timeframe, cursor, wanted)
+        dates = frame["date"]
+        frame = frame.loc[(dates >= cursor) & (dates < until)]
+        if frame.empty:
+            break
+        pages.append(frame.loc[:, list(CANDLE_COLUMNS)])
+        cursor = frame["date"].iloc[-1].to_pydatetime() + step
+    mine = pages[first_page:]
+    return pd.concat(mine, ignore_index=True) if mine else empty_candles()
+
+
+def _first(frame: pd.DataFrame) -> datetime:
+    return frame["date"].iloc[0].to_pydatetime()
+
+
+def _last(frame: pd.DataFrame) -> datetime:
+    return frame["date"].iloc[-1].to_pydatetime()
+
+
+def _save(stored: pd.DataFrame, fetched: list[pd.DataFrame], path: Path) -> pd.DataFrame:
+    parts = [f for f in (stored, *fetched) if len(f)]
+    merged = clean_candles(pd.concat(parts, ignore_index=True))
+    partial = path.with_name(path.name + ".part")
+    merged.to_feather(partial)
+    partial.replace(path)  # a crash mid-write never leaves a truncated file behind
+    return merged
+
+
+# --- market definitions ----------------------------------------------------------------------
+
+
+def market_definition(rules: MarketRules, precision_mode: int = ccxt.TICK_SIZE
+                      ) -> dict[str, Any]:
+    """A market in ccxt's unified form (what `OfflineMarket` loads), steps as tick sizes."""
+
+    def step(value: float | None) -> float | None:
+        if value is None or precision_mode == ccxt.TICK_SIZE:
+            return value
+        return float(10.0 ** -value)  # DECIMAL_PLACES: the number of digits
+
+    return {
+        "id": rules.pair.replace("/", ""), "symbol": rules.pair, "base": rules.base,
+        "quote": rules.quote, "type": "spot", "spot": True, "active": rules.active,
+        "maker": rules.maker_fee, "taker": rules.taker_fee,
+        "precision": {"amount": step(rules.amount_step), "price": step(rules.price_tick)},
+        "limits": {"amount": {"min": rules.min_amount, "max": rules.max_amount},
+                   "cost": {"min": rules.min_cost, "max": rules.max_cost},
+                   "price": {"min": None, "max": None}},
+    }  # fmt: skip
+
+
+def precision_mode(exchange_name: str) -> int:
+    """ccxt's precision mode of an exchange (most count in tick sizes, a few in digits)."""
+    exchange_class = getattr(ccxt, exchange_name, None)
+    return int(exchange_class().precisionMode) if exchange_class else ccxt.TICK_SIZE
+
+
+def write_markets(path: Path, exchange_name: str, rules: Iterable[MarketRules]) -> None:
+    """Add (or refresh) these markets in the JSON file, keeping the others already there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known: dict[str, Any] = {}
+    if path.is_file():
+        known = {m["symbol"]: m for m in read_markets(path)}
+    mode = precision_mode(exchange_name)
+    known |= {r.pair: market_definition(r, mode) for r in rules}
+    body = {"exchange": exchange_name, "markets": [known[s] for s in sorted(known)]}
+    path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+
+
+def read_markets(path: Path) -> list[dict[str, Any]]:
+    try:
+        markets = json.loads(path.read_text(encoding="utf-8"))["markets"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"markets file {path}: expected JSON with a 'markets' list "
+                          f"({exc})") from None
+    if not isinstance(markets, list):
+        raise ConfigError(f"markets file {path}: 'markets' must be a list of ccxt markets")
+    return markets
