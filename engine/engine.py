@@ -275,19 +275,24 @@ class Engine:
 
     # --- entries -----------------------------------------------------------------------------
 
-    def free_slots(self) -> int:
+    def free_slots(self, open_trades: int | None = None) -> int:
         limit = self.settings.max_open_trades
         if limit < 0:
             return 1_000_000
-        return limit - Trade.select().where(Trade.is_open).count()
+        if open_trades is None:
+            open_trades = Trade.select().where(Trade.is_open).count()
+        return limit - open_trades
 
     async def _enter_positions(self, now: datetime) -> None:
+        open_pairs = [t.pair for t in Trade.select(Trade.pair).where(Trade.is_open)]
+        busy = set(open_pairs)
+        # Counted again only after an entry attempt, the one thing here that changes it.
+        slots = self.free_slots(len(open_pairs))
+        if slots <= 0:
+            return
         locked = locked_pairs(now)
         if "*" in locked:
             return
-        busy = {t.pair for t in Trade.select(Trade.pair).where(Trade.is_open)}
-        # Counted again only after an entry attempt, the one thing here that changes it.
-        slots = self.free_slots()
         for pair in self.whitelist():
             if slots <= 0:
                 return
