@@ -35,6 +35,7 @@ from engine.commands import Commands
 from engine.engine import Engine
 from engine.errors import CommandError, ConfigError
 from engine.events import LogNotifier
+from engine.exchange import CANDLE_COLUMNS
 from engine.offline import OfflineMarket
 from engine.paper import PaperExchange
 from engine.settings import OrderTypes, Settings
@@ -211,8 +212,8 @@ class _Replay:
     @classmethod
     def of(cls, analyzed: Mapping[str, pd.DataFrame], startup: int) -> _Replay:
         # D2 and D3: the startup rows are dropped, and the first row left only lends its signal.
-        candles = {pair: frame.iloc[startup + 1:, :6].reset_index(drop=True)
-                   for pair, frame in analyzed.items()}
+        candles = {pair: frame.loc[:, list(CANDLE_COLUMNS)].iloc[startup + 1:]
+                   .reset_index(drop=True) for pair, frame in analyzed.items()}
         candles = {pair: frame for pair, frame in candles.items() if not frame.empty}
         if not candles:
             raise ConfigError(f"no candles left to backtest after the {startup} startup "

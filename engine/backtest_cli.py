@@ -12,6 +12,8 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,20 +71,31 @@ def run_backtest(settings: Settings, args: argparse.Namespace) -> int:
                                 strategy.timeframe, parse_timerange(args.timerange),
                                 strategy.startup_candle_count)
     markets = backtest_markets(settings, args.markets, datadir)
-    quiet = getattr(args, "verbose", 0) < 1
-    if quiet:
-        # Every order is logged at INFO, which a backtest of a thousand trades drowns in.
-        logging.getLogger("engine").setLevel(logging.WARNING)
     candles = sum(len(frame) for frame in frames.values())
     progress = _progress_writer() if candles >= PROGRESS_FROM else None
-    result = asyncio.run(backtest.run(settings, strategy, frames, markets, fee=fee,
-                                      progress=progress))
+    with _engine_logs(verbose=getattr(args, "verbose", 0) >= 1):
+        result = asyncio.run(backtest.run(settings, strategy, frames, markets, fee=fee,
+                                          progress=progress))
     if args.export:
         write_export(result, Path(args.export))
     if args.chart:
         write_chart(result, Path(args.chart))
     sys.stdout.write(render(result))
     return 0
+
+
+@contextmanager
+def _engine_logs(*, verbose: bool) -> Iterator[None]:
+    """Every order is logged at INFO, which a backtest of a thousand trades drowns in: only
+    warnings, unless -v."""
+    engine_logger = logging.getLogger("engine")
+    before = engine_logger.level
+    if not verbose:
+        engine_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        engine_logger.setLevel(before)
 
 
 def _with_options(settings: Settings, args: argparse.Namespace) -> Settings:
