@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -301,12 +301,14 @@ def closed_trades() -> tuple[BacktestTrade, ...]:
     """The database's closed trades, ordered by open date, then by order of entry."""
     query = Trade.select().where(~Trade.is_open).order_by(Trade.open_date, Trade.id)
     bought: dict[int, float] = {}
-    for order in Order.select().where(Order.ft_order_side == OrderSide.BUY, Order.filled > 0):
-        bought[order.trade_id] = bought.get(order.trade_id, 0.0) + order.filled
+    entries = Order.select(Order.trade, Order.filled).where(
+        Order.ft_order_side == OrderSide.BUY, Order.filled > 0).tuples()
+    for trade_id, filled in cast(Iterable[tuple[int, float]], entries):
+        bought[trade_id] = bought.get(trade_id, 0.0) + filled
     return tuple(
         BacktestTrade(
             trade_id=t.id, pair=t.pair, open_date=t.open_date, close_date=t.close_date,
-            open_rate=t.open_rate, close_rate=t.close_rate, amount=bought.get(t.id, 0.0),
+            open_rate=t.open_rate, close_rate=t.close_rate or 0.0, amount=bought.get(t.id, 0.0),
             stake_amount=t.max_stake_amount, exit_reason=t.exit_reason or "",
             enter_tag=t.enter_tag, profit_ratio=t.close_profit or 0.0,
             profit_abs=t.close_profit_abs or 0.0,

@@ -280,17 +280,20 @@ def render(result: BacktestResult) -> str:
 
 def write_chart(result: BacktestResult, path: str | Path) -> None:
     """A PNG of the balance over the backtest, the drawdown from its peak shaded."""
-    from matplotlib.figure import Figure  # only a --chart run pays for matplotlib
+    # Only a --chart run pays for importing matplotlib.
+    from matplotlib.dates import date2num
+    from matplotlib.figure import Figure
 
     balance = result.starting_balance
     end = result.end + timeframe_to_timedelta(result.timeframe)
     curve = [(result.start, balance), *equity_curve(result.trades, balance)]
     curve.append((end, curve[-1][1]))
-    dates = [when for when, _ in curve]
+    dates = date2num([when for when, _ in curve])
     values = [value for _, value in curve]
     peaks = list(accumulate(values, max))
     figure = Figure(figsize=(10, 5), layout="constrained")
     axes = figure.subplots()
+    axes.xaxis_date()
     axes.step(dates, values, where="post", color="tab:blue", label="balance")
     axes.fill_between(dates, values, peaks, step="post", color="tab:red", alpha=0.3,
                       label="drawdown")
