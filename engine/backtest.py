@@ -29,7 +29,7 @@ import pandas as pd
 
 import models
 from engine.analysis import Analyzer, Signal
-from engine.candles import TimeRange, load_pair_data, timeframe_to_timedelta
+from engine.candles import PRICE_COLUMNS, TimeRange, load_pair_data, timeframe_to_timedelta
 from engine.clock import ManualClock
 from engine.commands import Commands
 from engine.engine import Engine
@@ -45,7 +45,6 @@ from models import Order, OrderSide, Trade
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, datetime], None]
-PRICE_COLUMNS = ("open", "high", "low", "close")
 # Freqtrade's backtester fills every order at the price it computed: all limit orders.
 LIMIT_ONLY = OrderTypes(entry="limit", exit="limit", force_entry="limit", force_exit="limit",
                         emergency_exit="limit", stoploss="limit", stoploss_on_exchange=False)
@@ -125,7 +124,7 @@ def _decimals(value: float) -> int:
 def data_tick(frame: pd.DataFrame) -> float:
     """The price tick Freqtrade's backtest derives from the candles (P1): one unit of the
     most decimals any price of the loaded data shows at 14 significant digits."""
-    prices = np.unique(frame.loc[:, list(PRICE_COLUMNS)].to_numpy(dtype="float64"))
+    prices = np.unique(frame.loc[:, PRICE_COLUMNS].to_numpy(dtype="float64"))
     return float(10.0 ** -max((_decimals(float(p)) for p in prices), default=0))
 
 
@@ -236,7 +235,11 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
               markets: Iterable[Mapping[str, Any]], *, fee: float | None = None,
               progress: Progress | None = None) -> BacktestResult:
     """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
-    (already through `backtest_settings`, its overrides applied to `strategy`)."""
+    (already through `backtest_settings`, its overrides applied to `strategy`).
+
+    The run has a database of its own: `models.db` is pointed at a fresh in-memory SQLite,
+    and closed when the trades have been read from it.
+    """
     compat = settings.backtest.freqtrade_compat
     analyzed = analyze(strategy, frames)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
