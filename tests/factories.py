@@ -3,6 +3,7 @@ SQLite database and a ManualClock, wired by the same functions bot.py uses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,17 @@ from engine.clock import ManualClock
 from engine.commands import Commands
 from engine.config import parse_config
 from engine.events import LogNotifier, Notifier
-from engine.runtime import build_commands, build_exchange, strategy_for
+from engine.exchange import Exchange
+from engine.offline import OfflineMarket
+from engine.paper import PaperExchange
+from engine.runtime import (
+    MARKETS_FILE,
+    build_commands,
+    build_exchange,
+    offline_datadir,
+    strategy_for,
+)
+from engine.strategy import IStrategy
 
 # Inside the shipped data (2018-01-10 04:55 to 2018-01-30 04:50 UTC), with a day of history.
 DATA_START = datetime(2018, 1, 11, 5, 0, tzinfo=UTC)
@@ -24,18 +35,34 @@ def make_settings(overrides: dict[str, Any] | None = None, env: dict[str, str] |
 
 def make_engine(tmp_path: Path | None = None, *, settings_overrides: dict[str, Any] | None = None,
                 notifier: Notifier | None = None, clock: ManualClock | None = None,
-                env: dict[str, str] | None = None) -> Commands:
+                env: dict[str, str] | None = None, strategy: IStrategy | None = None,
+                partial_fill_ratio: float | None = None,
+                wrap: Callable[[Exchange], Exchange] | None = None) -> Commands:
     """An engine's command API (with `.engine`) on a fresh database.
 
     With `tmp_path` the database is a file there (survives a "restart": call again with the
-    same path), otherwise in memory.
+    same path), otherwise in memory. `strategy` replaces the configured one (with the config's
+    overrides applied); `wrap` decorates the exchange (slow or crashing exchanges).
     """
     url = f"sqlite:///{tmp_path / 'trades.sqlite'}" if tmp_path else "sqlite:///:memory:"
     models.init_db(url)
     settings = make_settings(settings_overrides, env)
     clock = clock or ManualClock(DATA_START)
-    strategy = strategy_for(settings)
-    exchange = build_exchange(settings, strategy.timeframe, clock)
+    if strategy is None:
+        strategy = strategy_for(settings)
+    else:
+        strategy.apply_overrides(settings.strategy_overrides())
+    if partial_fill_ratio is None:
+        exchange = build_exchange(settings, strategy.timeframe, clock)
+    else:
+        market = OfflineMarket.from_files(offline_datadir(settings),
+                                          settings.exchange.pair_whitelist,
+                                          strategy.timeframe, MARKETS_FILE, clock)
+        exchange = PaperExchange(market, clock, wallet=settings.dry_run_wallet,
+                                 stake_currency=settings.stake_currency,
+                                 partial_fill_ratio=partial_fill_ratio)
+    if wrap is not None:
+        exchange = wrap(exchange)
     return build_commands(settings, strategy, exchange, clock, notifier or LogNotifier())
 
 
