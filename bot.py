@@ -1,0 +1,188 @@
+"""tradepilot: a personal crypto trading bot controlled from Telegram.
+
+    python bot.py [--config config.json]          run the bot (the default sub-command)
+    python bot.py check-config                    validate the config, print it (secrets hidden)
+    python bot.py backtest --strategy S ...       replay history through the same engine
+    python bot.py download-data --pairs ...       fetch candles for backtests
+
+With no .env at all it paper-trades on the built-in offline market and shows the chat in the
+terminal. This file is the composition root: the only place that picks concrete classes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import logging.handlers
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dotenv import load_dotenv
+from peewee import fn
+
+import models
+from engine import __version__
+from engine.clock import Clock, ScaledClock, SystemClock
+from engine.commands import Commands
+from engine.errors import ConfigError
+from engine.settings import Settings
+from engine.strategy import IStrategy
+
+logger = logging.getLogger("tradepilot")
+DEFAULT_CONFIG = "config.json"
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", default=argparse.SUPPRESS,
+                        help=f"config file (default: {DEFAULT_CONFIG}; built-in offline "
+                             "defaults when it does not exist)")
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="more log output (repeat for debug)")
+    common.add_argument("--logfile", default=argparse.SUPPRESS,
+                        help="also log to this file (rotated)")
+    parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.split("\n")[0],
+                                     parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="run the bot (default)")
+    sub.add_parser("check-config", parents=[common],
+                   help="validate the config and print the effective settings, secrets hidden")
+    from engine.backtest_cli import add_backtest_arguments, add_download_arguments
+
+    add_backtest_arguments(sub.add_parser(
+        "backtest", parents=[common], help="replay candle files through the engine"))
+    add_download_arguments(sub.add_parser(
+        "download-data", parents=[common], help="fetch candles for backtests"))
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from engine.config import load_settings
+
+    path = getattr(args, "config", None)
+    if path is None and Path(DEFAULT_CONFIG).is_file():
+        path = DEFAULT_CONFIG
+    return load_settings(path, os.environ)
+
+
+def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:
+    verbosity = max(settings.verbosity, getattr(args, "verbose", 0))
+    level = logging.DEBUG if verbosity > 1 else logging.INFO
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    logfile = getattr(args, "logfile", None) or settings.log_file
+    if logfile:
+        handlers.append(logging.handlers.RotatingFileHandler(
+            logfile, maxBytes=10_000_000, backupCount=5, encoding="utf-8"))
+    logging.basicConfig(level=level, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Bot API URLs carry the token; httpx logs URLs at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _check_config(settings: Settings) -> int:
+    from engine.runtime import strategy_for
+
+    strategy = strategy_for(settings)
+    effective = settings.redacted()
+    effective["mode"] = "DRY-RUN" if settings.dry_run else "LIVE"
+    effective["strategy_class"] = type(strategy).__name__
+    sys.stdout.write(json.dumps(effective, indent=2, default=str) + "\n")
+    return 0
+
+
+def _clock(settings: Settings, timeframe: str) -> Clock:
+    """Wall time, or for the offline demo history replayed faster than real time, resuming
+    where the last demo run's orders stopped."""
+    if not settings.is_offline:
+        return SystemClock()
+    from engine.runtime import replay_start
+
+    latest = models.Order.select(fn.MAX(models.Order.order_date)).scalar()
+    stored = models.UTCDateTimeField().python_value(latest) if latest else None
+    return ScaledClock(replay_start(settings, timeframe, stored), settings.offline.speed)
+
+
+async def _headless(commands: Commands, settings: Settings) -> None:
+    """Telegram disabled: the same engine, driven by a plain loop, events to the log."""
+    await commands.startup()
+    try:
+        while True:
+            await commands.process()
+            await asyncio.sleep(settings.internals.process_throttle_secs)
+    finally:
+        await commands.shutdown()
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from telegram import Update
+
+    from engine.events import LogNotifier
+    from engine.outbox import Outbox
+    from engine.runtime import build_commands, build_exchange, strategy_for
+    from handlers.app import build_application
+    from handlers.auth import owner_chat_id
+    from handlers.console import ConsoleRequest
+    from handlers.logbuffer import install_log_buffer
+    from handlers.notify import TelegramNotifier
+    from handlers.sender import OutboxSender
+
+    strategy = strategy_for(settings)
+    models.init_db(settings.database_url)
+    clock = _clock(settings, strategy.timeframe)
+    exchange = build_exchange(settings, strategy.timeframe, clock)
+    log_buffer = install_log_buffer(settings)
+
+    def reload() -> tuple[Settings, IStrategy]:
+        fresh = _settings(args)
+        return fresh, strategy_for(fresh)
+
+    logger.info("tradepilot %s starting: %s on %s", __version__,
+                "DRY-RUN" if settings.dry_run else "LIVE", exchange.name)
+    if not settings.telegram.enabled:
+        commands = build_commands(settings, strategy, exchange, clock, LogNotifier(), reload)
+        asyncio.run(_headless(commands, settings))
+        return 0
+    sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
+    notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
+    commands = build_commands(settings, strategy, exchange, clock, notifier, reload)
+    request = None if settings.secrets.telegram_token else ConsoleRequest.for_terminal(settings)
+    app = build_application(settings, commands, request=request, get_updates_request=request,
+                            notifier=notifier, sender=sender, clock=clock, log_buffer=log_buffer)
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=True,
+                        bootstrap_retries=-1)
+    finally:
+        models.close_db()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # PTB 22 warns about int retry_after values unless told to use timedeltas.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    args = _parser().parse_args(argv)
+    load_dotenv(Path.cwd() / ".env", override=False)
+    try:
+        settings = _settings(args)
+        _configure_logging(settings, args)
+        if args.command == "check-config":
+            return _check_config(settings)
+        if args.command in ("backtest", "download-data"):
+            from engine.backtest_cli import run_backtest, run_download
+
+            runner = run_backtest if args.command == "backtest" else run_download
+            return runner(settings, args)
+        return _run(settings, args)
+    except ConfigError as exc:
+        sys.stderr.write(f"tradepilot: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
