@@ -103,6 +103,12 @@ class Engine:
         now = self.clock.now()
         await self.exchange.load_markets()
         self._markets_at = now
+        known = self.exchange.markets()
+        missing = [p for p in self.settings.exchange.pair_whitelist if p not in known]
+        if missing:
+            text = f"Not traded, unknown on {self.exchange.name}: {', '.join(missing)}"
+            logger.warning("%s", text)
+            self.notifier.notify(events.WarningNotice(text))
         if KeyValue.get_value("bot_start_time") is None:
             KeyValue.set_value("bot_start_time", now.isoformat())
         KeyValue.set_value("startup_time", now.isoformat())
