@@ -32,7 +32,7 @@ from engine.exits import (
 )
 from engine.precision import round_price
 
-MARKETS = Path(__file__).resolve().parents[2] / "shared" / "parity" / "markets.json"
+MARKETS = Path(__file__).resolve().parents[1] / "data" / "markets.json"
 T0 = datetime(2018, 1, 10, 8, 0, tzinfo=UTC)
 PAIR = "ADA/BTC"  # price tick 1e-8
 

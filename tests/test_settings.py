@@ -33,10 +33,11 @@ def test_no_config_file_gives_offline_dry_run_defaults() -> None:
 
 
 def test_the_parity_freqtrade_config_loads_unchanged() -> None:
-    settings = load_settings("/work/shared/parity/config.json", {}) if Path(
-        "/work/shared/parity/config.json").exists() else None
-    if settings is None:
-        pytest.skip("shared parity config not present")
+    # The parity case may be read from ../shared at run time (issue 7).
+    config = ROOT.parent / "shared" / "parity" / "config.json"
+    if not config.exists():
+        pytest.skip("../shared/parity is not beside this checkout")
+    settings = load_settings(str(config), {})
     assert settings.stake_amount == 0.05
     assert settings.max_open_trades == 3
     assert "trading_mode" in settings.ignored_keys
