@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -46,8 +45,6 @@ from models import KeyValue, Trade, db
 
 logger = logging.getLogger(__name__)
 
-Reloader = Callable[[], tuple[Settings, IStrategy]]
-MARKETS_REFRESH = timedelta(minutes=60)
 WALLET_CHECK = timedelta(minutes=60)
 
 
@@ -182,7 +179,8 @@ class Engine:
             await self._enter_positions(now)
 
     async def _refresh_markets(self, now: datetime) -> None:
-        if self._markets_at is None or now - self._markets_at >= MARKETS_REFRESH:
+        if self._markets_at is None or now - self._markets_at >= timedelta(
+                minutes=self.settings.exchange.markets_refresh_interval):
             await self.exchange.load_markets(reload=self._markets_at is not None)
             self._markets_at = now
 
