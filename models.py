@@ -168,6 +168,7 @@ class Trade(BaseModel):
     max_rate = FloatField(null=True)
     min_rate = FloatField(null=True)
     price_tick = FloatField(null=True)  # fixed at entry; backtests take it from the data
+    orders: Any  # backref of Order.trade
 
     class Meta:
         table_name = "trades"
@@ -279,6 +280,7 @@ class Order(BaseModel):
     fee_cost = FloatField(null=True)
     fee_currency = CharField(null=True)
     fee_base = FloatField(default=0.0)  # fee taken from the bought coins (schema 2)
+    trade_id: int  # the foreign key's raw column
     order_date = UTCDateTimeField()
     order_filled_date = UTCDateTimeField(null=True)
     order_update_date = UTCDateTimeField(null=True)

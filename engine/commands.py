@@ -263,13 +263,13 @@ class Commands:
 
         for order in open_orders_of(trade):
             await self.engine.trader.cancel_order(order, "forcesold")
-        trade = Trade.get_or_none(Trade.id == trade.id)
-        ticker = self.engine.tickers.get(trade.pair) if trade else None
-        if trade is None or not trade.is_open or ticker is None or trade.amount <= 0 \
-                or open_orders_of(trade):
+        fresh = Trade.get_or_none(Trade.id == trade.id)
+        ticker = self.engine.tickers.get(trade.pair)
+        if fresh is None or not fresh.is_open or ticker is None or fresh.amount <= 0 \
+                or open_orders_of(fresh):
             return False
         decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
-        return await self.engine.trader.exit_trade(trade, decision, ticker)
+        return await self.engine.trader.exit_trade(fresh, decision, ticker)
 
     async def force_entry(self, pair: str, price: float | None = None) -> ActionResult:
         s = self.engine.settings

@@ -118,12 +118,13 @@ def _unknown(path: str, name: str, known: Mapping[str, Any] | frozenset[str]) ->
     return f"{path}: unknown key{suffix}"
 
 
+Parser = Callable[[str, Any], Any]
 _PRICE_SIDES = ("same", "other", "bid", "ask")
 _ORDER_KINDS = ("limit", "market")
 
 
 def _pricing(key: str, value: Any) -> Pricing:
-    depth = {"enabled": _bool, "bids_to_ask_delta": _number}
+    depth: dict[str, Parser] = {"enabled": _bool, "bids_to_ask_delta": _number}
     data = _section(key, value, {
         "price_side": lambda k, v: _str(k, v, _PRICE_SIDES),
         "use_order_book": _bool,
@@ -200,7 +201,7 @@ def _notification_settings(key: str, value: Any) -> Mapping[str, str]:
                                      for r, x in v.items()})
         return _str(k, v, ("on", "silent", "off"))
 
-    known = dict.fromkeys(NOTIFICATION_TYPES, level)
+    known: dict[str, Parser] = dict.fromkeys(NOTIFICATION_TYPES, level)
     for alias in ("show_candle", "strategy_msg", "exception", "new_candle", "whitelist"):
         known[alias] = lambda _k, v: v
     return MappingProxyType(_section(key, value, known))

@@ -86,7 +86,7 @@ class Engine:
         self.settings = settings
         self.trader.configure(settings, strategy)
         self.timeframe = timedelta(seconds=timeframe_to_seconds(strategy.timeframe))
-        self.protections = parse_protections(list(strategy.protections or []),
+        self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              int(self.timeframe.total_seconds() // 60))
 
     @property

@@ -13,6 +13,7 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 from engine.clock import Clock
 from engine.errors import (
@@ -94,7 +95,8 @@ class OrderManager:
         reconciliation by client id.
         """
         request = OrderRequest(
-            pair=order.ft_pair, side=order.side, order_type=order.order_type,
+            pair=order.ft_pair, side=cast(Side, order.side),
+            order_type=cast(OrderType, order.order_type),
             amount=order.amount, price=order.price, client_order_id=order.client_order_id,
         )  # fmt: skip
         try:
