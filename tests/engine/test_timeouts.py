@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from engine.clock import ManualClock
-from engine.events import EntryCancelled, LogNotifier
+from engine.events import EntryCancelled, ExitCancelled, LogNotifier
 from models import Order, PaperOrder, Trade
 from tests.engine.scripted import Scripted
 from tests.factories import make_engine, run_for
@@ -74,3 +74,25 @@ async def test_partial_entry_below_the_exchange_minimum_is_not_cancelled() -> No
     assert paper.status == "open"
     assert Order.get().status == "partially_filled"
     assert clock.now() - Order.get().order_date >= timedelta(minutes=10)
+
+
+class AsksAboveTheMarket(Scripted):
+    def custom_exit_price(self, pair, trade, current_time, proposed_rate, current_profit,
+                          exit_tag, **kwargs):
+        return proposed_rate * 1.02
+
+
+async def test_exit_not_filled_in_time_is_cancelled_and_the_trade_stays_open() -> None:
+    strategy = AsksAboveTheMarket(enter={"ETH/BTC": [SIGNAL]},
+                                  exit_={"ETH/BTC": [SIGNAL + timedelta(hours=1)]})
+    commands, clock, notifier = await engine_for("ETH/BTC", strategy)
+    await run_for(commands, clock, 27)  # exit placed 07:05, ten minutes old at 07:15
+
+    trade = Trade.get()
+    sell = PaperOrder.get(PaperOrder.side == "sell")
+    assert (sell.status, sell.filled) == ("canceled", 0)
+    assert trade.is_open
+    assert trade.exit_reason is None
+    assert trade.amount == PaperOrder.get(PaperOrder.side == "buy").filled
+    cancelled = [e for e in notifier.events if isinstance(e, ExitCancelled)]
+    assert [e.reason for e in cancelled] == ["cancelled due to timeout"]
