@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from engine import events
-from engine.candles import timeframe_to_seconds
 from engine.clock import Clock
 from engine.errors import FatalExchangeError, TemporaryError
 from engine.events import Notifier
@@ -85,9 +84,8 @@ class Engine:
         """Adopt (new) settings and strategy: at start and on /reload."""
         self.settings = settings
         self.trader.configure(settings, strategy)
-        self.timeframe = timedelta(seconds=timeframe_to_seconds(strategy.timeframe))
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
-                                             int(self.timeframe.total_seconds() // 60))
+                                             self.trader.timeframe_minutes)
 
     @property
     def strategy(self) -> IStrategy:
@@ -242,8 +240,8 @@ class Engine:
     def _on_trade_closed(self, trade: Trade) -> None:
         """Lock the pair until the next candle, then let the protections look at history."""
         now = self.clock.now()
-        minutes = int(self.timeframe.total_seconds() // 60)
-        lock_pair(trade.pair, auto_lock_until(now, minutes), "Auto lock", now)
+        lock_pair(trade.pair, auto_lock_until(now, self.trader.timeframe_minutes), "Auto lock",
+                  now)
         if not self.protections:
             return
         since = now - timedelta(days=30)
