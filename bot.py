@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dotenv import load_dotenv
-from peewee import fn
 
 import models
 from engine import __version__
@@ -102,8 +101,9 @@ def _clock(settings: Settings, timeframe: str) -> Clock:
         return SystemClock()
     from engine.runtime import replay_start
 
-    latest = models.Order.select(fn.MAX(models.Order.order_date)).scalar()
-    stored = models.UTCDateTimeField().python_value(latest) if latest else None
+    # The stored text sorts in time order; the row gives back the converted datetime.
+    latest = models.Order.select().order_by(models.Order.order_date.desc()).first()
+    stored = latest.order_date if latest is not None else None
     return ScaledClock(replay_start(settings, timeframe, stored), settings.offline.speed)
 
 
