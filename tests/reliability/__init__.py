@@ -1,0 +1,1 @@
+"""Reliability drills: faults, restarts and abuse, and the figures they publish."""
