@@ -16,9 +16,10 @@ bad one is refused with the same 400 "can't parse entities" that Telegram sends.
 
 Failure injection: `tg.fail("down")` (connection refused -> NetworkError), "timeout"
 (TimedOut), "429" (RetryAfter `retry_after`), "502" (HTML error page -> NetworkError),
-"conflict" (409 Conflict, for getUpdates), "bad_request" (400); `times` limits how many calls
-fail (None = until `tg.heal()`), `method` limits which Bot API method fails. `tg.delay` makes
-every call slow.
+"conflict" (409 Conflict, for getUpdates), "bad_request" (400), "slow" (no answer within the
+read timeout: `tg.slow_seconds` of real time, then TimedOut, the request not taken); `times`
+limits how many calls fail (None = until `tg.heal()`), `method` limits which Bot API method
+fails. `tg.delay` makes every call slow.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class _Fault:
 class FakeTelegram(BaseRequest):
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
+        self.slow_seconds = 0.02  # how long a "slow" fault keeps the caller waiting
         self.messages: list[Sent] = []  # sendMessage and sendPhoto, in order
         self.edits: list[Sent] = []
         self.answers: list[dict[str, Any]] = []
@@ -128,6 +130,9 @@ class FakeTelegram(BaseRequest):
             await asyncio.sleep(self.delay)
         params = dict(request_data.parameters) if request_data else {}
         fault = self._fault_for(endpoint)
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(self.slow_seconds)
+            raise TimedOut("Timed out")
         if fault is not None:
             return self._raise_or_answer(fault)
         if endpoint == "getupdates":
