@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -45,7 +46,8 @@ def _number(key: str, value: Any, lo: float | None = None, hi: float | None = No
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(f"{key}: expected a number, got {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigError(f"{key}: expected a number in [{lo}, {hi}], got {value!r}")
+        bounds = f">= {lo}" if hi is None else f"<= {hi}" if lo is None else f"in [{lo}, {hi}]"
+        raise ConfigError(f"{key}: expected a number {bounds}, got {value!r}")
     return float(value)
 
 
@@ -95,7 +97,8 @@ def _roi(key: str, value: Any) -> Mapping[str, float]:
 def _stake(key: str, value: Any) -> StakeAmount:
     if value == "unlimited":
         return "unlimited"
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value <= 0:
         raise ConfigError(f'{key}: expected a positive number or "unlimited", got {value!r}')
     return float(value)
 
@@ -167,6 +170,27 @@ def _object(key: str, value: Any) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
 
 
+# Credentials ccxt reads from its own config; they would bypass .env and show in /show_config.
+_CCXT_SECRETS = frozenset({"apiKey", "secret", "password", "uid", "privateKey", "token", "twofa"})
+
+
+def _ccxt_config(key: str, value: Any) -> Mapping[str, Any]:
+    config = _object(key, value)
+    for name in config:
+        if name in _CCXT_SECRETS:
+            raise ConfigError(f"{key}.{name}: secrets belong in .env (EXCHANGE_API_KEY, "
+                              "EXCHANGE_API_SECRET, EXCHANGE_PASSWORD), not in the config file")
+    return config
+
+
+def _db_url(key: str, value: Any) -> str:
+    url = _str(key, value)
+    if re.search(r"://[^/@]*:[^/@]*@", url):
+        raise ConfigError(f"{key}: a database password belongs in .env (DATABASE_URL), not in "
+                          "the config file")
+    return url
+
+
 def _secret(env: str) -> Callable[[str, Any], None]:
     """Freqtrade keeps keys in the config; we refuse them there (empty placeholders pass)."""
 
@@ -180,8 +204,7 @@ def _secret(env: str) -> Callable[[str, Any], None]:
 def _exchange(key: str, value: Any) -> ExchangeSettings:
     data = _section(key, value, {
         "name": _str, "pair_whitelist": _pairs, "pair_blacklist": _pairs,
-        "ccxt_config": lambda k, v: _object(k, v),
-        "ccxt_async_config": lambda k, v: _object(k, v),
+        "ccxt_config": _ccxt_config, "ccxt_async_config": _ccxt_config,
         "markets_refresh_interval": lambda k, v: _int(k, v, 1),
         "outdated_offset": lambda k, v: _int(k, v, 0),
         "key": _secret("EXCHANGE_API_KEY"), "secret": _secret("EXCHANGE_API_SECRET"),
@@ -270,7 +293,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "initial_state": lambda k, v: _str(k, v, STATES),
     "cancel_open_orders_on_exit": _bool,
     "force_entry_enable": _bool,
-    "db_url": _str,
+    "db_url": _db_url,
     "log_file": _str,
     "verbosity": lambda k, v: _int(k, v, 0),
 }
@@ -346,6 +369,17 @@ def _check_consistency(s: Settings) -> None:
         raise ConfigError('max_open_trades: "unlimited" stake needs max_open_trades above 0')
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON keeps the last of two equal keys; a config saying both "dry_run": true and false
+    must not quietly pick one."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ConfigError(f"{key}: given twice in one object; expected each key once")
+        found[key] = value
+    return found
+
+
 def load_settings(path: str | None, env: Mapping[str, str]) -> Settings:
     """Read the config file (or the built-in defaults when no path is given) plus the env."""
     if path is None:
@@ -355,7 +389,7 @@ def load_settings(path: str | None, env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"{path}: config file not found; expected a JSON file "
                           "(copy config.example.json)")
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
+        raw = json.loads(file.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): "
                           f"{exc.msg}") from None
