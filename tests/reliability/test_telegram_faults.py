@@ -2,165 +2,38 @@
 polling the same token. Trading goes on meanwhile; the notifications written during the fault
 reach the chat once Telegram heals, late but complete, in order and once each.
 
-The real PTB Application (handlers.app.build_application) runs over tests.fakes.telegram's
-FakeTelegram, on a real engine trading the shipped candles on the paper exchange. The outbox
-sender's back-off sleeps on the test's ManualClock, so a two-hour outage takes milliseconds.
+The real PTB Application runs over tests.fakes.telegram's FakeTelegram, on a real engine trading
+the shipped candles on the paper exchange (tests/reliability/chat_rig.py). The outbox sender's
+back-off sleeps on the test's clock, so a four-hour outage takes milliseconds.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import re
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from telegram.request import RequestData
 
 import models
-from engine.clock import ManualClock
-from engine.commands import Commands
-from engine.outbox import Outbox
-from handlers.app import TICK_JOB, App, build_application
-from handlers.notify import TelegramNotifier
-from handlers.sender import OutboxSender
-from tests.engine.scripted import Scripted
-from tests.factories import DATA_START, make_engine, make_settings
-from tests.fakes.telegram import (
-    OWNER_CHAT,
-    OWNER_ENV,
-    QUIET,
-    FakeTelegram,
-    eventually,
-    make_command_update,
-    running,
-    strip_html,
+from tests.fakes.telegram import eventually, make_command_update, strip_html
+from tests.reliability.chat_rig import (
+    assert_chat_is_the_outbox,
+    closed_trades,
+    open_rig,
+    outbox_rows,
 )
 
-PAIR = "ETH/BTC"
-FIVE = timedelta(minutes=5)
-SETTINGS = {**QUIET, "exchange": {"pair_whitelist": [PAIR]}, "stake_amount": 0.05,
-            "max_open_trades": 1}
-# A round trip every hour: the entry signal on the half hour, the exit signal 20 minutes later.
-ENTRIES = [DATA_START + timedelta(hours=h, minutes=30) for h in range(12)]
-EXITS = [t + timedelta(minutes=20) for t in ENTRIES]
-
-
-class TimedTelegram(FakeTelegram):
-    """FakeTelegram that also notes when, on the test's clock, each sendMessage was tried."""
-
-    def __init__(self, clock: ManualClock) -> None:
-        super().__init__()
-        self.clock = clock
-        self.attempts: list[datetime] = []
-
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         **timeouts: Any) -> tuple[int, bytes]:
-        if url.lower().endswith("/sendmessage"):
-            self.attempts.append(self.clock.now())
-        return await super().do_request(url, method, request_data, **timeouts)
-
-
-class SignallingClock(ManualClock):
-    """A ManualClock that wakes whoever waits for it to move."""
-
-    def __init__(self, start: datetime) -> None:
-        super().__init__(start)
-        self.moved = asyncio.Event()
-
-    def advance(self, delta: timedelta) -> None:
-        super().advance(delta)
-        self.moved.set()
-
-
-class ClockSleep:
-    """The sender's sleep, on the test's clock: it returns once the clock moved `seconds`."""
-
-    def __init__(self, clock: SignallingClock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        until = self.clock.now() + timedelta(seconds=seconds)
-        while self.clock.now() < until:
-            self.clock.moved.clear()
-            await self.clock.moved.wait()
-
-
-@dataclass
-class Rig:
-    app: App
-    tg: TimedTelegram
-    commands: Commands
-    clock: SignallingClock
-    sender: OutboxSender
-    sleep: ClockSleep
-
-    async def iterate(self, count: int, step: timedelta = FIVE) -> None:
-        """`count` iterations through the application's own tick job, `step` apart."""
-        (job,) = self.app.job_queue.get_jobs_by_name(TICK_JOB)
-        for _ in range(count):
-            self.clock.advance(step)
-            await job.run(self.app)
-            assert self.commands.engine.last_process == self.clock.now()
-            await asyncio.sleep(0.005)  # the sender's turn, as between real iterations
-
-    async def drain(self, within: float = 10.0) -> None:
-        """Let the clock run until the outbox is empty (back-offs of up to a minute elapse)."""
-        outbox = self.sender.outbox
-        deadline = asyncio.get_running_loop().time() + within
-        while outbox.count_pending():
-            assert asyncio.get_running_loop().time() < deadline, "outbox never drained"
-            self.clock.advance(timedelta(seconds=61))
-            await asyncio.sleep(0.01)
-
-
-@asynccontextmanager
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    clock = SignallingClock(DATA_START)
-    sleep = ClockSleep(clock)
-    sender = OutboxSender(Outbox(), OWNER_CHAT, clock=clock, sleep=sleep)
-    settings = make_settings(SETTINGS, OWNER_ENV)
-    notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
-    commands = make_engine(tmp_path, settings_overrides=SETTINGS, env=OWNER_ENV, clock=clock,
-                           notifier=notifier, strategy=Scripted(enter={PAIR: ENTRIES},
-                                                                exit_={PAIR: EXITS}))
-    tg = TimedTelegram(clock)
-    app = build_application(settings, commands, request=tg, get_updates_request=tg,
-                            notifier=notifier, sender=sender, clock=clock)
-    async with running(app):
-        yield Rig(app, tg, commands, clock, sender, sleep)
-    models.close_db()
-
-
-def outbox_rows() -> list[models.OutboxMessage]:
-    return list(models.OutboxMessage.select().order_by(models.OutboxMessage.id))
-
-
-def closed_trades() -> int:
-    return models.Trade.select().where(~models.Trade.is_open).count()
-
-
-def assert_chat_is_the_outbox(tg: FakeTelegram) -> None:
-    """Every stored notification reached the chat exactly once, in the order it was written."""
-    rows = outbox_rows()
-    assert all(r.sent_at is not None for r in rows)
-    assert tg.texts(OWNER_CHAT) == [r.text for r in rows]
-
-
 FAULTS = ["down", "slow", "502"]
+STEP = re.compile(r".*: (New Trade|Exiting|Exited) .*")
 
 
 @pytest.mark.parametrize("kind", FAULTS)
 async def test_trading_goes_on_while_telegram_fails_and_every_notification_arrives_after(
         tmp_path: Path, kind: str) -> None:
-    async with rig(tmp_path) as r:
+    async with open_rig(tmp_path) as r:
         await r.iterate(2)
         await r.drain()
         before = len(r.tg.texts())
@@ -179,18 +52,17 @@ async def test_trading_goes_on_while_telegram_fails_and_every_notification_arriv
     assert len(late) == waiting
     assert all(outage_start <= r.created_at < r.sent_at for r in late)
     assert all(r.sent_at <= healed_at for r in late)
-    texts = [strip_html(t) for t in r.tg.texts()[before:]]
+    texts = [strip_html(t).splitlines()[0] for t in r.tg.texts()[before:]]
     for trade in models.Trade.select().where(~models.Trade.is_open):
-        mine = [t for t in texts if f"(#{trade.id})" in t]
-        assert [t.split(":", 1)[1].split("(")[0].strip().split()[0] for t in mine] == [
-            "New", "Exiting", "Exited"]
+        titles = [STEP.sub(r"\1", t) for t in texts if f"(#{trade.id})" in t]
+        assert titles == ["New Trade", "Exiting", "Exited"]
 
 
 async def test_a_flood_limit_is_waited_out_for_its_retry_after_and_trading_goes_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")  # RetryAfter without the v22.2 deprecation
     retry_after = 45
-    async with rig(tmp_path) as r:
+    async with open_rig(tmp_path) as r:
         await r.iterate(3)
         await r.drain()
         before, tried = len(r.tg.texts()), len(r.tg.attempts)
@@ -210,7 +82,7 @@ async def test_a_flood_limit_is_waited_out_for_its_retry_after_and_trading_goes_
 
 async def test_a_second_poller_is_reported_once_while_trading_and_notifications_go_on(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    async with rig(tmp_path) as r:
+    async with open_rig(tmp_path) as r:
         await r.iterate(2)
         await r.drain()
         app = r.app
