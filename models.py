@@ -9,7 +9,7 @@ decimals and converted to float once, as Freqtrade's FtPrecise does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Context, Decimal
 from enum import StrEnum
@@ -31,6 +31,7 @@ from playhouse.db_url import connect
 from playhouse.migrate import SchemaMigrator, migrate
 
 from engine.errors import InvalidTransition
+from engine.statements import CompiledModel, Prepared
 
 db = DatabaseProxy()
 SCHEMA_VERSION = 2
@@ -110,7 +111,7 @@ class UTCDateTimeField(Field):
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class BaseModel(Model):
+class BaseModel(CompiledModel):
     class Meta:
         database = db
 
@@ -207,7 +208,7 @@ class Trade(BaseModel):
     # --- recomputation from orders ---------------------------------------------------------
 
     def filled_orders(self) -> list[Order]:
-        return [o for o in self.orders.order_by(Order.id) if o.filled > 0]
+        return [o for o in orders_of(self.id) if o.filled > 0]
 
     def recalc_from_orders(self, orders: Iterable[Order] | None = None) -> float:
         """Rebuild amount, average price, stake and profit from the orders' cumulative fills.
@@ -358,6 +359,39 @@ class PaperOrder(BaseModel):
 
     class Meta:
         table_name = "paper_orders"
+
+
+def prepared(build: Callable[..., Any]) -> Prepared[Any]:
+    """A query compiled once (see `engine.statements`); datetimes are stored as in the rows."""
+    return Prepared(build, _DATES.db_value)
+
+
+_DATES = UTCDateTimeField()
+_OPEN_TRADES: Prepared[Trade] = prepared(
+    lambda: Trade.select().where(Trade.is_open).order_by(Trade.id))
+_TRADE: Prepared[Trade] = prepared(lambda trade_id: Trade.select().where(Trade.id == trade_id))
+_ORDERS_OF: Prepared[Order] = prepared(
+    lambda trade_id: Order.select().where(Order.trade == trade_id).order_by(Order.id))
+_OPEN_ORDERS: Prepared[Order] = prepared(lambda: Order.select().where(
+    Order.status.in_([s.value for s in OrderStatus if s.is_open])).order_by(Order.id))
+
+
+def open_trades() -> list[Trade]:
+    return _OPEN_TRADES()
+
+
+def trade_by_id(trade_id: int) -> Trade | None:
+    found = _TRADE(trade_id)
+    return found[0] if found else None
+
+
+def orders_of(trade_id: int) -> list[Order]:
+    return _ORDERS_OF(trade_id)
+
+
+def open_orders() -> list[Order]:
+    """Orders pending, open or partly filled on the exchange, oldest first."""
+    return _OPEN_ORDERS()
 
 
 TABLES: list[type[Model]] = [KeyValue, Trade, Order, PairLock, OutboxMessage, PaperOrder]

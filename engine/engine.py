@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from engine import events
 from engine.clock import Clock
-from engine.errors import FatalExchangeError, TemporaryError
+from engine.errors import FatalExchangeError, StorageError, TemporaryError
 from engine.events import Notifier
 from engine.exchange import Exchange, OrderType, Ticker
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
@@ -32,6 +32,7 @@ from engine.sizing import (
     proposed_stake,
     validate_stake,
 )
+from engine.storage import storage_errors
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import (
     STOP_KINDS,
@@ -40,7 +41,7 @@ from engine.trader import (
     open_orders_of,
     trades_with_open_orders,
 )
-from models import KeyValue, Trade, db
+from models import KeyValue, Trade, db, open_trades
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class Engine:
     def pairs(self) -> list[str]:
         """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""
         pairs = self.whitelist()
-        for trade in Trade.select(Trade.pair).where(Trade.is_open).order_by(Trade.id):
+        for trade in open_trades():
             if trade.pair not in pairs:
                 pairs.append(trade.pair)
         return pairs
@@ -153,14 +154,19 @@ class Engine:
         async with self.lock:
             now = self.clock.now()
             try:
-                await self._iterate(now)
+                with storage_errors():
+                    await self._iterate(now)
             except TemporaryError as exc:
                 self._alert("temporary", f"Exchange unavailable, retrying: {exc}")
             except FatalExchangeError as exc:
                 self.state = EngineState.PAUSED
                 self._alert("fatal", f"Exchange refused our credentials; entries paused: {exc}")
+            except StorageError as exc:
+                self._alert("storage", f"Database unavailable ({exc}); no new orders until it "
+                                       "can be written again.")
             else:
                 self._clear_alert("temporary", "Exchange reachable again.")
+                self._clear_alert("storage", "Database writable again; trading goes on.")
             self.last_process = now
 
     async def _iterate(self, now: datetime) -> None:
@@ -188,7 +194,7 @@ class Engine:
         strategy_exits = self.state is not EngineState.STOPPED
         # One query for all trades: a trade's orders change only while it is looked at.
         waiting = trades_with_open_orders()
-        for trade in list(Trade.select().where(Trade.is_open).order_by(Trade.id)):
+        for trade in open_trades():
             ticker = self.tickers.get(trade.pair)
             if ticker is None or trade.id in waiting or trade.amount <= 0:
                 continue
@@ -277,16 +283,16 @@ class Engine:
 
     # --- entries -----------------------------------------------------------------------------
 
-    def free_slots(self, open_trades: int | None = None) -> int:
+    def free_slots(self, open_count: int | None = None) -> int:
         limit = self.settings.max_open_trades
         if limit < 0:
             return 1_000_000
-        if open_trades is None:
-            open_trades = Trade.select().where(Trade.is_open).count()
-        return limit - open_trades
+        if open_count is None:
+            open_count = len(open_trades())
+        return limit - open_count
 
     async def _enter_positions(self, now: datetime) -> None:
-        open_pairs = [t.pair for t in Trade.select(Trade.pair).where(Trade.is_open)]
+        open_pairs = [t.pair for t in open_trades()]
         busy = set(open_pairs)
         # Counted again only after an entry attempt, the one thing here that changes it.
         slots = self.free_slots(len(open_pairs))
@@ -343,8 +349,8 @@ class Engine:
         s = self.settings
         balances = await self.exchange.fetch_balance()
         free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
-        open_trades = list(Trade.select().where(Trade.is_open))
-        open_stake = sum(t.stake_amount for t in open_trades)
+        opened = open_trades()
+        open_stake = sum(t.stake_amount for t in opened)
         # Only a fixed available_capital grows with closed profit; reading every closed trade
         # on each entry would make a long run quadratic.
         closed_profit = 0.0 if s.available_capital is None else sum(
@@ -355,7 +361,7 @@ class Engine:
                                     closed_profit=closed_profit)
         stake = proposed_stake(stake_amount=s.stake_amount, available=available,
                                open_stake=open_stake, max_open_trades=s.max_open_trades,
-                               open_trades=len(open_trades))
+                               open_trades=len(opened))
         rules = self.exchange.rules(pair)
         low = min_stake(rules, price, self.trader.rules.stoploss, s.amount_reserve_percent)
         high = max_stake(rules, price)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import PairLock, db
+from engine.statements import Prepared
+from models import PairLock, db, prepared
 
 
 def lock_pair(pair: str, until: datetime, reason: str, now: datetime) -> PairLock:
@@ -13,9 +14,12 @@ def lock_pair(pair: str, until: datetime, reason: str, now: datetime) -> PairLoc
                                lock_end_time=until, active=True)
 
 
+_ACTIVE: Prepared[PairLock] = prepared(lambda now: PairLock.select().where(
+    PairLock.active, PairLock.lock_end_time > now).order_by(PairLock.lock_end_time))
+
+
 def active_locks(now: datetime) -> list[PairLock]:
-    query = PairLock.select().where(PairLock.active, PairLock.lock_end_time > now)
-    return list(query.order_by(PairLock.lock_end_time))
+    return _ACTIVE(now)
 
 
 def locked_pairs(now: datetime) -> set[str]:

@@ -49,7 +49,8 @@ from engine.exchange import (
     Ticker,
 )
 from engine.precision import check_order_limits
-from models import PaperOrder, db, dec
+from engine.statements import Prepared
+from models import PaperOrder, db, dec, prepared
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,16 @@ logger = logging.getLogger(__name__)
 # restart (which sums every row again) finds the very same balances.
 _EXACT = Context(prec=60)
 OPEN, CLOSED, CANCELED = "open", "closed", "canceled"
+_OPEN_ROWS: Prepared[PaperOrder] = prepared(
+    lambda: PaperOrder.select().where(PaperOrder.status == OPEN))
+_BY_ID: Prepared[PaperOrder] = prepared(lambda order_id: PaperOrder.select().where(
+    PaperOrder.id == order_id))
+_BY_CLIENT_ID: Prepared[PaperOrder] = prepared(lambda client_id: PaperOrder.select().where(
+    PaperOrder.client_order_id == client_id))
+
+
+def _one(rows: list[PaperOrder]) -> PaperOrder | None:
+    return rows[0] if rows else None
 
 
 def _currencies(pair: str) -> tuple[str, str]:
@@ -200,7 +211,7 @@ class PaperExchange:
         """Funds locked by open orders: quote (with fee) for buys, base for sells."""
         used: dict[str, Decimal] = defaultdict(Decimal)
         with localcontext(_EXACT):
-            for row in PaperOrder.select().where(PaperOrder.status == OPEN):
+            for row in _OPEN_ROWS():
                 base, quote = _currencies(row.pair)
                 remaining = dec(row.amount) - dec(row.filled)
                 if row.side == "buy":
@@ -226,7 +237,7 @@ class PaperExchange:
         """Place a simulated order; a client id seen before returns that order instead."""
         pair = request.pair
         ticker = (await self._source.fetch_tickers([pair])).get(pair)
-        existing = PaperOrder.get_or_none(PaperOrder.client_order_id == request.client_order_id)
+        existing = _one(_BY_CLIENT_ID(request.client_order_id))
         if existing is not None:
             return snapshot(self._match(existing, ticker if existing.pair == pair else None))
         if ticker is None:
@@ -336,9 +347,9 @@ class PaperExchange:
 
     def _find(self, pair: str, order_id: str | None, client_order_id: str | None) -> PaperOrder:
         if order_id is not None:
-            row = PaperOrder.get_or_none(PaperOrder.id == order_id)
+            row = _one(_BY_ID(order_id))
         elif client_order_id is not None:
-            row = PaperOrder.get_or_none(PaperOrder.client_order_id == client_order_id)
+            row = _one(_BY_CLIENT_ID(client_order_id))
         else:
             raise OrderNotFound(f"{pair}: an order id or a client order id is needed")
         if row is None or row.pair != pair:

@@ -22,7 +22,16 @@ from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, 
 from engine.orders import Applied, OrderManager, record_intent
 from engine.settings import Settings
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from models import ExitReason, Order, OrderStatus, Trade, db
+from models import (
+    ExitReason,
+    Order,
+    OrderStatus,
+    Trade,
+    db,
+    open_orders,
+    orders_of,
+    trade_by_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +47,12 @@ def finite_number(value: object) -> float | None:
 
 
 def open_orders_of(trade: Trade) -> list[Order]:
-    return list(trade.orders.where(Order.status.in_(OPEN_STATUSES)).order_by(Order.id))
+    return [order for order in orders_of(trade.id) if order.is_open]
 
 
 def trades_with_open_orders() -> set[int]:
     """Ids of the trades that have an order open or pending on the exchange."""
-    query = Order.select(Order.trade).where(Order.status.in_(OPEN_STATUSES))
-    return {order.trade_id for order in query}
+    return {order.trade_id for order in open_orders()}
 
 
 class Trader:
@@ -101,20 +109,25 @@ class Trader:
             exchange=self.exchange.name, dry_run=self.settings.dry_run,
         ))  # fmt: skip
         await self._send(order)
-        return Trade.get_or_none(Trade.id == trade.id)
+        return trade_by_id(trade.id)
 
     @property
     def timeframe_minutes(self) -> int:
         return timeframe_to_seconds(self.strategy.timeframe) // 60
 
     async def _send(self, order: Order) -> None:
+        # A refusal repeats every iteration while its cause lasts: the owner hears of it once,
+        # until an order of that pair and side goes through.
+        episode = ("order-refused", order.ft_pair, order.side)
         try:
             applied = await self.orders.submit(order)
         except (OrderRejected, OrderNotPlaced) as exc:
-            self.log_once.warning(("order-refused", order.ft_pair, str(exc)),
-                                  "order for %s refused: %s", order.ft_pair, exc)
-            self.notifier.notify(events.WarningNotice(f"{order.ft_pair}: order refused: {exc}"))
+            if self.log_once.warning(episode, "order for %s refused: %s", order.ft_pair, exc):
+                self.notifier.notify(
+                    events.WarningNotice(f"{order.ft_pair}: order refused: {exc}"))
             applied = Applied(order, OrderStatus.PENDING_SUBMIT, order.order_status, 0.0, 0.0)
+        else:
+            self.log_once.forget(episode)
         if applied is not None:
             await self.after(applied)
 
@@ -130,6 +143,7 @@ class Trader:
 
     async def exit_trade(self, trade: Trade, decision: ExitDecision, ticker: Ticker) -> bool:
         """Place the exit order for a decision (after the strategy's price and veto hooks)."""
+        await self._book_unreported_coin_fee(trade)
         now = self.clock.now()
         order_type = self.exit_order_type(decision.kind)
         rate = decision.price
@@ -168,12 +182,34 @@ class Trader:
         await self._send(order)
         return True
 
+    async def _book_unreported_coin_fee(self, trade: Trade) -> None:
+        """Book an entry fee that the exchange took from the coins but did not report.
+
+        Binance's order lookups carry no fee, so a fill seen only that way (a lost create
+        answer, a limit order filled later) leaves the trade holding more than the wallet, and
+        its exit would be refused forever. As Freqtrade's _safe_exit_amount does, a shortfall
+        of up to 2% is that fee: booked on the entry, the trade is what the wallet holds.
+        """
+        held = (await self.exchange.fetch_balance()).get(trade.base_currency)
+        missing = trade.amount - (held.total if held is not None else 0.0)
+        entry = (trade.orders.where(Order.ft_order_side == "buy", Order.filled > 0)
+                 .order_by(Order.id.desc()).first())
+        if entry is None or not 0 < missing <= trade.amount * 0.02:
+            return
+        logger.info("trade=%s pair=%s: the wallet holds %.8g less than the trade; booked as "
+                    "the entry fee", trade.id, trade.pair, missing)
+        with db.atomic():
+            entry.fee_base = (entry.fee_base or 0.0) + missing
+            entry.save()
+            trade.recalc_from_orders()
+            trade.save()
+
     # --- order outcomes --------------------------------------------------------------------
 
     async def after(self, applied: Applied) -> None:
         """React once to what a snapshot changed."""
         order = applied.order
-        trade = Trade.get_or_none(Trade.id == order.trade_id)
+        trade = trade_by_id(order.trade_id)
         if trade is None:
             return
         if order.is_entry:
@@ -241,7 +277,7 @@ class Trader:
 
     def _exit_filled(self, trade: Trade, order: Order) -> None:
         rate = order.average or order.price
-        closes = trade.amount <= _dust(trade)
+        closes = trade.amount <= _dust(trade, self.exchange.rules(trade.pair).amount_step)
         when = order.order_filled_date or self.clock.now()
         with db.atomic():
             if closes:
@@ -292,8 +328,7 @@ class Trader:
 
     async def manage_open_orders(self, now: datetime) -> None:
         """Apply fills, resolve unknown intents, and cancel orders past their timeout."""
-        query = Order.select().where(Order.status.in_(OPEN_STATUSES)).order_by(Order.id)
-        for order in list(query):
+        for order in open_orders():
             try:
                 applied = await self.orders.refresh(order)
             except TemporaryError as exc:
@@ -339,6 +374,9 @@ class Trader:
         return left * price < minimum_cost or left < minimum_amount
 
 
-def _dust(trade: Trade) -> float:
-    """Amounts this small are rounding residue, not a position."""
-    return max(abs(trade.amount_requested or 0.0) * 1e-9, 1e-12)
+def _dust(trade: Trade, amount_step: float | None) -> float:
+    """Amounts this small are rounding residue, not a position. Less than one amount step
+    (e.g. left by an entry fee paid in the coin) cannot be sold: it stays in the wallet as
+    dust, as in Freqtrade, rather than keep the trade open."""
+    below_one_step = (amount_step or 0.0) * (1 - 1e-9)
+    return max(abs(trade.amount_requested or 0.0) * 1e-9, 1e-12, below_one_step)
