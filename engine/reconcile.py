@@ -3,7 +3,8 @@
 Database → exchange: every pending or open order is looked up by id or client id and
 adopted, updated or marked failed; fills that happened while the bot was down are applied.
 Exchange → database: open orders on the exchange that this database does not know are
-reported (never touched). Trades left with nothing filled and nothing open are removed.
+reported (never touched). A trade whose exit filled but which was not closed yet (the process
+died in between) is closed now; trades left with nothing filled and nothing open are removed.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import logging
 
 from engine.errors import ExchangeError
+from engine.orders import Applied
 from engine.trader import OPEN_STATUSES, Trader, open_orders_of
-from models import Order, Trade, db
+from models import Order, OrderStatus, Trade, db
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ async def reconcile(trader: Trader, pairs: list[str]) -> str:
         if applied is not None and (applied.before != applied.after or applied.fill_grew):
             changed += 1
             await trader.after(applied)
+    await _finish_cut_closes(trader)
     removed = _remove_empty_trades()
     unknown = await _unknown_open_orders(trader, pairs)
     summary = f"checked {checked} open orders, {changed} updated, {removed} empty trades removed"
@@ -37,6 +40,19 @@ async def reconcile(trader: Trader, pairs: list[str]) -> str:
         summary += (f"; {len(unknown)} open orders on the exchange are not ours: "
                     f"{', '.join(unknown)}")
     return summary
+
+
+async def _finish_cut_closes(trader: Trader) -> None:
+    """An exit's fill was recorded but the kill came before the trade was closed: react to that
+    fill now, once, instead of taking the trade for one that never filled."""
+    for trade in list(Trade.select().where(Trade.is_open, Trade.amount <= 0)):
+        exits = [o for o in trade.filled_orders() if not o.is_entry]
+        if not exits or open_orders_of(trade):
+            continue
+        last = exits[-1]
+        logger.info("trade=%s pair=%s: exit %s filled before the restart; closing the trade",
+                    trade.id, trade.pair, last.client_order_id)
+        await trader.after(Applied(last, OrderStatus.OPEN, last.order_status, 0.0, last.filled))
 
 
 def _remove_empty_trades() -> int:
