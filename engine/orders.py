@@ -13,6 +13,7 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import cast
 
 from engine.clock import Clock
@@ -30,6 +31,9 @@ from models import Order, OrderSide, OrderStatus, Trade, db
 logger = logging.getLogger(__name__)
 
 CLIENT_ID_PREFIX = "tp"
+# How long an order the exchange acknowledged may be "not found" before it is taken for
+# cancelled: Binance answers -2013 for a while after placing, and during incidents.
+NOT_FOUND_GRACE = timedelta(hours=1)
 
 
 def new_client_order_id() -> str:
@@ -86,6 +90,8 @@ class OrderManager:
     def __init__(self, exchange: Exchange, clock: Clock) -> None:
         self._exchange = exchange
         self._clock = clock
+        # Client order id -> when an acknowledged open order was first not found.
+        self._missing: dict[str, datetime] = {}
 
     async def submit(self, order: Order) -> Applied | None:
         """Send a committed intent. Returns what changed, or None while the outcome is unknown.
@@ -144,6 +150,9 @@ class OrderManager:
         if target == OrderStatus.FILLED and order.order_filled_date is None:
             order.order_filled_date = snapshot.last_update or self._clock.now()
         trade = order.trade
+        if order.is_entry and snapshot.fee_currency == trade.base_currency:
+            # Paid out of the coins bought (Binance without BNB): the position is what arrived.
+            order.fee_base = snapshot.fee_cost or 0.0
         with db.atomic():
             order.save()
             _update_fee_rate(trade, order)
@@ -159,6 +168,7 @@ class OrderManager:
             )
         except OrderNotFound:
             return self._not_found(order)
+        self._missing.pop(order.client_order_id, None)
         return self.apply(order, snapshot)
 
     def _not_found(self, order: Order) -> Applied | None:
@@ -167,6 +177,13 @@ class OrderManager:
             # Never reached the exchange: it is failed, and it is never sent again.
             self._fail(order, OrderStatus.FAILED, "not found on the exchange after submit")
         elif order.is_open:
+            # The exchange took this order: "not found" is its glitch until it lasts, and
+            # taking it for cancelled would lose any fill it has.
+            first = self._missing.setdefault(order.client_order_id, self._clock.now())
+            if self._clock.now() - first < NOT_FOUND_GRACE:
+                raise TemporaryError(f"order {order.order_id} ({order.ft_pair}) not found on "
+                                     f"the exchange since {first:%H:%M} UTC")
+            self._missing.pop(order.client_order_id, None)
             self._fail(order, OrderStatus.CANCELED, "cancelled on exchange")
         else:
             return None
@@ -177,13 +194,12 @@ class OrderManager:
         if order.order_id is None:
             return await self.refresh(order)
         try:
-            snapshot = await self._exchange.cancel_order(order.ft_pair, order.order_id)
-        except OrderNotFound:
-            snapshot = None
-        except TemporaryError:
-            logger.warning("order %s: cancel failed for now, will retry", order.client_order_id)
+            applied = await self._cancel_or_look_up(order)
+        except (TemporaryError, OrderStateUnknown) as exc:
+            # Cancelling twice is harmless: the next iteration asks again or sees it gone.
+            logger.warning("order %s: cancel not confirmed (%s), will retry",
+                           order.client_order_id, exc)
             return None
-        applied = self.apply(order, snapshot) if snapshot else await self.refresh(order)
         if applied is not None and applied.order.is_open:
             # The exchange still reports it open: ask again next iteration rather than guess.
             return applied
@@ -191,6 +207,13 @@ class OrderManager:
             order.ft_cancel_reason = reason
             order.save()
         return applied
+
+    async def _cancel_or_look_up(self, order: Order) -> Applied | None:
+        try:
+            snapshot = await self._exchange.cancel_order(order.ft_pair, order.order_id)
+        except OrderNotFound:
+            return await self.refresh(order)
+        return self.apply(order, snapshot)
 
 
 def _update_fee_rate(trade: Trade, order: Order) -> None:
