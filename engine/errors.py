@@ -25,6 +25,11 @@ class StrategyError(TradepilotError):
     """User strategy code raised or returned something unusable."""
 
 
+class StorageError(TradepilotError):
+    """The database cannot be written (or read) right now: the file locked by another process,
+    the disk full. Nothing is sent without its row, so the work waits for the next iteration."""
+
+
 class InvalidTransition(TradepilotError):
     """An order status change that the transition table does not allow."""
 
