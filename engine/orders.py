@@ -194,7 +194,7 @@ class OrderManager:
         if order.order_id is None:
             return await self.refresh(order)
         try:
-            applied = await self._cancel_or_look_up(order)
+            applied = await self._cancel_or_look_up(order, order.order_id)
         except (TemporaryError, OrderStateUnknown) as exc:
             # Cancelling twice is harmless: the next iteration asks again or sees it gone.
             logger.warning("order %s: cancel not confirmed (%s), will retry",
@@ -208,9 +208,9 @@ class OrderManager:
             order.save()
         return applied
 
-    async def _cancel_or_look_up(self, order: Order) -> Applied | None:
+    async def _cancel_or_look_up(self, order: Order, order_id: str) -> Applied | None:
         try:
-            snapshot = await self._exchange.cancel_order(order.ft_pair, order.order_id)
+            snapshot = await self._exchange.cancel_order(order.ft_pair, order_id)
         except OrderNotFound:
             return await self.refresh(order)
         return self.apply(order, snapshot)
