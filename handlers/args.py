@@ -14,6 +14,7 @@ from engine.errors import CommandError
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _PAIR = re.compile(r"[A-Z0-9._-]{1,20}/[A-Z0-9._-]{1,20}")
 _PAIR_PATTERN = re.compile(r"[A-Z0-9._*-]{1,20}/[A-Z0-9._*-]{1,20}")
+MAX_IDS = 20
 
 
 def no_args(args: list[str], usage: str) -> None:
@@ -47,12 +48,15 @@ def trade_id(args: list[str], usage: str) -> int:
 
 
 def status_target(args: list[str], usage: str) -> Literal["table"] | list[int] | None:
-    """/status: nothing (all open trades), "table", or one or more trade ids."""
+    """/status: nothing (all open trades), "table", or up to MAX_IDS distinct trade ids."""
     if not args:
         return None
     if len(args) == 1 and args[0].lower() == "table":
         return "table"
-    return [whole(word, usage) for word in args]
+    if len(args) > MAX_IDS:
+        # One message may hold ~2,000 ids: each would be a full trade card in the reply.
+        raise CommandError(usage)
+    return list(dict.fromkeys(whole(word, usage) for word in args))
 
 
 def exit_target(args: list[str], usage: str) -> int | Literal["all"] | None:
