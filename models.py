@@ -269,7 +269,9 @@ class Order(BaseModel):
     ft_price = FloatField()
     ft_order_tag = CharField(null=True)
     ft_cancel_reason = CharField(null=True)
-    status = CharField(default=OrderStatus.PENDING_SUBMIT)
+    # Indexed because every iteration asks for the open orders; create_tables(safe=True) at
+    # start-up adds this index (and the two below) to a database made before it.
+    status = CharField(default=OrderStatus.PENDING_SUBMIT, index=True)
     order_type = CharField()
     side = CharField()
     price = FloatField()
@@ -317,7 +319,7 @@ class PairLock(BaseModel):
     side = CharField(default="*")
     reason = CharField(null=True)
     lock_time = UTCDateTimeField()
-    lock_end_time = UTCDateTimeField()
+    lock_end_time = UTCDateTimeField(index=True)
     active = BooleanField(default=True, index=True)
 
     class Meta:
@@ -353,7 +355,7 @@ class PaperOrder(BaseModel):
     cost = FloatField(default=0.0)
     fee_cost = FloatField(default=0.0)
     fee_currency = CharField(null=True)
-    status = CharField()  # ccxt's: open, closed, canceled
+    status = CharField(index=True)  # ccxt's: open, closed, canceled
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
 
@@ -368,7 +370,8 @@ def prepared(build: Callable[..., Any]) -> Prepared[Any]:
 
 _DATES = UTCDateTimeField()
 _OPEN_TRADES: Prepared[Trade] = prepared(
-    lambda: Trade.select().where(Trade.is_open).order_by(Trade.id))
+    # "= 1" rather than the bare column: only a comparison lets SQLite use the index.
+    lambda: Trade.select().where(Trade.is_open == True).order_by(Trade.id))  # noqa: E712
 _TRADE: Prepared[Trade] = prepared(lambda trade_id: Trade.select().where(Trade.id == trade_id))
 _ORDERS_OF: Prepared[Order] = prepared(
     lambda trade_id: Order.select().where(Order.trade == trade_id).order_by(Order.id))

@@ -155,6 +155,8 @@ class Engine:
             now = self.clock.now()
             try:
                 with storage_errors():
+                    if "storage" in self._alerts:
+                        await self._after_storage_outage(now)
                     await self._iterate(now)
             except TemporaryError as exc:
                 self._alert("temporary", f"Exchange unavailable, retrying: {exc}")
@@ -165,9 +167,18 @@ class Engine:
                 self._alert("storage", f"Database unavailable ({exc}); no new orders until it "
                                        "can be written again.")
             else:
-                self._clear_alert("temporary", "Exchange reachable again.")
+                self._report_absorbed_failures()
                 self._clear_alert("storage", "Database writable again; trading goes on.")
+            self._absorbed_failures()  # a failed iteration's own are told above
             self.last_process = now
+
+    async def _after_storage_outage(self, now: datetime) -> None:
+        """Prove the database takes writes again (an iteration may write nothing), then repair
+        what a cut iteration may have left half done, such as a fill recorded without its
+        trade's close, as at start-up after a crash."""
+        KeyValue.set_value("last_write", now.isoformat())
+        summary = await reconcile(self.trader, self.pairs())
+        logger.info("database writable again; %s", summary)
 
     async def _iterate(self, now: datetime) -> None:
         await self._refresh_markets(now)
@@ -269,8 +280,8 @@ class Engine:
         due = self._wallet_checked_at is None or now - self._wallet_checked_at >= WALLET_CHECK
         if not due:
             return
-        holding = [t for t in Trade.select().where(Trade.is_open, Trade.amount > 0)
-                   if not open_orders_of(t)]
+        waiting = trades_with_open_orders()
+        holding = [t for t in open_trades() if t.amount > 0 and t.id not in waiting]
         if not holding:
             return
         self._wallet_checked_at = now
@@ -385,6 +396,18 @@ class Engine:
         if key not in self._alerts:
             self._alerts.add(key)
             self.notifier.notify(events.WarningNotice(text))
+
+    def _absorbed_failures(self) -> list[str]:
+        """Exchange failures that parts of the iteration absorbed (engine.health)."""
+        take = getattr(self.exchange, "take_failures", None)
+        return list(take()) if take is not None else []
+
+    def _report_absorbed_failures(self) -> None:
+        absorbed = self._absorbed_failures()
+        if absorbed:
+            self._alert("temporary", f"Exchange unavailable, retrying: {absorbed[0]}")
+        else:
+            self._clear_alert("temporary", "Exchange reachable again.")
 
     def _clear_alert(self, key: str, text: str) -> None:
         if key in self._alerts:

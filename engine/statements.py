@@ -13,7 +13,19 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from peewee import Database, DatabaseProxy, Field, Model, ModelSelect, SqliteDatabase
+from peewee import (
+    CharField,
+    Database,
+    DatabaseProxy,
+    Field,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    ModelSelect,
+    SqliteDatabase,
+    TextField,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -114,7 +126,7 @@ class Prepared(Generic[M]):
         self._build = build
         self._to_db = to_db
         self._compiled: tuple[type[Model], str, list[Any]] | None = None
-        self._fields: list[Field] | None = None
+        self._columns: list[tuple[str, Callable[[Any], Any] | None]] | None = None
 
     def __call__(self, *values: Any) -> list[M]:
         stored = [self._to_db(v) if isinstance(v, datetime) else v for v in values]
@@ -129,9 +141,10 @@ class Prepared(Generic[M]):
         if database is None:
             return list(self._build(*values))  # type: ignore[arg-type]
         cursor = database.execute_sql(sql, [*fixed, *stored])
-        if self._fields is None:
-            self._fields = [model._meta.columns[column[0]] for column in cursor.description]
-        return [_instance(model, self._fields, row) for row in cursor.fetchall()]
+        if self._columns is None:
+            self._columns = [_reader(model._meta.columns[column[0]])
+                             for column in cursor.description]
+        return [_instance(model, self._columns, row) for row in cursor.fetchall()]
 
     @staticmethod
     def _prepare(query: ModelSelect, database: Database, values: Sequence[Any],
@@ -144,8 +157,18 @@ class Prepared(Generic[M]):
 
 
 
-def _instance(model: type[Model], fields: Sequence[Field], row: Sequence[Any]) -> Any:
+# SQLite already returns these as the Python type the field holds.
+_NATIVE = (CharField, TextField, FloatField, IntegerField, ForeignKeyField)
+
+
+def _reader(field: Field) -> tuple[str, Callable[[Any], Any] | None]:
+    return field.name, None if isinstance(field, _NATIVE) else field.python_value
+
+
+def _instance(model: type[Model], columns: Sequence[tuple[str, Callable[[Any], Any] | None]],
+              row: Sequence[Any]) -> Any:
     """The model object of one row, as peewee's cursor wrapper would build it."""
     instance = model(__no_default__=1)
-    instance.__data__ = {f.name: f.python_value(v) for f, v in zip(fields, row, strict=True)}
+    instance.__data__ = {name: value if read is None or value is None else read(value)
+                         for (name, read), value in zip(columns, row, strict=True)}
     return instance

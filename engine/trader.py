@@ -192,8 +192,8 @@ class Trader:
         """
         held = (await self.exchange.fetch_balance()).get(trade.base_currency)
         missing = trade.amount - (held.total if held is not None else 0.0)
-        entry = (trade.orders.where(Order.ft_order_side == "buy", Order.filled > 0)
-                 .order_by(Order.id.desc()).first())
+        entry = next((o for o in reversed(orders_of(trade.id)) if o.is_entry and o.filled > 0),
+                     None)
         if entry is None or not 0 < missing <= trade.amount * 0.02:
             return
         logger.info("trade=%s pair=%s: the wallet holds %.8g less than the trade; booked as "
@@ -372,6 +372,11 @@ class Trader:
         minimum_cost = rules.min_cost or 0.0
         minimum_amount = rules.min_amount or 0.0
         return left * price < minimum_cost or left < minimum_amount
+
+
+def is_dust(trade: Trade, amount_step: float | None) -> bool:
+    """Whether what is left of the trade is no position: an exit that left this closed it."""
+    return trade.amount <= _dust(trade, amount_step)
 
 
 def _dust(trade: Trade, amount_step: float | None) -> float:
