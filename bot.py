@@ -20,16 +20,21 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
 import models
 from engine import __version__
 from engine.clock import Clock, ScaledClock, SystemClock
-from engine.commands import Commands
+from engine.commands import Commands, Reloader
 from engine.errors import ConfigError
 from engine.settings import Settings
 from engine.strategy import IStrategy
+
+if TYPE_CHECKING:
+    from engine.exchange import Exchange
+    from handlers.logbuffer import LogBuffer
 
 logger = logging.getLogger("tradepilot")
 DEFAULT_CONFIG = "config.json"
@@ -119,17 +124,9 @@ async def _headless(commands: Commands, settings: Settings) -> None:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from telegram import Update
-
     from engine.events import LogNotifier
-    from engine.outbox import Outbox
     from engine.runtime import build_commands, build_exchange, strategy_for
-    from handlers.app import build_application
-    from handlers.auth import owner_chat_id
-    from handlers.console import ConsoleRequest
     from handlers.logbuffer import install_log_buffer
-    from handlers.notify import TelegramNotifier
-    from handlers.sender import OutboxSender
 
     strategy = strategy_for(settings)
     models.init_db(settings.database_url)
@@ -147,6 +144,23 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         commands = build_commands(settings, strategy, exchange, clock, LogNotifier(), reload)
         asyncio.run(_headless(commands, settings))
         return 0
+    return _run_chat(settings, strategy, exchange, clock, reload, log_buffer)
+
+
+def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
+              reload: Reloader, log_buffer: LogBuffer) -> int:
+    """Telegram, or the terminal, in front of the engine. Imported only here: PTB and the
+    chart code are a third of a headless start-up."""
+    from telegram import Update
+
+    from engine.outbox import Outbox
+    from engine.runtime import build_commands
+    from handlers.app import build_application
+    from handlers.auth import owner_chat_id
+    from handlers.console import ConsoleRequest
+    from handlers.notify import TelegramNotifier
+    from handlers.sender import OutboxSender
+
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
     commands = build_commands(settings, strategy, exchange, clock, notifier, reload)
