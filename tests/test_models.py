@@ -156,3 +156,23 @@ def test_database_of_schema_1_is_migrated_in_place_and_keeps_its_rows(tmp_path: 
     assert order.filled == 3.0
     assert order.fee_base == 0.0
     assert Trade.get().pair == "ADA/BTC"
+
+
+def test_a_database_made_before_the_hot_query_indexes_gets_them_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    models.init_db(f"sqlite:///{path}")
+    models.close_db()
+    with sqlite3.connect(path) as raw:
+        for index in ("order_status", "paperorder_status", "pairlock_lock_end_time"):
+            raw.execute(f'DROP INDEX "{index}"')
+
+    models.init_db(f"sqlite:///{path}")
+    models.close_db()
+
+    with sqlite3.connect(path) as raw:
+        plan = raw.execute("EXPLAIN QUERY PLAN SELECT * FROM orders WHERE status IN "
+                           "('open', 'pending_submit')").fetchall()
+        names = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE "
+                                               "type = 'index'")}
+    assert {"order_status", "paperorder_status", "pairlock_lock_end_time"} <= names
+    assert "order_status" in " ".join(str(step[-1]) for step in plan)
