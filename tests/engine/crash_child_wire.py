@@ -42,7 +42,7 @@ async def main(folder: Path) -> None:
         when, _method, side = plan["point"].split(":")
 
         def wrap(inner: Exchange) -> Exchange:
-            return CrashingExchange(inner, when, side)  # type: ignore[return-value]
+            return CrashingExchange(inner, when, side)
 
     order_types = LIMIT if plan["order_types"] == "limit" else MARKET
     commands = make_engine(folder, settings_overrides=wire_settings(plan["ccxt_config"]),

@@ -21,7 +21,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
@@ -221,32 +221,26 @@ def _assert_one_clean_round_trip(server: FakeExchangeServer) -> None:
     assert trade.close_profit_abs == pytest.approx(expected, abs=1e-8)
 
 
-async def _drill(tmp_path: Path, drill: Drill, fill_down: Callable[[DrillServer], None]) -> None:
-    SharedClock(tmp_path / CLOCK_FILE, START)
-    async with DrillServer(FileClock(tmp_path / CLOCK_FILE), drill, balances={"BTC": 1},
-                           frames=shipped_frames([PAIR]), client_timeout=5.0) as server:
-        _write_plan(tmp_path, server, drill)
-        returncode = await _run_child_until_killed(tmp_path, server)
-        log = (tmp_path / "child.log").read_text()
-        assert returncode == -signal.SIGKILL, f"the engine was not killed:\n{log[-3000:]}"
-        _assert_died_at(tmp_path, server, drill)
-        fill_down(server)
-        await _restart(tmp_path, server, drill)
-        _assert_one_clean_round_trip(server)
-
-
-def _fill_the_resting_order(drill: Drill) -> Callable[[DrillServer], None]:
-    def fill(server: DrillServer) -> None:
-        if not drill.fill_while_down:
-            return
-        (resting,) = [o for o in server.orders() if o.is_open]
-        assert resting.side == drill.side.upper()
-        server.fill(resting.order_id)
-
-    return fill
+def _fill_while_down(server: DrillServer, drill: Drill) -> None:
+    """The market trades through the resting order while the engine is dead."""
+    (resting,) = [o for o in server.orders() if o.is_open]
+    assert resting.side == drill.side.upper()
+    server.fill(resting.order_id)
 
 
 @pytest.mark.parametrize("drill", DRILLS, ids=str)
 async def test_restart_after_sigkill_on_the_wire_neither_duplicates_nor_loses_an_order(
         tmp_path: Path, drill: Drill) -> None:
-    await _drill(tmp_path, drill, _fill_the_resting_order(drill))
+    SharedClock(tmp_path / CLOCK_FILE, START)
+    server = DrillServer(FileClock(tmp_path / CLOCK_FILE), drill, balances={"BTC": 1},
+                         frames=shipped_frames([PAIR]), client_timeout=5.0)
+    async with server:
+        _write_plan(tmp_path, server, drill)
+        returncode = await _run_child_until_killed(tmp_path, server)
+        log = (tmp_path / "child.log").read_text()
+        assert returncode == -signal.SIGKILL, f"the engine was not killed:\n{log[-3000:]}"
+        _assert_died_at(tmp_path, server, drill)
+        if drill.fill_while_down:
+            _fill_while_down(server, drill)
+        await _restart(tmp_path, server, drill)
+        _assert_one_clean_round_trip(server)
