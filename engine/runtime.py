@@ -17,6 +17,7 @@ from engine.commands import Commands, Reloader
 from engine.engine import Engine
 from engine.events import Notifier
 from engine.exchange import Exchange
+from engine.health import WatchedExchange
 from engine.loader import load_strategy
 from engine.market_data import CandleCache
 from engine.offline import OfflineMarket
@@ -76,6 +77,8 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock) -> Exchange
 def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
                    notifier: Notifier, reloader: Reloader | None = None) -> Commands:
     timeframe = strategy.timeframe
+    # Failures that the candle cache and the order lookups absorb still reach the owner.
+    exchange = WatchedExchange(exchange)
     candles = CandleCache(exchange, timeframe, strategy.startup_candle_count)
     analyzer = Analyzer(strategy, timeframe,
                         timedelta(minutes=settings.exchange.outdated_offset))
