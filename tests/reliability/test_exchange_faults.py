@@ -1,0 +1,107 @@
+"""The exchange fault matrix: 14 faults x 9 points of the trade life cycle, on the live path
+(real ccxt binance through CcxtExchange against the fake Binance).
+
+Every applicable cell must show that the engine keeps running, backs off, tells the owner once
+(not once per iteration), and ends with the database agreeing with the exchange: no duplicate
+order, no lost fill, no trade left open once the fault has cleared and the exit has happened.
+See `tests/reliability/exchange_matrix.py` for the life cycle each cell plays.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from engine.clock import ManualClock
+from tests.fakes import FakeExchangeServer
+from tests.reliability.exchange_matrix import (
+    BACKOFF,
+    BALANCES,
+    FAULT,
+    FAULT_NAMES,
+    NOT_APPLICABLE,
+    POINT,
+    POINT_NAMES,
+    RETRIES,
+    SILENT,
+    START,
+    Rig,
+    disagreements,
+    reset,
+    trade_figures,
+)
+
+IN_MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
+
+CELLS = [
+    pytest.param(fault, point, id=f"{fault}@{point}",
+                 marks=[pytest.mark.heavy] if (fault, point) not in NOT_APPLICABLE else [])
+    for fault, point in itertools.product(FAULT_NAMES, POINT_NAMES)
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(clock: ManualClock) -> AsyncIterator[FakeExchangeServer]:
+    async with FakeExchangeServer(clock, balances=BALANCES, client_timeout=0.15) as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def rig(server: FakeExchangeServer, clock: ManualClock) -> Rig:
+    reset(server, clock)
+    rig = Rig(server, clock)
+    await rig.start()
+    return rig
+
+
+def test_the_matrix_has_every_fault_at_every_point() -> None:
+    assert (len(FAULT_NAMES), len(POINT_NAMES), len(CELLS)) == (14, 9, 126)
+    assert set(NOT_APPLICABLE) <= {(c.values[0], c.values[1]) for c in CELLS}
+
+
+@IN_MODULE_LOOP
+async def test_without_a_fault_the_life_cycle_completes_and_nobody_is_warned(rig: Rig) -> None:
+    outcome = await rig.run(POINT["candles"], None)
+
+    assert outcome.raised == []
+    assert rig.told() == []
+    assert disagreements(rig.server) == []
+    assert trade_figures() == (0, 1)
+    assert [o.status for o in rig.server.orders()] == ["CANCELED", "FILLED", "CANCELED", "FILLED"]
+
+
+@IN_MODULE_LOOP
+@pytest.mark.parametrize(("fault", "point"), CELLS)
+async def test_fault_at_point_keeps_trading_tells_once_and_loses_nothing(
+    rig: Rig, fault: str, point: str
+) -> None:
+    if (fault, point) in NOT_APPLICABLE:
+        pytest.skip(f"not applicable: {NOT_APPLICABLE[fault, point]}")
+    spec, where = FAULT[fault], POINT[point]
+
+    outcome = await rig.run(where, spec)
+
+    assert outcome.fault_from is not None, "the life cycle never reached the point"
+    # Keeps running: no iteration raised, and the whole life cycle completed after the fault.
+    assert outcome.raised == []
+    assert trade_figures() == (0, 1)
+    # Loses nothing: one exchange order per database order, the same fills and statuses.
+    assert disagreements(rig.server) == []
+    # Tells the owner once, not once per iteration (the fault spans two iterations).
+    assert outcome.faulty_iterations >= 2
+    assert len(rig.told()) == (0 if (fault, point) in SILENT else 1), rig.told()
+    assert rig.all_clear() <= 1
+    assert outcome.owner_restarts == (1 if spec.needs_owner and rig.told() else 0)
+    if spec.transient:
+        # Backs off: each call retried RETRIES times at growing delays, then left to the next
+        # iteration (aiohttp itself resends a GET once on a reset connection).
+        assert outcome.faulty_requests <= 2 * (RETRIES + 1) * outcome.faulty_iterations
+        assert set(rig.sleep.delays) <= {BACKOFF * 2**n for n in range(RETRIES + 1)}
