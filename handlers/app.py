@@ -28,6 +28,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     TypeHandler,
 )
@@ -173,12 +174,13 @@ def aligned_first_run(interval: float, now: float) -> float:
 
 
 def _builder(settings: Settings, runtime: Runtime, request: BaseRequest | None,
-             get_updates_request: BaseRequest | None
+             get_updates_request: BaseRequest | None,
+             rate_limiter: BaseRateLimiter[Any] | None,
              ) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
     builder = (
         Application.builder()
         .token(settings.secrets.telegram_token or OFFLINE_TOKEN)
-        .rate_limiter(AIORateLimiter())
+        .rate_limiter(rate_limiter or AIORateLimiter())
         .concurrent_updates(True)  # a command waiting on the exchange never delays /status
         .post_init(runtime.post_init)
         .post_stop(runtime.post_stop)
@@ -204,6 +206,7 @@ def build_application(
     clock: Clock | None = None,
     log_buffer: LogBuffer | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> App:
     """The Application with every handler, the gate, the tick job and the outbox sender.
 
@@ -211,12 +214,13 @@ def build_application(
     requests; the token is then a placeholder that never leaves the process. Pass the `sender`
     whose `wake` the notifier was given; without one, a sender is made here (it is in
     `bot_data["sender"]`) and picks new messages up at its idle poll. `log_buffer` defaults
-    to the one installed on the root logger.
+    to the one installed on the root logger. `rate_limiter` defaults to AIORateLimiter at
+    Telegram's flood limits (30 messages a second), which tests of thousands of replies lift.
     """
     owner = owner_chat_id(settings)
     sender = sender or OutboxSender(Outbox(), owner, clock=clock)
     runtime = Runtime(settings, engine, notifier, sender, monotonic)
-    app = _builder(settings, runtime, request, get_updates_request).build()
+    app = _builder(settings, runtime, request, get_updates_request, rate_limiter).build()
     app.bot_data["engine"] = engine
     app.bot_data[BOT_DATA_KEY] = BotContext(
         engine=engine, settings=settings, clock=clock or SystemClock(),
