@@ -13,7 +13,7 @@ import logging
 
 from engine.errors import ExchangeError
 from engine.orders import Applied
-from engine.trader import OPEN_STATUSES, Trader, open_orders_of
+from engine.trader import OPEN_STATUSES, Trader, is_dust, open_orders_of
 from models import Order, OrderStatus, Trade, db
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,12 @@ async def reconcile(trader: Trader, pairs: list[str]) -> str:
 
 
 async def _finish_cut_closes(trader: Trader) -> None:
-    """An exit's fill was recorded but the kill came before the trade was closed: react to that
-    fill now, once, instead of taking the trade for one that never filled."""
-    for trade in list(Trade.select().where(Trade.is_open, Trade.amount <= 0)):
+    """An exit's fill was recorded but the kill (or a database outage) came before the trade
+    was closed: react to that fill now, once, instead of taking the trade for one that never
+    filled. What the exit left may be dust (an entry fee paid in the coin), not zero."""
+    for trade in list(Trade.select().where(Trade.is_open)):
+        if not is_dust(trade, trader.exchange.rules(trade.pair).amount_step):
+            continue
         exits = [o for o in trade.filled_orders() if not o.is_entry]
         if not exits or open_orders_of(trade):
             continue
