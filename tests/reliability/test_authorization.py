@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from telegram.ext import AIORateLimiter
 
 import models
 from engine.locks import lock_pair
@@ -233,7 +234,10 @@ async def prepared(env: dict[str, str], overrides: dict[str, Any]) -> AsyncItera
     """Trades #1 and #2 open, #3 closed, NXT/BTC locked, a pending /delete 3 confirmation, an
     expired /stop one, a used one, and a /forceexit picker to press buttons on."""
     monotonic = Monotonic()
-    async with open_chat(overrides=overrides, env=env, monotonic=monotonic) as chat:
+    # Telegram's flood limit (30 replies a second) lifted: thousands of commands are sent.
+    unthrottled = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
+    async with open_chat(overrides=overrides, env=env, monotonic=monotonic,
+                         rate_limiter=unthrottled) as chat:
         prep = Prepared(chat, chat.chat_id, chat.user_id, monotonic=monotonic)
         clock = chat.commands.engine.clock
         await run_for(chat.commands, clock, 1)
