@@ -358,6 +358,7 @@ class Engine:
     async def _stake_for(self, pair: str, price: float, now: datetime,
                          tag: str | None) -> float | None:
         s = self.settings
+        rules = self.exchange.rules(pair)
         balances = await self.exchange.fetch_balance()
         free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
         opened = open_trades()
@@ -370,10 +371,12 @@ class Engine:
                                     tradable_balance_ratio=s.tradable_balance_ratio,
                                     available_capital=s.available_capital,
                                     closed_profit=closed_profit)
+        # The entry fee is paid from the free balance too: staking all that is free would
+        # leave nothing for it, and the exchange would refuse the entry on every candle.
+        available = min(available, free / (1 + max(rules.taker_fee, rules.maker_fee)))
         stake = proposed_stake(stake_amount=s.stake_amount, available=available,
                                open_stake=open_stake, max_open_trades=s.max_open_trades,
                                open_trades=len(opened))
-        rules = self.exchange.rules(pair)
         low = min_stake(rules, price, self.trader.rules.stoploss, s.amount_reserve_percent)
         high = max_stake(rules, price)
         custom = safe_call(pair, self.strategy.custom_stake_amount, default=stake,
