@@ -67,8 +67,9 @@ class Outbox:
 
     def pending(self, limit: int = 50) -> list[OutboxItem]:
         """Undelivered messages, oldest first."""
+        # No write here: the sender polls this, and a locked database makes each write wait
+        # out SQLite's busy timeout. Held messages are stored by the next add or delivery.
         self._stored_as.clear()  # the sender has settled the previous batch
-        self._catch_up()
         with models.db.atomic():
             rows = list(
                 models.OutboxMessage.select()
