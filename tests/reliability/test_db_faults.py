@@ -91,10 +91,12 @@ _WRITES = {"INSERT ", "UPDATE ", "DELETE ", "REPLACE"}
 
 
 def on_full_disk(path: Path) -> FullDisk:
-    """Reopen the rig's database through FullDisk, with the pragmas models.init_db sets."""
+    """Reopen the rig's database through FullDisk, with the pragmas models.init_db sets but
+    no fsync per commit: this drill is about refused writes, not power cuts, and runs dozens
+    of sessions."""
     models.close_db()
     disk = FullDisk(str(path), pragmas={"journal_mode": "wal", "foreign_keys": 1,
-                                        "synchronous": "full", "busy_timeout": 5000})
+                                        "synchronous": "off", "busy_timeout": 5000})
     models.db.initialize(disk)
     models.db.connect(reuse_if_open=True)
     return disk
