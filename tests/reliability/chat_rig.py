@@ -78,10 +78,13 @@ class TimedTelegram(FakeTelegram):
         self.attempts: list[datetime] = []
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         **timeouts: Any) -> tuple[int, bytes]:
+                         read_timeout: Any = None, write_timeout: Any = None,
+                         connect_timeout: Any = None, pool_timeout: Any = None,
+                         ) -> tuple[int, bytes]:
         if url.lower().endswith("/sendmessage"):
             self.attempts.append(self.clock.now())
-        return await super().do_request(url, method, request_data, **timeouts)
+        return await super().do_request(url, method, request_data, read_timeout, write_timeout,
+                                        connect_timeout, pool_timeout)
 
 
 @dataclass
@@ -95,6 +98,7 @@ class Rig:
 
     async def iterate(self, count: int, step: timedelta = FIVE) -> None:
         """`count` iterations through the application's own tick job, `step` apart."""
+        assert self.app.job_queue is not None
         (job,) = self.app.job_queue.get_jobs_by_name(TICK_JOB)
         for _ in range(count):
             self.clock.advance(step)

@@ -86,6 +86,7 @@ async def test_a_second_poller_is_reported_once_while_trading_and_notifications_
         await r.iterate(2)
         await r.drain()
         app = r.app
+        assert app.updater is not None
 
         def report(exc: Exception) -> None:  # what Application.run_polling wires up
             app.create_task(app.process_error(error=exc, update=None))
