@@ -39,10 +39,13 @@ def test_a_created_and_updated_trade_reads_back_column_for_column() -> None:
     trade.save()
 
     stored = _columns(trade.id)
-    assert stored["stop_loss"] == 0.095 and stored["max_rate"] == 0.11
+    assert stored["stop_loss"] == 0.095
+    assert stored["max_rate"] == 0.11
     assert stored["close_date"] == NOW + timedelta(hours=1)
-    assert stored["exit_reason"] == "roi" and stored["is_open"] is False
-    assert stored["enter_tag"] is None and stored["open_date"] == NOW
+    assert stored["exit_reason"] == "roi"
+    assert stored["is_open"] is False
+    assert stored["enter_tag"] is None
+    assert stored["open_date"] == NOW
     assert models.trade_by_id(trade.id).__data__ == trade.__data__
 
 
@@ -55,7 +58,8 @@ def test_a_row_loaded_with_some_columns_saves_only_those() -> None:
     partial.save()
 
     stored = _columns(trade.id)
-    assert stored["pair"] == "LTC/BTC" and stored["stop_loss"] == 0.09
+    assert stored["pair"] == "LTC/BTC"
+    assert stored["stop_loss"] == 0.09
 
 
 def test_orders_get_their_own_ids_and_are_found_by_their_trade() -> None:
