@@ -168,6 +168,8 @@ class Engine:
                                        "can be written again.")
             else:
                 self._report_absorbed_failures()
+                # Accepted again: a later refusal is a new episode (entries stay as they are).
+                self._alerts.discard("fatal")
                 self._clear_alert("storage", "Database writable again; trading goes on.")
             self._absorbed_failures()  # a failed iteration's own are told above
             self.last_process = now
