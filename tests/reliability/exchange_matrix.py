@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pandas as pd
 
 import models
 from engine.clock import ManualClock
 from engine.commands import Commands
-from engine.events import ErrorNotice, Event, LogNotifier, WarningNotice
+from engine.events import ErrorNotice, LogNotifier, WarningNotice
 from engine.runtime import build_commands
 from models import Order, Trade
 from tests.engine.scripted import Scripted
@@ -41,10 +42,7 @@ MAX_ITERATIONS = 40
 RETRIES = 2
 BACKOFF = 0.5
 ORDER = "/api/v3/order"
-# ETH the account holds besides what it buys: Binance takes the buy fee in ETH, and the
-# exit sells the whole trade amount (Freqtrade's "eat into dust").
-SPARE_ETH = "0.01"
-BALANCES = {"BTC": "1", "ETH": SPARE_ETH}
+BALANCES = {"BTC": "1"}  # the buy fee is taken in ETH, as Binance does without BNB
 SETTINGS = {
     "dry_run": False, "stake_amount": 0.05, "max_open_trades": 1,
     "exchange": {"name": "binance", "pair_whitelist": [PAIR]},
@@ -301,14 +299,9 @@ class Rig:
     def _notices(self) -> list[str]:
         return [e.text for e in self.notifier.events if isinstance(e, WarningNotice | ErrorNotice)]
 
-    def events(self) -> list[Event]:
-        return list(self.notifier.events)
-
 
 def reset(server: FakeExchangeServer, clock: ManualClock) -> None:
     """The shared fake as new: no orders, faults or requests, the opening balances."""
-    from decimal import Decimal
-
     clock.set(START)
     book = server.book
     book.orders.clear()

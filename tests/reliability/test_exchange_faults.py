@@ -16,7 +16,8 @@ import pytest
 import pytest_asyncio
 
 from engine.clock import ManualClock
-from tests.fakes import FakeExchangeServer
+from tests.factories import run_for
+from tests.fakes import FakeExchangeServer, Fault
 from tests.reliability.exchange_matrix import (
     BACKOFF,
     BALANCES,
@@ -28,6 +29,7 @@ from tests.reliability.exchange_matrix import (
     RETRIES,
     SILENT,
     START,
+    WINDOW,
     Rig,
     disagreements,
     reset,
@@ -105,3 +107,16 @@ async def test_fault_at_point_keeps_trading_tells_once_and_loses_nothing(
         # iteration (aiohttp itself resends a GET once on a reset connection).
         assert outcome.faulty_requests <= 2 * (RETRIES + 1) * outcome.faulty_iterations
         assert set(rig.sleep.delays) <= {BACKOFF * 2**n for n in range(RETRIES + 1)}
+
+
+@IN_MODULE_LOOP
+async def test_keys_refused_again_after_the_owners_start_are_told_again(rig: Rig) -> None:
+    refused = "Exchange refused our credentials"
+    for episode in (1, 2):
+        rig.server.inject("/api/v3/ticker/24hr", Fault.BAD_API_KEY_FORMAT, duration=WINDOW)
+        await run_for(rig.commands, rig.clock, 3)
+        assert rig.commands.state == "paused"
+        await run_for(rig.commands, rig.clock, 1)
+        await rig.commands.start()
+
+        assert [t for t in rig.told() if t.startswith(refused)] == [rig.told()[0]] * episode
