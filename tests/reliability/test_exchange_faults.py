@@ -30,6 +30,7 @@ from tests.reliability.exchange_matrix import (
     SILENT,
     START,
     WINDOW,
+    Point,
     Rig,
     disagreements,
     reset,
@@ -92,6 +93,7 @@ async def test_fault_at_point_keeps_trading_tells_once_and_loses_nothing(
     outcome = await rig.run(where, spec)
 
     assert outcome.fault_from is not None, "the life cycle never reached the point"
+    assert outcome.faulty_requests > 0, "the point was not called while the fault lasted"
     # Keeps running: no iteration raised, and the whole life cycle completed after the fault.
     assert outcome.raised == []
     assert trade_figures() == (0, 1)
@@ -120,3 +122,18 @@ async def test_keys_refused_again_after_the_owners_start_are_told_again(rig: Rig
         await rig.commands.start()
 
         assert [t for t in rig.told() if t.startswith(refused)] == [rig.told()[0]] * episode
+
+
+@IN_MODULE_LOOP
+async def test_whole_exchange_in_maintenance_while_an_entry_fills_is_told_once_and_loses_nothing(
+    rig: Rig,
+) -> None:
+    everything = Point("whole exchange", "*", None, lambda moment: moment.entry_filled)
+
+    outcome = await rig.run(everything, FAULT["maintenance for 10 minutes"])
+
+    assert outcome.raised == []
+    assert outcome.faulty_iterations == 2
+    assert trade_figures() == (0, 1)
+    assert disagreements(rig.server) == []
+    assert (len(rig.told()), rig.all_clear()) == (1, 1)
