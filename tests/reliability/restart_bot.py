@@ -173,7 +173,11 @@ class BotProcess:
     def stop(self, signum: int, timeout: float = 20) -> Run:
         """Send `signum` (unless a planned kill already went out) and wait for the end."""
         self._signal(signum)
-        self.run.returncode = self._proc.wait(timeout)
+        try:
+            self.run.returncode = self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:  # hung: never leave a bot running behind the test
+            self._proc.kill()
+            self.run.returncode = self._proc.wait()
         self._reader.join(timeout)
         if self._proc.stderr is not None:
             self._proc.stderr.close()

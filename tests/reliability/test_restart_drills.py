@@ -93,6 +93,11 @@ class Drill:
             "orders_on_the_exchange": len(settled.paper),
             "orders_filled": sum(1 for p in settled.paper if p.filled > 0),
             "bot_orders": len(settled.orders), "trades": len(settled.trades),
+            "intents_never_sent": sum(1 for o in settled.orders if o.order_id is None),
+            "exchange_orders_of_removed_trades": len(
+                set(settled.paper_by_client_id) - set(settled.orders_by_client_id)),
+            "replayed_from": str(min((o.order_date for o in settled.orders), default=None)),
+            "replayed_to": str(latest_order_date(settled)),
             "closed_profit": sum(t.close_profit_abs or 0.0 for t in settled.trades),
             "wallet_change": float(wallet_change(settled)),
             "start_up_seconds_median": ready[len(ready) // 2] if ready else None,
