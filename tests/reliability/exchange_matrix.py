@@ -283,7 +283,7 @@ class Rig:
         if spec is None or outcome.fault_until is None or self._fault_over(outcome):
             return
         sent = [r for r in self.server.requests[seen:]
-                if r.path == point.path and point.method in (None, r.method)]
+                if point.path in ("*", r.path) and point.method in (None, r.method)]
         outcome.faulty_requests += len(sent)
         outcome.faulty_iterations += 1
 
@@ -325,6 +325,9 @@ def disagreements(server: FakeExchangeServer) -> list[str]:
     problems += [f"{cid}: {len(v)} exchange orders" for cid, v in by_client.items() if len(v) > 1]
     rows = list(Order.select())
     known = {r.order_id: r for r in rows if r.order_id is not None}
+    ids = [r.order_id for r in rows if r.order_id is not None]
+    problems += [f"exchange order {i} is in {ids.count(i)} database orders"
+                 for i in sorted(set(ids)) if ids.count(i) > 1]
     # An entry cancelled with nothing filled takes its trade and order rows with it (as in
     # Freqtrade); any other exchange order must be in the database.
     problems += [f"exchange order {i} ({o.client_order_id}, {o.status}) is in no database order"

@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from engine.clock import ManualClock
+from models import Order
 from tests.factories import run_for
 from tests.fakes import FakeExchangeServer, Fault
 from tests.reliability.exchange_matrix import (
@@ -134,6 +135,23 @@ async def test_whole_exchange_in_maintenance_while_an_entry_fills_is_told_once_a
 
     assert outcome.raised == []
     assert outcome.faulty_iterations == 2
+    assert outcome.faulty_requests > 0
     assert trade_figures() == (0, 1)
     assert disagreements(rig.server) == []
     assert (len(rig.told()), rig.all_clear()) == (1, 1)
+
+
+@IN_MODULE_LOOP
+async def test_the_agreement_check_sees_a_lost_fill_and_a_duplicate_order(rig: Rig) -> None:
+    await rig.run(POINT["candles"], None)
+    entry = Order.get(Order.side == "buy", Order.status == "filled")
+    Order.update(filled=0.0).where(Order.id == entry.id).execute()
+    rig.server.book.place({"symbol": "ETHBTC", "side": "BUY", "type": "LIMIT",
+                           "quantity": "0.1", "price": "0.01",
+                           "newClientOrderId": entry.client_order_id})
+
+    found = disagreements(rig.server)
+
+    assert f"{entry.client_order_id}: 2 exchange orders" in found
+    assert any(f"{entry.order_id}: filled 0.0 here" in problem for problem in found)
+    assert any("is in no database order" in problem for problem in found)
