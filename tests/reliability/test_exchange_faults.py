@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from engine.clock import ManualClock
+from engine.events import EntryCancelled
 from models import Order
 from tests.factories import run_for
 from tests.fakes import FakeExchangeServer, Fault
@@ -155,3 +156,21 @@ async def test_the_agreement_check_sees_a_lost_fill_and_a_duplicate_order(rig: R
     assert f"{entry.client_order_id}: 2 exchange orders" in found
     assert any(f"{entry.order_id}: filled 0.0 here" in problem for problem in found)
     assert any("is in no database order" in problem for problem in found)
+
+
+@IN_MODULE_LOOP
+async def test_an_order_gone_from_the_exchange_for_an_hour_is_taken_for_cancelled(rig: Rig) -> None:
+    rig.steer(rig.moment())
+    await run_for(rig.commands, rig.clock, 1)
+    (placed,) = rig.server.orders()
+    del rig.server.book.orders[placed.order_id]  # purged: every lookup says "does not exist"
+
+    await run_for(rig.commands, rig.clock, 12)  # missing from 12:10 to 13:05: still a glitch
+    assert Order.get().status == "open"
+    await run_for(rig.commands, rig.clock, 1)  # 13:10, an hour: cancelled, the trade removed
+
+    cancelled = [e.reason for e in rig.notifier.events if isinstance(e, EntryCancelled)]
+    assert cancelled == ["cancelled on exchange, fully cancelled"]
+    assert len(rig.server.orders()) == 1  # the next entry; the signal is still on
+    assert rig.told() == [rig.told()[0]]
+    assert "Order does not exist" in rig.told()[0]
