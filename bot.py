@@ -81,6 +81,11 @@ def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:
     if logfile:
         handlers.append(logging.handlers.RotatingFileHandler(
             logfile, maxBytes=10_000_000, backupCount=5, encoding="utf-8"))
+    from handlers.logbuffer import shield
+
+    for handler in handlers:
+        # Libraries put secrets in debug lines and exception messages; nothing is written raw.
+        shield(handler, settings.secrets.values())
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Bot API URLs carry the token; httpx logs URLs at INFO.
@@ -152,6 +157,7 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
     """Telegram, or the terminal, in front of the engine. Imported only here: PTB and the
     chart code are a third of a headless start-up."""
     from telegram import Update
+    from telegram.error import InvalidToken
 
     from engine.outbox import Outbox
     from engine.runtime import build_commands
@@ -170,6 +176,10 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=True,
                         bootstrap_retries=-1)
+    except InvalidToken:
+        # Its message quotes the token.
+        raise ConfigError("TELEGRAM_TOKEN: Telegram rejected the token; expected the token "
+                          "@BotFather gave for this bot") from None
     finally:
         models.close_db()
     return 0

@@ -45,7 +45,7 @@ from handlers.buttons import on_button
 from handlers.commands import BOT_DATA_KEY, BotContext, Call, Context, bot_context
 from handlers.info_cmds import version
 from handlers.keyboards import Confirmations
-from handlers.logbuffer import LogBuffer, installed_log_buffer
+from handlers.logbuffer import LogBuffer, installed_log_buffer, shield
 from handlers.sender import OutboxSender
 from handlers.table import COMMANDS, menu, register
 
@@ -56,6 +56,8 @@ CANDLE_SLACK_SECONDS = 2.0
 ERROR_REPORT_WINDOW_SECONDS = 600.0
 FLUSH_ON_STOP_SECONDS = 5.0
 TICK_JOB = "engine-tick"
+# Where python-telegram-bot logs the Bot API URL, token included, at DEBUG as the bot is built.
+PTB_BOT_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
 CONFLICT_HELP = ("another process is polling this bot token; stop it (a second copy of the bot, "
                  "a container or a test run), or commands will not get replies")
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -220,6 +222,8 @@ def build_application(
     owner = owner_chat_id(settings)
     sender = sender or OutboxSender(Outbox(), owner, clock=clock)
     runtime = Runtime(settings, engine, notifier, sender, monotonic)
+    for name in PTB_BOT_LOGGERS:
+        shield(logging.getLogger(name), settings.secrets.values())
     app = _builder(settings, runtime, request, get_updates_request, rate_limiter).build()
     app.bot_data["engine"] = engine
     app.bot_data[BOT_DATA_KEY] = BotContext(

@@ -58,6 +58,41 @@ class LogBuffer(logging.Handler):
                 for x in lines]
 
 
+class SecretFilter(logging.Filter):
+    """Replaces every secret in a record's message and traceback before it is written.
+
+    On the handlers bot.py installs, it covers whatever any library logs; on a library's own
+    logger, records reach every handler (pytest's too) already clean. python-telegram-bot logs
+    the Bot API URL, token included, at DEBUG, and puts the token in InvalidToken's message.
+    """
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            record.msg, record.args = redact(record.getMessage(), self.secrets), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text, self.secrets)
+            if record.stack_info:
+                record.stack_info = redact(record.stack_info, self.secrets)
+        except Exception:  # a malformed record is the handler's to report, not ours to raise
+            return True
+        return True
+
+
+def shield(target: logging.Logger | logging.Handler, secrets: Sequence[str]) -> None:
+    """Put one SecretFilter with `secrets` on a logger or handler (replacing an older one)."""
+    for old in [f for f in target.filters if isinstance(f, SecretFilter)]:
+        target.removeFilter(old)
+    target.addFilter(SecretFilter(secrets))
+
+
 def install_log_buffer(settings: Settings, capacity: int = 500) -> LogBuffer:
     """Attach a LogBuffer to the root logger (once) and return it."""
     found = installed_log_buffer()
