@@ -17,12 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import models
-from engine.ccxt_exchange import CcxtExchange
 from engine.clock import ManualClock
 from engine.config import load_settings, parse_config
 from engine.errors import ConfigError
 from engine.outbox import Outbox
-from engine.paper import PaperExchange
 from engine.runtime import build_commands, build_exchange, strategy_for
 from handlers.app import build_application
 from handlers.auth import owner_chat_id
@@ -126,10 +124,12 @@ def fake_binance_config(server: FakeExchangeServer, dry_run: bool | None) -> dic
 
 @asynccontextmanager
 async def bot_on_fake_binance(server: FakeExchangeServer, config: dict[str, Any],
-                              env: Mapping[str, str]) -> AsyncIterator[Chat]:
+                              env: Mapping[str, str], database: str = "sqlite:///:memory:",
+                              **build: Any) -> AsyncIterator[Chat]:
     """What bot.py's run wires (runtime.build_exchange, outbox notifier, PTB application),
-    with the fake Binance as the venue and a FakeTelegram as the Bot API."""
-    models.init_db("sqlite:///:memory:")
+    with the fake Binance as the venue and a FakeTelegram as the Bot API; `build` goes on
+    to build_application."""
+    models.init_db(database)
     clock = server.clock
     assert isinstance(clock, ManualClock)
     loaded = parse_config(config, {**OWNER_ENV, **env})
@@ -140,7 +140,7 @@ async def bot_on_fake_binance(server: FakeExchangeServer, config: dict[str, Any]
     commands = build_commands(loaded, strategy, exchange, clock, notifier)
     tg = FakeTelegram()
     app = build_application(loaded, commands, request=tg, get_updates_request=tg,
-                            notifier=notifier, sender=sender, clock=clock)
+                            notifier=notifier, sender=sender, clock=clock, **build)
     chat = Chat(app, tg, owner_chat_id(loaded))
     chat.commands = commands
     async with running(app):
@@ -173,7 +173,6 @@ async def test_dry_run_with_keys_present_says_dry_run_and_never_signs_a_request(
         dry_run: bool | None) -> None:
     async with FakeExchangeServer(ManualClock(START)) as server, \
             bot_on_fake_binance(server, fake_binance_config(server, dry_run), KEYS) as chat:
-        assert isinstance(chat.commands.engine.exchange, PaperExchange)
         banner = (await startup_message(chat)).splitlines()[0]
         await run_for(chat.commands, server.clock, 1)
         assert "Entering ETH/BTC: trade #1." in await chat.say("/forceenter ETH/BTC")
@@ -191,7 +190,6 @@ async def test_dry_run_with_keys_present_says_dry_run_and_never_signs_a_request(
 async def test_live_with_false_and_keys_says_live_and_orders_reach_the_exchange() -> None:
     async with FakeExchangeServer(ManualClock(START)) as server, \
             bot_on_fake_binance(server, fake_binance_config(server, False), KEYS) as chat:
-        assert isinstance(chat.commands.engine.exchange, CcxtExchange)
         banner = (await startup_message(chat)).splitlines()[0]
         await run_for(chat.commands, server.clock, 1)
         assert "Entering ETH/BTC: trade #1." in await chat.say("/forceenter ETH/BTC")
