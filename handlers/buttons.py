@@ -15,7 +15,7 @@ from handlers import args as parse
 from handlers.auth import verdict
 from handlers.commands import Call, Context, bot_context, run_guarded
 from handlers.control_cmds import press_force_entry, press_force_exit, run_confirmed
-from handlers.info_cmds import REFRESHERS
+from handlers.info_cmds import REFRESH_MAX, REFRESHERS
 from handlers.keyboards import refresh_keyboard
 
 _STALE = "This button is no longer valid; send the command again."
@@ -43,7 +43,8 @@ async def _refresh(call: Call, rest: str) -> None:
     render = REFRESHERS.get(what)
     if render is None:
         raise CommandError(_STALE)
-    arg = parse.whole(raw, _STALE) if raw else None
+    # The data comes back from the client: bounded like the command's own argument.
+    arg = parse.whole(raw, _STALE, 1, REFRESH_MAX.get(what, 0)) if raw else None
     text = await render(call.bot, arg)
     stamp = f"\n\n<i>Updated: {call.bot.now():%Y-%m-%d %H:%M:%S} UTC</i>"
     await call.edit(text + stamp, refresh_keyboard(what, arg))

@@ -70,6 +70,10 @@ REFRESHERS: dict[str, Callable[[BotContext, int | None], Awaitable[str]]] = {
     "balance": _balance,
     **{name: _period(name) for name in PERIODS},
 }
+PROFIT_MAX_DAYS = 3650
+# The largest argument a Refresh button may carry: the command's own limit (none: no argument).
+REFRESH_MAX: dict[str, int] = {"profit": PROFIT_MAX_DAYS,
+                               **{name: limits[2] for name, limits in PERIODS.items()}}
 
 
 async def _reply_refreshable(call: Call, what: str, arg: int | None) -> None:
@@ -93,7 +97,7 @@ async def cmd_trades(call: Call) -> None:
 
 
 async def cmd_profit(call: Call) -> None:
-    days = parse.optional_whole(call.args, call.usage, 1, 3650)
+    days = parse.optional_whole(call.args, call.usage, 1, PROFIT_MAX_DAYS)
     await _reply_refreshable(call, "profit", days)
 
 
