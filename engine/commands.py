@@ -103,6 +103,13 @@ class Commands:
             settings, strategy = self.reloader()
         except ConfigError as exc:
             raise CommandError(f"New config refused, the old one keeps running: {exc}") from None
+        running = self.engine.settings
+        if (settings.dry_run, settings.exchange.name) != (running.dry_run, running.exchange.name):
+            # The venue (paper or the real account) is built once: switching needs a restart.
+            mode = "DRY-RUN" if running.dry_run else "LIVE"
+            raise CommandError("New config refused, the old one keeps running: dry_run and "
+                               "exchange.name change only with a restart (running "
+                               f"{mode} on {running.exchange.name}).")
         async with self.engine.lock:
             self.engine.configure(settings, strategy)
             self.engine.blacklist = list(settings.exchange.pair_blacklist)
