@@ -22,6 +22,8 @@ from engine.config import load_settings, parse_config
 from engine.errors import ConfigError
 from engine.outbox import Outbox
 from engine.runtime import build_commands, build_exchange, strategy_for
+from engine.settings import Settings
+from engine.strategy import IStrategy
 from handlers.app import build_application
 from handlers.auth import owner_chat_id
 from handlers.notify import TelegramNotifier
@@ -125,10 +127,11 @@ def fake_binance_config(server: FakeExchangeServer, dry_run: bool | None) -> dic
 @asynccontextmanager
 async def bot_on_fake_binance(server: FakeExchangeServer, config: dict[str, Any],
                               env: Mapping[str, str], database: str = "sqlite:///:memory:",
+                              reload_to: dict[str, Any] | None = None,
                               **build: Any) -> AsyncIterator[Chat]:
     """What bot.py's run wires (runtime.build_exchange, outbox notifier, PTB application),
-    with the fake Binance as the venue and a FakeTelegram as the Bot API; `build` goes on
-    to build_application."""
+    with the fake Binance as the venue and a FakeTelegram as the Bot API. /reload reads
+    `reload_to` (with the same environment); `build` goes on to build_application."""
     models.init_db(database)
     clock = server.clock
     assert isinstance(clock, ManualClock)
@@ -137,7 +140,11 @@ async def bot_on_fake_binance(server: FakeExchangeServer, config: dict[str, Any]
     exchange = build_exchange(loaded, strategy.timeframe, clock)
     sender = OutboxSender(Outbox(), owner_chat_id(loaded), clock=clock)
     notifier = TelegramNotifier(loaded, sender.outbox, sender.wake, clock=clock)
-    commands = build_commands(loaded, strategy, exchange, clock, notifier)
+    def reload() -> tuple[Settings, IStrategy]:
+        fresh = parse_config(reload_to or config, {**OWNER_ENV, **env})
+        return fresh, strategy_for(fresh)
+
+    commands = build_commands(loaded, strategy, exchange, clock, notifier, reload)
     tg = FakeTelegram()
     app = build_application(loaded, commands, request=tg, get_updates_request=tg,
                             notifier=notifier, sender=sender, clock=clock, **build)
@@ -200,3 +207,22 @@ async def test_live_with_false_and_keys_says_live_and_orders_reach_the_exchange(
     assert shown.splitlines()[0] == banner
     assert "DRY" not in shown.upper()
     assert entry.startswith("🔵 binance: New Trade (#1)")
+
+
+@pytest.mark.parametrize(("before", "after"), [(True, False), (False, True)],
+                         ids=["dry-run to live", "live to dry-run"])
+async def test_reload_never_switches_between_dry_run_and_live(before: bool, after: bool) -> None:
+    """The venue (paper or the real account) is built once at start: a reloaded config that
+    changes dry_run is refused, so /show_config and the orders can never disagree."""
+    async with FakeExchangeServer(ManualClock(START)) as server, bot_on_fake_binance(
+            server, fake_binance_config(server, before), KEYS,
+            reload_to=fake_binance_config(server, after)) as chat:
+        banner = (await show_config(chat)).splitlines()[0]
+        refused = await chat.say("/reload")
+        shown = await show_config(chat)
+        await run_for(chat.commands, server.clock, 1)
+        assert "Entering ETH/BTC" in await chat.say("/forceenter ETH/BTC")
+        orders = server.orders()
+    assert refused.startswith("New config refused, the old one keeps running: dry_run")
+    assert shown.splitlines()[0] == banner
+    assert len(orders) == (0 if before else 1)
