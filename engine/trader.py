@@ -86,7 +86,9 @@ class Trader:
         now = self.clock.now()
         rules = self.exchange.rules(pair)
         price = self.exchange.round_price(pair, price)
-        amount = self.exchange.round_amount(pair, stake / price)
+        amount = self._sellable_amount(pair, stake / price, "entry")
+        if amount is None:
+            return None
         fee = rules.taker_fee if order_type == "market" else rules.maker_fee
         stop = initial_stop(price, self.rules.stoploss, self.round_up(pair))
         with db.atomic():
@@ -155,7 +157,9 @@ class Trader:
         )  # fmt: skip
         rate = clamp_custom_price(rate, finite_number(custom),
                                   self.settings.custom_price_max_distance_ratio)
-        amount = self.exchange.round_amount(trade.pair, trade.amount)
+        amount = self._sellable_amount(trade.pair, trade.amount, f"exit of trade {trade.id}")
+        if amount is None:
+            return False
         confirmed = safe_call(
             trade.pair, self.strategy.confirm_trade_exit, default=True, log_once=self.log_once,
             trade=snapshot, order_type=order_type, amount=amount, rate=rate,
@@ -181,6 +185,17 @@ class Trader:
         ))  # fmt: skip
         await self._send(order)
         return True
+
+    def _sellable_amount(self, pair: str, amount: float, what: str) -> float | None:
+        """`amount` on the exchange's step, or None (the owner told once) when it is below
+        one step: such an order can never be placed, and must not fail the whole iteration."""
+        try:
+            return self.exchange.round_amount(pair, amount)
+        except OrderRejected as exc:
+            text = f"{pair}: no {what}, {amount:.8g} is below the exchange's amount step: {exc}"
+            if self.log_once.warning(("below-step", pair, what), "%s", text):
+                self.notifier.notify(events.WarningNotice(text))
+            return None
 
     async def _book_unreported_coin_fee(self, trade: Trade) -> None:
         """Book an entry fee that the exchange took from the coins but did not report.
