@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,7 @@ class _Analyzed:
         fresh = not stale
         return Signal(
             pair=pair,
-            candle_time=pd.Timestamp(int(self.dates[row]), unit="ns", tz="UTC").to_pydatetime(),
+            candle_time=_EPOCH + timedelta(microseconds=int(self.dates[row]) // 1000),
             enter_long=fresh and bool(self.enter[row]),
             exit_long=fresh and bool(self.exit[row]),
             enter_tag=_tag(self.enter_tags, row),
@@ -166,9 +166,14 @@ class Analyzer:
         return True
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _ns(when: datetime) -> int:
-    """Nanoseconds since the epoch, whatever unit the frame's dates are stored in."""
-    return int(pd.Timestamp(when).as_unit("ns").value)
+    """Nanoseconds since the epoch (exact integer maths: a backtest asks once per pair and
+    candle, and pandas' Timestamp costs ten times more)."""
+    return (when - _EPOCH) // _MICROSECOND * 1000
 
 
 def _dates_ns(frame: pd.DataFrame) -> np.ndarray:
