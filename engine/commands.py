@@ -158,6 +158,7 @@ class Commands:
         now = self.engine.clock.now()
         since = None
         if days is not None:
+            _check_span("days", days)
             midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
             since = midnight - timedelta(days=days - 1)
         opened = list(Trade.select().where(Trade.is_open))
@@ -168,6 +169,7 @@ class Commands:
                               bot_start=_stored_time("bot_start_time"), since=since)
 
     def periods(self, unit: PeriodUnit, count: int) -> PeriodReport:
+        _check_span(f"{unit}s", count)
         today = self.engine.clock.now().date()
         return period_report(self._closed(), unit, count, today,
                              stake_currency=self.stake_currency,
@@ -222,6 +224,7 @@ class Commands:
         return config
 
     def closed_profit_series(self, days: int) -> list[tuple[datetime, float]]:
+        _check_span("days", days)
         since = self.engine.clock.now() - timedelta(days=days)
         total, points = 0.0, []
         for trade in self._closed(since):
@@ -326,3 +329,12 @@ class Commands:
                 trade.delete_instance(recursive=True)
         return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
                             "exchange yourself.")
+
+
+MAX_SPAN = 3650  # ten years of days; far more would overflow dates
+
+
+def _check_span(unit: str, count: int) -> None:
+    """Refuse a span the date maths cannot hold, whoever calls (not only the chat)."""
+    if not 1 <= count <= MAX_SPAN:
+        raise CommandError(f"{count} {unit}: expected a number from 1 to {MAX_SPAN}.")

@@ -5,6 +5,7 @@ the engine's own code."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 import models
 from engine.candles import fill_gaps, load_candles
 from engine.clock import ManualClock
+from engine.commands import Commands
+from engine.errors import CommandError
 from engine.events import ExitFilled, LogNotifier
 from models import Order, Trade
 from tests.engine.scripted import Scripted
@@ -224,3 +227,15 @@ async def test_paused_bot_opens_nothing_but_manages_exits(candles) -> None:
     assert len(trades) == 1
     assert trades[0].exit_reason == "exit_signal"
     assert models.Order.select().count() == 2
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.profit(10**9), lambda c: c.profit(0), lambda c: c.periods("week", 10**7),
+    lambda c: c.periods("day", -3), lambda c: c.closed_profit_series(10**12),
+])
+def test_report_spans_beyond_what_dates_can_hold_are_refused_with_a_readable_reason(
+        call: Callable[[Commands], object]) -> None:
+    commands = make_engine()
+
+    with pytest.raises(CommandError, match="expected a number from 1 to 3650"):
+        call(commands)
