@@ -27,6 +27,7 @@ DEMO_CHAT_ID = 1000001
 DEMO_USER_ID = 1000001
 
 Verdict = Literal["owner", "ignored", "stranger"]
+MAX_WARNED_STRANGERS = 1000
 
 
 def owner_chat_id(settings: Settings) -> int:
@@ -67,6 +68,8 @@ Gate = Callable[[Update, CallbackContext[Any, Any, Any, Any]], Coroutine[Any, An
 def make_gate(settings: Settings) -> Gate:
     """The group -1 handler callback that stops every update not from the owner."""
 
+    warned: set[tuple[int | None, int | None]] = set()
+
     async def gate(update: Update, _context: CallbackContext[Any, Any, Any, Any]) -> None:
         found = verdict(update, settings)
         if found == "owner":
@@ -74,8 +77,13 @@ def make_gate(settings: Settings) -> Gate:
         user = update.effective_user
         chat = update.effective_chat
         if found == "stranger":
-            logger.warning("refused update %s from user %s in chat %s", update.update_id,
-                           user.id if user else None, chat.id if chat else None)
+            who = (user.id if user else None, chat.id if chat else None)
+            # A warning for each new stranger; a stranger's flood must not flood the log.
+            first = who not in warned and len(warned) < MAX_WARNED_STRANGERS
+            if first:
+                warned.add(who)
+            logger.log(logging.WARNING if first else logging.DEBUG,
+                       "refused update %s from user %s in chat %s", update.update_id, *who)
         else:
             logger.info("ignored update %s (edited, forwarded or not a command) in chat %s",
                         update.update_id, chat.id if chat else None)

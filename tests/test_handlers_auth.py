@@ -39,6 +39,18 @@ async def test_a_strangers_command_has_no_effect_no_reply_and_is_logged(
     assert f"from user {STRANGER} in chat {STRANGER}" in caplog.text
 
 
+async def test_a_stranger_is_warned_about_once_however_many_updates_they_send(
+        chat: Chat, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="handlers.auth"):
+        for _ in range(20):
+            await chat.send("/status", chat_id=STRANGER, user_id=STRANGER)
+        await chat.send("/status", chat_id=STRANGER + 1, user_id=STRANGER + 1)
+
+    refused = [r.getMessage() for r in caplog.records if "refused update" in r.getMessage()]
+    assert len(refused) == 2
+    assert f"from user {STRANGER + 1} in chat {STRANGER + 1}" in refused[1]
+
+
 async def test_a_strangers_button_press_has_no_effect_and_no_answer(chat: Chat) -> None:
     await chat.send("/forceenter ETH/BTC")
     (picker,) = await chat.send("/forceexit")
