@@ -174,12 +174,18 @@ def _object(key: str, value: Any) -> Mapping[str, Any]:
 _CCXT_SECRETS = frozenset({"apiKey", "secret", "password", "uid", "privateKey", "token", "twofa"})
 
 
+# Header names that carry credentials (X-MBX-APIKEY, Authorization, ...).
+_SECRET_HEADER = re.compile(r"key|auth|token|secret|sign|pass", re.IGNORECASE)
+
+
 def _ccxt_config(key: str, value: Any) -> Mapping[str, Any]:
     config = _object(key, value)
-    for name in config:
-        if name in _CCXT_SECRETS:
-            raise ConfigError(f"{key}.{name}: secrets belong in .env (EXCHANGE_API_KEY, "
-                              "EXCHANGE_API_SECRET, EXCHANGE_PASSWORD), not in the config file")
+    headers = config.get("headers")
+    secret_headers = [f"headers.{h}" for h in headers if _SECRET_HEADER.search(str(h))] \
+        if isinstance(headers, Mapping) else []
+    for name in [n for n in config if n in _CCXT_SECRETS] + secret_headers:
+        raise ConfigError(f"{key}.{name}: secrets belong in .env (EXCHANGE_API_KEY, "
+                          "EXCHANGE_API_SECRET, EXCHANGE_PASSWORD), not in the config file")
     return config
 
 
@@ -231,7 +237,8 @@ def _notification_settings(key: str, value: Any) -> Mapping[str, str]:
 
 
 def _telegram(key: str, value: Any) -> TelegramSettings:
-    users = lambda k, v: tuple(_int(k, int(u) if str(u).isdigit() else u) for u in v)  # noqa: E731
+    # Telegram user ids are positive; negative ids are chats, and would authorize nobody.
+    users = lambda k, v: tuple(_int(k, int(u) if str(u).isdigit() else u, 1) for u in v)  # noqa: E731
     data = _section(key, value, {
         "enabled": _bool, "notification_settings": _notification_settings,
         "authorized_users": lambda k, v: users(k, v if isinstance(v, list) else [v]),
