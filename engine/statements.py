@@ -89,7 +89,7 @@ class CompiledModel(Model):
             if (self._pk is None) != auto:
                 return super().save(force_insert=force_insert, only=only)
             return self._insert(database)
-        return self._update(database, force_insert, only)
+        return self._update(database)
 
     def _insert(self, database: Database) -> int:
         sql, fields = _insert_statement(type(self), database)
@@ -102,11 +102,11 @@ class CompiledModel(Model):
         self._dirty.clear()  # type: ignore[attr-defined]
         return 1
 
-    def _update(self, database: Database, force_insert: bool, only: Any) -> Any:
+    def _update(self, database: Database) -> Any:
         sql, fields = _update_statement(type(self), database)
         data = self.__data__
         if any(f.name not in data for f in fields):
-            return super().save(force_insert=force_insert, only=only)
+            return super().save()
         key = _key(type(self))
         params = [f.db_value(data[f.name]) for f in fields] + [key.db_value(self._pk)]
         rows = database.execute_sql(sql, params).rowcount
@@ -154,7 +154,6 @@ class Prepared(Generic[M]):
         if params[len(fixed):] != stored:
             raise ValueError(f"prepared query: {list(values)!r} are not its last parameters")
         return query.model, sql, fixed
-
 
 
 # SQLite already returns these as the Python type the field holds.
