@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from engine import events
-from engine.control import PeriodUnit
+from engine.control import MAX_SPAN, PeriodUnit
 from engine.engine import Engine, EngineState
 from engine.errors import CommandError, ConfigError, ExchangeError
 from engine.locks import active_locks, unlock
@@ -330,8 +330,6 @@ class Commands:
         return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
                             "exchange yourself.")
 
-
-MAX_SPAN = 3650  # ten years of days; far more would overflow dates
 
 
 def _check_span(unit: str, count: int) -> None:

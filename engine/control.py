@@ -23,6 +23,7 @@ from engine.views import (
 )
 
 PeriodUnit = Literal["day", "week", "month"]
+MAX_SPAN = 3650  # the most days (or periods) a report may span; far more overflows dates
 
 
 class Control(Protocol):

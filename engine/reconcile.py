@@ -13,8 +13,8 @@ import logging
 
 from engine.errors import ExchangeError
 from engine.orders import Applied
-from engine.trader import OPEN_STATUSES, Trader, is_dust, open_orders_of
-from models import Order, OrderStatus, Trade, db
+from engine.trader import Trader, is_dust, open_orders_of
+from models import Order, OrderStatus, Trade, db, open_orders, open_trades
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 async def reconcile(trader: Trader, pairs: list[str]) -> str:
     """Bring the database in line with the exchange; returns a one-line summary."""
     checked = changed = 0
-    for order in list(Order.select().where(Order.status.in_(OPEN_STATUSES)).order_by(Order.id)):
+    for order in open_orders():
         checked += 1
         try:
             applied = await trader.orders.refresh(order)
@@ -46,7 +46,7 @@ async def _finish_cut_closes(trader: Trader) -> None:
     """An exit's fill was recorded but the kill (or a database outage) came before the trade
     was closed: react to that fill now, once, instead of taking the trade for one that never
     filled. What the exit left may be dust (an entry fee paid in the coin), not zero."""
-    for trade in list(Trade.select().where(Trade.is_open)):
+    for trade in open_trades():
         if not is_dust(trade, trader.exchange.rules(trade.pair).amount_step):
             continue
         exits = [o for o in trade.filled_orders() if not o.is_entry]

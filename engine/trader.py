@@ -36,7 +36,6 @@ from models import (
 logger = logging.getLogger(__name__)
 
 STOP_KINDS = (ExitKind.STOP, ExitKind.TRAILING)
-OPEN_STATUSES = (OrderStatus.PENDING_SUBMIT, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 
 
 def finite_number(value: object) -> float | None:
@@ -292,7 +291,7 @@ class Trader:
 
     def _exit_filled(self, trade: Trade, order: Order) -> None:
         rate = order.average or order.price
-        closes = trade.amount <= _dust(trade, self.exchange.rules(trade.pair).amount_step)
+        closes = is_dust(trade, self.exchange.rules(trade.pair).amount_step)
         when = order.order_filled_date or self.clock.now()
         with db.atomic():
             if closes:

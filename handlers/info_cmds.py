@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from engine.control import PeriodUnit
+from engine.control import MAX_SPAN, PeriodUnit
 from handlers import args as parse
 from handlers.chart import render_chart
 from handlers.commands import BotContext, Call
@@ -70,7 +70,7 @@ REFRESHERS: dict[str, Callable[[BotContext, int | None], Awaitable[str]]] = {
     "balance": _balance,
     **{name: _period(name) for name in PERIODS},
 }
-PROFIT_MAX_DAYS = 3650
+PROFIT_MAX_DAYS = MAX_SPAN
 # The largest argument a Refresh button may carry: the command's own limit (none: no argument).
 REFRESH_MAX: dict[str, int] = {"profit": PROFIT_MAX_DAYS,
                                **{name: limits[2] for name, limits in PERIODS.items()}}
@@ -180,7 +180,7 @@ async def cmd_version(call: Call) -> None:
 
 
 async def cmd_chart(call: Call) -> None:
-    days = parse.optional_whole(call.args, call.usage, 1, 3650) or 30
+    days = parse.optional_whole(call.args, call.usage, 1, MAX_SPAN) or 30
     series = call.engine.closed_profit_series(days)
     trades = call.engine.status()
     currency = call.engine.stake_currency

@@ -11,6 +11,7 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
+from engine.control import MAX_SPAN
 from handlers import control_cmds as control
 from handlers import info_cmds as info
 from handlers.commands import Call, Context, Handler, bot_context, run_guarded, usage_line
@@ -42,7 +43,7 @@ COMMANDS: tuple[Command, ...] = (
             "[table|id...]", "give no argument, the word table, or trade ids"),
     Command("trades", info.cmd_trades, "the latest closed trades", "[n]", _N100),
     Command("profit", info.cmd_profit, "profit summary, optionally of the last days",
-            "[days]", "days is a whole number from 1 to 3650"),
+            "[days]", f"days is a whole number from 1 to {MAX_SPAN}"),
     Command("daily", info.period_command("daily"), "profit per day", "[n]",
             "n is a whole number from 1 to 365"),
     Command("weekly", info.period_command("weekly"), "profit per week", "[n]",
@@ -54,7 +55,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("count", info.cmd_count, "open trades against the limit"),
     Command("locks", info.cmd_locks, "active pair locks"),
     Command("chart", info.cmd_chart, "chart of profit and open positions", "[days]",
-            "days is a whole number from 1 to 3650"),
+            f"days is a whole number from 1 to {MAX_SPAN}"),
     Command("start", control.cmd_start, "start trading"),
     Command("stop", control.cmd_stop, "stop entries and strategy exits (asks first)"),
     Command("stopentry", control.cmd_pause, "stop opening trades; exits continue",
