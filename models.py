@@ -248,9 +248,9 @@ class Trade(BaseModel):
             self.open_trade_value = self.open_value_of(self.amount, avg)
         return entry_value
 
-    def close(self, rate: float, when: datetime) -> None:
+    def close(self, rate: float, when: datetime, orders: Iterable[Order] | None = None) -> None:
         """Mark the trade closed at `rate`; its profit is what the exits realized."""
-        entry_value = self.recalc_from_orders()
+        entry_value = self.recalc_from_orders(orders)
         self.is_open = False
         self.close_rate = rate
         self.close_date = when

@@ -29,6 +29,7 @@ import pandas as pd
 
 import models
 from engine.analysis import Analyzer, Signal
+from engine.book import open_trades
 from engine.candles import PRICE_COLUMNS, TimeRange, load_pair_data, timeframe_to_timedelta
 from engine.clock import ManualClock
 from engine.commands import Commands
@@ -290,7 +291,7 @@ async def _step_through(commands: Commands, clock: ManualClock, replay: _Replay,
 async def _exit_at_the_end(commands: Commands, clock: ManualClock, replay: _Replay) -> None:
     """F1: trades still open are sold at the open of their pair's last candle."""
     engine = commands.engine
-    for trade in list(Trade.select().where(Trade.is_open).order_by(Trade.id)):
+    for trade in open_trades():
         clock.set(replay.last[trade.pair])
         engine.tickers.update(await engine.exchange.fetch_tickers([trade.pair]))
         try:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from engine import events
+from engine.book import open_trades, trade_by_id, write
 from engine.control import MAX_SPAN, PeriodUnit
 from engine.engine import Engine, EngineState
 from engine.errors import CommandError, ConfigError, ExchangeError
@@ -33,7 +34,7 @@ from engine.views import (
     ProfitSummary,
     TradeView,
 )
-from models import ExitReason, KeyValue, Trade, db
+from models import ExitReason, KeyValue, Trade
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class Commands:
         return ticker.bid if ticker else None
 
     def _trade(self, trade_id: int, *, must_be_open: bool = True) -> Trade:
-        trade = Trade.get_or_none(Trade.id == trade_id)
+        trade = trade_by_id(trade_id)
         if trade is None or (must_be_open and not trade.is_open):
             raise CommandError(f"No open trade with id {trade_id}." if must_be_open
                                else f"No trade with id {trade_id}.")
@@ -258,7 +259,7 @@ class Commands:
     async def force_exit(self, trade_id: int | Literal["all"]) -> ActionResult:
         async with self.engine.lock:
             if trade_id == "all":
-                trades = list(Trade.select().where(Trade.is_open).order_by(Trade.id))
+                trades = open_trades()
                 if not trades:
                     raise CommandError("No open trades.")
             else:
@@ -273,7 +274,7 @@ class Commands:
 
         for order in open_orders_of(trade):
             await self.engine.trader.cancel_order(order, "forcesold")
-        fresh = Trade.get_or_none(Trade.id == trade.id)
+        fresh = trade_by_id(trade.id)
         ticker = self.engine.tickers.get(trade.pair)
         if fresh is None or not fresh.is_open or ticker is None or fresh.amount <= 0 \
                 or open_orders_of(fresh):
@@ -292,7 +293,7 @@ class Commands:
         if price is not None and price <= 0:
             raise CommandError("The price must be a positive number.")
         async with self.engine.lock:
-            if Trade.select().where(Trade.is_open, Trade.pair == pair).exists():
+            if any(t.pair == pair for t in open_trades()):
                 raise CommandError(f"{pair} already has an open trade.")
             if self.engine.free_slots() <= 0:
                 raise CommandError(f"All {s.max_open_trades} trade slots are in use.")
@@ -325,7 +326,7 @@ class Commands:
                 raise CommandError(f"Trade #{trade_id} has an open order on the exchange; "
                                    f"/cancel_open_order {trade_id} first.")
             pair = trade.pair
-            with db.atomic():
+            with write():
                 trade.delete_instance(recursive=True)
         return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
                             "exchange yourself.")

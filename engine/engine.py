@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from engine import events
+from engine.book import open_trades, write
 from engine.clock import Clock
 from engine.errors import FatalExchangeError, StorageError, TemporaryError
 from engine.events import Notifier
@@ -41,7 +42,7 @@ from engine.trader import (
     open_orders_of,
     trades_with_open_orders,
 )
-from models import KeyValue, Trade, db, open_trades
+from models import KeyValue, Trade
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class Engine:
         async with self.lock:
             summary = await reconcile(self.trader, self.pairs())
         s = self.settings
-        open_count = Trade.select().where(Trade.is_open).count()
+        open_count = len(open_trades())
         self.notifier.notify(events.Startup(
             dry_run=s.dry_run, exchange=self.exchange.name, strategy=type(self.strategy).__name__,
             timeframe=self.strategy.timeframe, stake_amount=str(s.stake_amount),
@@ -128,7 +129,7 @@ class Engine:
         """Finish the running iteration, optionally cancel open orders, close the exchange."""
         async with self.lock:
             if self.settings.cancel_open_orders_on_exit:
-                for trade in Trade.select().where(Trade.is_open):
+                for trade in open_trades():
                     for order in open_orders_of(trade):
                         await self.trader.cancel_order(order, "cancelled on shutdown")
             await self.exchange.close()
@@ -229,7 +230,7 @@ class Engine:
         stop = update_stop(trade, ticker, rules, self.trader.round_up(trade.pair),
                            custom_stop=custom_stop)
         if stop is not None:
-            with db.atomic():
+            with write():
                 trade.stop_loss, trade.stop_loss_pct = stop.stop_loss, stop.stop_loss_pct
                 trade.is_stop_loss_trailing = stop.is_stop_loss_trailing
                 trade.max_rate, trade.min_rate = stop.max_rate, stop.min_rate

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
+from engine.book import filled_orders, write
 from engine.clock import Clock
 from engine.errors import (
     InvalidTransition,
@@ -26,7 +27,7 @@ from engine.errors import (
     TemporaryError,
 )
 from engine.exchange import Exchange, OrderRequest, OrderSnapshot, OrderType, Side
-from models import Order, OrderSide, OrderStatus, Trade, db
+from models import Order, OrderSide, OrderStatus, Trade
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class OrderManager:
         return self.apply(order, snapshot)
 
     def _fail(self, order: Order, status: OrderStatus, reason: str) -> None:
-        with db.atomic():
+        with write():
             order.transition(status)
             order.ft_cancel_reason = reason[:250]
             order.remaining = 0.0
@@ -153,10 +154,10 @@ class OrderManager:
         if order.is_entry and snapshot.fee_currency == trade.base_currency:
             # Paid out of the coins bought (Binance without BNB): the position is what arrived.
             order.fee_base = snapshot.fee_cost or 0.0
-        with db.atomic():
+        with write():
             order.save()
             _update_fee_rate(trade, order)
-            trade.recalc_from_orders()
+            trade.recalc_from_orders(filled_orders(trade))
             trade.save()
         return Applied(order, before, target, filled_before, order.filled)
 
@@ -203,7 +204,7 @@ class OrderManager:
         if applied is not None and applied.order.is_open:
             # The exchange still reports it open: ask again next iteration rather than guess.
             return applied
-        with db.atomic():
+        with write():
             order.ft_cancel_reason = reason
             order.save()
         return applied

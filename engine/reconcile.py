@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 
+from engine.book import BOOK, filled_orders, open_orders, open_trades, write
 from engine.errors import ExchangeError
 from engine.orders import Applied
 from engine.trader import Trader, is_dust, open_orders_of
-from models import Order, OrderStatus, Trade, db, open_orders, open_trades
+from models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 async def reconcile(trader: Trader, pairs: list[str]) -> str:
     """Bring the database in line with the exchange; returns a one-line summary."""
     checked = changed = 0
+    BOOK.forget()  # start from what the database holds, whatever happened before
     for order in open_orders():
         checked += 1
         try:
@@ -49,7 +51,7 @@ async def _finish_cut_closes(trader: Trader) -> None:
     for trade in open_trades():
         if not is_dust(trade, trader.exchange.rules(trade.pair).amount_step):
             continue
-        exits = [o for o in trade.filled_orders() if not o.is_entry]
+        exits = [o for o in filled_orders(trade) if not o.is_entry]
         if not exits or open_orders_of(trade):
             continue
         last = exits[-1]
@@ -60,11 +62,11 @@ async def _finish_cut_closes(trader: Trader) -> None:
 
 def _remove_empty_trades() -> int:
     removed = 0
-    for trade in list(Trade.select().where(Trade.is_open, Trade.amount <= 0)):
-        if not open_orders_of(trade):
+    for trade in open_trades():
+        if trade.amount <= 0 and not open_orders_of(trade):
             logger.info("trade=%s pair=%s: nothing filled and nothing open; removed",
                         trade.id, trade.pair)
-            with db.atomic():
+            with write():
                 trade.delete_instance(recursive=True)
             removed += 1
     return removed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from peewee import (
@@ -73,14 +74,54 @@ def _insert_statement(model: type[Model], database: Database) -> tuple[str, tupl
     return _INSERTS[model]
 
 
+class WriteEvent(Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    FAILED = "failed"  # a save or delete raised: the database may not hold what the row does
+
+
+_LISTENERS: dict[type[Model], list[Callable[[Any, WriteEvent], None]]] = {}
+
+
+def on_write(model: type[Model], listener: Callable[[Any, WriteEvent], None]) -> None:
+    """Call `listener(row, event)` after each save or instance delete of a `model` row."""
+    _LISTENERS.setdefault(model, []).append(listener)
+
+
+def _tell(row: Model, event: WriteEvent) -> None:
+    for listener in _LISTENERS.get(type(row), ()):
+        listener(row, event)
+
+
 class CompiledModel(Model):
-    """A model whose whole-row inserts and updates use statements compiled once.
+    """A model whose whole-row inserts and updates use statements compiled once, and whose
+    saves and deletes are told to the listeners registered with `on_write`.
 
     Any other save (a row loaded with only some columns, `only=`, a key given to an
     auto-increment table) goes through peewee's own `save`.
     """
 
     def save(self, force_insert: bool = False, only: Any = None) -> Any:
+        created = force_insert or self._pk is None
+        try:
+            result = self._save(force_insert, only)
+        except BaseException:
+            _tell(self, WriteEvent.FAILED)
+            raise
+        _tell(self, WriteEvent.CREATED if created else WriteEvent.UPDATED)
+        return result
+
+    def delete_instance(self, recursive: bool = False, delete_nullable: bool = False) -> Any:
+        try:
+            result = super().delete_instance(recursive, delete_nullable)
+        except BaseException:
+            _tell(self, WriteEvent.FAILED)
+            raise
+        _tell(self, WriteEvent.DELETED)
+        return result
+
+    def _save(self, force_insert: bool, only: Any) -> Any:
         database = _database(type(self))
         if database is None or only is not None:
             return super().save(force_insert=force_insert, only=only)

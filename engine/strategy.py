@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pandas as pd
 
 # The config's own parsers, so a bad strategy value reads like a bad config value.
+from engine.book import filled_orders
 from engine.config import _order_types, _timeout
 from engine.errors import ConfigError, StrategyError
 from engine.settings import OrderTypes, UnfilledTimeout
@@ -173,7 +174,7 @@ class TradeSnapshot:
     @classmethod
     def from_trade(cls, trade: Any) -> TradeSnapshot:
         """Copy a trade (a models.Trade or anything with its attributes)."""
-        entries = sum(1 for order in trade.filled_orders() if order.is_entry)
+        entries = sum(1 for order in filled_orders(trade) if order.is_entry)
         return cls(
             id=trade.id, pair=trade.pair, open_rate=trade.open_rate, open_date=trade.open_date,
             amount=trade.amount, stake_amount=trade.stake_amount, enter_tag=trade.enter_tag,

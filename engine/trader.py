@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from engine import events
+from engine.book import filled_orders, open_orders, orders_of, trade_by_id, write
 from engine.candles import timeframe_to_seconds
 from engine.clock import Clock
 from engine.errors import OrderNotPlaced, OrderRejected, TemporaryError
@@ -22,16 +23,7 @@ from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, 
 from engine.orders import Applied, OrderManager, record_intent
 from engine.settings import Settings
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from models import (
-    ExitReason,
-    Order,
-    OrderStatus,
-    Trade,
-    db,
-    open_orders,
-    orders_of,
-    trade_by_id,
-)
+from models import ExitReason, Order, OrderStatus, Trade
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +82,7 @@ class Trader:
             return None
         fee = rules.taker_fee if order_type == "market" else rules.maker_fee
         stop = initial_stop(price, self.rules.stoploss, self.round_up(pair))
-        with db.atomic():
+        with write():
             trade = Trade.create(
                 exchange=self.exchange.name, pair=pair, base_currency=rules.base,
                 stake_currency=rules.quote, strategy=type(self.strategy).__name__,
@@ -167,7 +159,7 @@ class Trader:
         if not confirmed:
             return False
         price = self.exchange.round_price(trade.pair, rate)
-        with db.atomic():
+        with write():
             trade.exit_reason = decision.reason
             trade.close_rate_requested = price
             trade.save()
@@ -212,10 +204,10 @@ class Trader:
             return
         logger.info("trade=%s pair=%s: the wallet holds %.8g less than the trade; booked as "
                     "the entry fee", trade.id, trade.pair, missing)
-        with db.atomic():
+        with write():
             entry.fee_base = (entry.fee_base or 0.0) + missing
             entry.save()
-            trade.recalc_from_orders()
+            trade.recalc_from_orders(filled_orders(trade))
             trade.save()
 
     # --- order outcomes --------------------------------------------------------------------
@@ -256,7 +248,7 @@ class Trader:
         if trade.amount <= 0 and not open_orders_of(trade):
             logger.info("trade=%s pair=%s entry %s with nothing filled: trade removed",
                         trade.id, trade.pair, order.status)
-            with db.atomic():
+            with write():
                 trade.delete_instance(recursive=True)
             self.notifier.notify(events.EntryCancelled(
                 trade_id=trade.id, pair=trade.pair, reason=f"{reason}, fully cancelled",
@@ -270,7 +262,7 @@ class Trader:
         if trade.is_stop_loss_trailing or trade.amount <= 0:
             return
         stop = initial_stop(trade.open_rate, self.rules.stoploss, self.round_up(trade.pair))
-        with db.atomic():
+        with write():
             trade.stop_loss = trade.initial_stop_loss = stop.stop_loss
             trade.stop_loss_pct = trade.initial_stop_loss_pct = stop.stop_loss_pct
             trade.save()
@@ -282,7 +274,7 @@ class Trader:
         elif applied.after in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FAILED):
             if applied.before == applied.after:
                 return
-            with db.atomic():
+            with write():
                 trade.exit_reason = None
                 trade.save()
             self.notifier.notify(events.ExitCancelled(
@@ -293,9 +285,9 @@ class Trader:
         rate = order.average or order.price
         closes = is_dust(trade, self.exchange.rules(trade.pair).amount_step)
         when = order.order_filled_date or self.clock.now()
-        with db.atomic():
+        with write():
             if closes:
-                trade.close(rate, when)
+                trade.close(rate, when, filled_orders(trade))
             trade.save()
         logger.info("trade=%s pair=%s exit filled @ %.8g (%s)%s", trade.id, trade.pair, rate,
                     trade.exit_reason, "" if closes else ", partial")
@@ -319,7 +311,7 @@ class Trader:
         A synthetic filled exit order keeps the rule that a trade is what its orders say.
         """
         now = self.clock.now()
-        with db.atomic():
+        with write():
             Order.create(
                 trade=trade, client_order_id=f"ext-{trade.id}-{int(now.timestamp())}",
                 ft_order_side="sell", ft_pair=trade.pair, ft_amount=trade.amount, ft_price=rate,
@@ -329,7 +321,7 @@ class Trader:
                 order_date=now, order_filled_date=now, order_update_date=now,
             )  # fmt: skip
             trade.exit_reason = ExitReason.SOLD_ON_EXCHANGE
-            trade.close(rate, now)
+            trade.close(rate, now, filled_orders(trade))
             trade.save()
         logger.warning("trade=%s pair=%s: coins no longer in the wallet; closed as %s",
                        trade.id, trade.pair, ExitReason.SOLD_ON_EXCHANGE.value)
