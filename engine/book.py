@@ -26,9 +26,7 @@ from contextlib import contextmanager
 
 import models
 from engine.statements import WriteEvent, on_write
-from models import Order, OrderStatus, Trade
-
-_OPEN_STATUSES = [s.value for s in OrderStatus if s.is_open]
+from models import Order, Trade
 
 
 class Book:
@@ -44,10 +42,11 @@ class Book:
     def _loaded(self) -> dict[int, Trade]:
         if self._trades is None or self._database is not models.db.obj:
             self._database = models.db.obj
-            busy = Order.select(Order.trade).where(Order.status.in_(_OPEN_STATUSES))
-            trades = Trade.select().where((Trade.is_open == True) | Trade.id.in_(busy)) \
-                .order_by(Trade.id)  # noqa: E712
-            self._trades = {t.id: t for t in trades}
+            trades = {t.id: t for t in models.open_trades()}
+            for order in models.open_orders():  # a closed trade may still have one open
+                if order.trade_id not in trades:
+                    trades[order.trade_id] = order.trade
+            self._trades = dict(sorted(trades.items()))
             self._orders = {trade_id: [] for trade_id in self._trades}
             if self._trades:
                 for order in Order.select().where(Order.trade.in_(list(self._trades))) \
