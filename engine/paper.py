@@ -4,7 +4,9 @@ Market data (markets, rules, rounding, tickers, candles) comes from `source`: th
 exchange's public data or an `OfflineMarket`. Orders live in the `paper_orders` table, each
 state change committed in its own transaction, because that table plays the part of the
 exchange's own durable state: after a restart the wallet is `wallet` plus the effect of every
-fill recorded there, and open orders carry on.
+fill recorded there, and open orders carry on. Being the table's only writer, it keeps balances,
+open orders and client order ids in memory: read on first use, changed only once a write has
+committed, dropped (to be read again) when one fails.
 
 Fill rules, kept simple on purpose:
 - market orders fill at once, fully, at the ask (buy) or bid (sell), with the taker fee;
@@ -58,12 +60,8 @@ logger = logging.getLogger(__name__)
 # restart (which sums every row again) finds the very same balances.
 _EXACT = Context(prec=60)
 OPEN, CLOSED, CANCELED = "open", "closed", "canceled"
-_OPEN_ROWS: Prepared[PaperOrder] = prepared(
-    lambda: PaperOrder.select().where(PaperOrder.status == OPEN))
 _BY_ID: Prepared[PaperOrder] = prepared(lambda order_id: PaperOrder.select().where(
     PaperOrder.id == order_id))
-_BY_CLIENT_ID: Prepared[PaperOrder] = prepared(lambda client_id: PaperOrder.select().where(
-    PaperOrder.client_order_id == client_id))
 
 
 def _one(rows: list[PaperOrder]) -> PaperOrder | None:
@@ -98,6 +96,48 @@ def _price(row: PaperOrder) -> float:
 def _crosses(row: PaperOrder, ticker: Ticker) -> bool:
     price = _price(row)
     return price >= ticker.low if row.side == "buy" else price <= ticker.high
+
+
+def _copy(row: PaperOrder) -> PaperOrder:
+    """A row to change: the book holds only what the table holds until the change commits."""
+    changed = PaperOrder(__no_default__=1)
+    changed.__data__ = dict(row.__data__)
+    return changed
+
+
+def _as_stored(row: PaperOrder) -> None:
+    """Make the row what reading it back would give (floats, UTC datetimes from text)."""
+    data = row.__data__
+    for field in PaperOrder._meta.sorted_fields:
+        data[field.name] = field.python_value(field.db_value(data[field.name]))
+
+
+class _Book:
+    """The table as this process last read or wrote it."""
+
+    def __init__(self, wallet: float, stake: str) -> None:
+        self.totals: dict[str, Decimal] = defaultdict(Decimal, {stake: dec(wallet)})
+        self.open: dict[str, PaperOrder] = {}  # by id, in the table's order
+        self.ids: dict[str, str] = {}  # every row's order id, by client order id
+
+    @classmethod
+    def read(cls, wallet: float, stake: str) -> _Book:
+        book = cls(wallet, stake)
+        for row in PaperOrder.select():
+            book.take(row, {})
+        return book
+
+    def take(self, row: PaperOrder, before: dict[str, Decimal]) -> None:
+        """Count in a row as written: `before` is its fills' effect in the previous version."""
+        with localcontext(_EXACT):
+            for effect, sign in ((before, -1), (_effect(row), 1)):
+                for currency, amount in effect.items():
+                    self.totals[currency] += sign * amount
+        self.ids[row.client_order_id] = row.id
+        if row.status == OPEN:
+            self.open[row.id] = row
+        else:
+            self.open.pop(row.id, None)
 
 
 def snapshot(row: PaperOrder) -> OrderSnapshot:
@@ -144,9 +184,8 @@ class PaperExchange:
         self._stake = stake_currency
         self._fee = fee
         self._ratio = partial_fill_ratio
-        # Both are read from the database on first use, so a restart picks up where it was.
-        self._totals: dict[str, Decimal] | None = None
-        self._orders_made: int | None = None
+        # Read from the database on first use, so a restart picks up where it was.
+        self._state: _Book | None = None
 
     # --- market data: the source's ------------------------------------------------------
 
@@ -182,8 +221,13 @@ class PaperExchange:
 
     # --- balances -------------------------------------------------------------------------
 
+    def _book(self) -> _Book:
+        if self._state is None:
+            self._state = _Book.read(self._wallet, self._stake)
+        return self._state
+
     async def fetch_balance(self) -> dict[str, Balance]:
-        totals, used = self._ledger(), self._used()
+        totals, used = self._book().totals, self._used()
         currencies = {self._stake} | {c for c, v in totals.items() if v} | set(used)
         balances = {}
         for currency in sorted(currencies):
@@ -193,25 +237,11 @@ class PaperExchange:
             balances[currency] = Balance(currency, free, float(locked), float(total))
         return balances
 
-    def _ledger(self) -> dict[str, Decimal]:
-        if self._totals is None:
-            self._totals = defaultdict(Decimal, {self._stake: dec(self._wallet)})
-            for row in PaperOrder.select():
-                self._book(_effect(row), 1)
-        return self._totals
-
-    def _book(self, effect: dict[str, Decimal], sign: int) -> None:
-        if self._totals is None:
-            return
-        with localcontext(_EXACT):
-            for currency, amount in effect.items():
-                self._totals[currency] += sign * amount
-
     def _used(self) -> dict[str, Decimal]:
         """Funds locked by open orders: quote (with fee) for buys, base for sells."""
         used: dict[str, Decimal] = defaultdict(Decimal)
         with localcontext(_EXACT):
-            for row in _OPEN_ROWS():
+            for row in self._book().open.values():
                 base, quote = _currencies(row.pair)
                 remaining = dec(row.amount) - dec(row.filled)
                 if row.side == "buy":
@@ -224,7 +254,7 @@ class PaperExchange:
     def _free(self, currency: str) -> float:
         with localcontext(_EXACT):
             used = self._used().get(currency, Decimal(0))
-            return float(self._ledger().get(currency, Decimal(0)) - used)
+            return float(self._book().totals.get(currency, Decimal(0)) - used)
 
     def _fee_rate(self, rules: MarketRules, order_type: OrderType) -> float:
         if self._fee is not None:
@@ -237,9 +267,9 @@ class PaperExchange:
         """Place a simulated order; a client id seen before returns that order instead."""
         pair = request.pair
         ticker = (await self._source.fetch_tickers([pair])).get(pair)
-        existing = _one(_BY_CLIENT_ID(request.client_order_id))
+        existing = self._row(self._book().ids.get(request.client_order_id))
         if existing is not None:
-            return snapshot(self._match(existing, ticker if existing.pair == pair else None))
+            return self._match(existing, ticker if existing.pair == pair else None)
         if ticker is None:
             raise OrderRejected(f"{pair}: no price at {self._clock.now().isoformat()}")
         rules = self._source.rules(pair)
@@ -253,7 +283,7 @@ class PaperExchange:
             self._fill(row, amount, fee_rate)
         elif _crosses(row, ticker):
             self._fill(row, self._fill_amount(row), fee_rate)
-        self._save(row, {}, insert=True)
+        taken = self._write(row, {}, insert=True)
         logger.info(
             "paper order %s client_id=%s %s %s %s %s at %s: %s",
             row.id,
@@ -265,7 +295,7 @@ class PaperExchange:
             price,
             row.status,
         )
-        return snapshot(row)
+        return taken
 
     def _order_price(self, request: OrderRequest, ticker: Ticker) -> float:
         if request.order_type == "market":
@@ -287,12 +317,10 @@ class PaperExchange:
     def _new_row(
         self, request: OrderRequest, rules: MarketRules, amount: float, price: float
     ) -> PaperOrder:
-        if self._orders_made is None:
-            self._orders_made = PaperOrder.select().count()
-        self._orders_made += 1
+        number = len(self._book().ids) + 1
         now = self._clock.now()
         return PaperOrder(
-            id=f"paper-{self._orders_made}", client_order_id=request.client_order_id,
+            id=f"paper-{number}", client_order_id=request.client_order_id,
             pair=request.pair, side=request.side, order_type=request.order_type, price=price,
             amount=amount, filled=0.0, average=None, cost=0.0, fee_cost=0.0,
             fee_currency=rules.quote, status=OPEN, created_at=now, updated_at=now,
@@ -320,14 +348,14 @@ class PaperExchange:
         if _remaining(row) <= 0:
             row.status = CLOSED
 
-    def _match(self, row: PaperOrder, ticker: Ticker | None) -> PaperOrder:
+    def _match(self, row: PaperOrder, ticker: Ticker | None) -> OrderSnapshot:
         """Fill an open limit order if the ticker's range reached its price."""
         if row.status != OPEN or ticker is None or not _crosses(row, ticker):
-            return row
-        before = _effect(row)
+            return snapshot(row)
+        before, row = _effect(row), _copy(row)
         amount = self._fill_amount(row)
         self._fill(row, amount, self._fee_rate(self._source.rules(row.pair), "limit"))
-        self._save(row, before, insert=False)
+        taken = self._write(row, before, insert=False)
         logger.info(
             "paper order %s client_id=%s filled %s %s at %s: %s",
             row.id,
@@ -337,19 +365,36 @@ class PaperExchange:
             row.price,
             row.status,
         )
-        return row
+        return taken
 
-    def _save(self, row: PaperOrder, before: dict[str, Decimal], *, insert: bool) -> None:
-        with db.atomic():
-            row.save(force_insert=insert)
-        self._book(before, -1)
-        self._book(_effect(row), 1)
+    def _write(self, row: PaperOrder, before: dict[str, Decimal], *, insert: bool
+               ) -> OrderSnapshot:
+        """Commit the row in its own transaction; only then does the book take it in."""
+        book = self._book()
+        try:
+            with db.atomic():
+                row.save(force_insert=insert)
+        except BaseException:
+            self._state = None  # what the table holds now is read again, not guessed
+            raise
+        taken = snapshot(row)
+        if row.status == OPEN:
+            _as_stored(row)
+        book.take(row, before)
+        return taken
+
+    def _row(self, order_id: str | None) -> PaperOrder | None:
+        """An open order from the book; a finished one (it changes no more) from the table."""
+        if order_id is None:
+            return None
+        row = self._book().open.get(order_id)
+        return _one(_BY_ID(order_id)) if row is None else row
 
     def _find(self, pair: str, order_id: str | None, client_order_id: str | None) -> PaperOrder:
         if order_id is not None:
-            row = _one(_BY_ID(order_id))
+            row = self._row(order_id)
         elif client_order_id is not None:
-            row = _one(_BY_CLIENT_ID(client_order_id))
+            row = self._row(self._book().ids.get(client_order_id))
         else:
             raise OrderNotFound(f"{pair}: an order id or a client order id is needed")
         if row is None or row.pair != pair:
@@ -362,45 +407,43 @@ class PaperExchange:
         row = self._find(pair, order_id, client_order_id)
         if row.status == OPEN:
             ticker = (await self._source.fetch_tickers([pair])).get(pair)
-            row = self._match(self._find(pair, order_id, client_order_id), ticker)
+            return self._match(self._find(pair, order_id, client_order_id), ticker)
         return snapshot(row)
 
     async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
         tickers = await self._source.fetch_tickers([pair])
-        rows = PaperOrder.select().where((PaperOrder.pair == pair) & (PaperOrder.status == OPEN))
-        matched = [
-            self._match(row, tickers.get(pair)) for row in rows.order_by(PaperOrder.created_at)
-        ]
-        return [snapshot(row) for row in matched if row.status == OPEN]
+        rows = [row for row in self._book().open.values() if row.pair == pair]
+        rows.sort(key=lambda row: cast(datetime, row.created_at))
+        matched = [self._match(row, tickers.get(pair)) for row in rows]
+        return [order for order in matched if order.status == OPEN]
 
     async def match_open_orders(self) -> list[OrderSnapshot]:
         """Check every open order against the current tickers (one call); the changed ones."""
-        pairs = [
-            r.pair
-            for r in PaperOrder.select(PaperOrder.pair).where(PaperOrder.status == OPEN).distinct()
-        ]
+        pairs = list(dict.fromkeys(row.pair for row in self._book().open.values()))
         if not pairs:
             return []
         tickers = await self._source.fetch_tickers(pairs)
         changed = []
-        for row in PaperOrder.select().where(PaperOrder.status == OPEN):
-            filled = row.filled
-            if self._match(row, tickers.get(row.pair)).filled != filled:
-                changed.append(snapshot(row))
+        for row in list(self._book().open.values()):
+            order = self._match(row, tickers.get(row.pair))
+            if order.filled != row.filled:
+                changed.append(order)
         return changed
 
     async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot:
         """Cancel an open order, keeping what it filled; a finished order is returned as is."""
         row = self._find(pair, order_id, None)
-        if row.status == OPEN:
-            row.status = CANCELED
-            row.updated_at = self._clock.now()
-            self._save(row, _effect(row), insert=False)
-            logger.info(
-                "paper order %s client_id=%s canceled, %s of %s filled",
-                row.id,
-                row.client_order_id,
-                row.filled,
-                row.amount,
-            )
-        return snapshot(row)
+        if row.status != OPEN:
+            return snapshot(row)
+        before, row = _effect(row), _copy(row)
+        row.status = CANCELED
+        row.updated_at = self._clock.now()
+        taken = self._write(row, before, insert=False)
+        logger.info(
+            "paper order %s client_id=%s canceled, %s of %s filled",
+            row.id,
+            row.client_order_id,
+            row.filled,
+            row.amount,
+        )
+        return taken

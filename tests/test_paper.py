@@ -8,8 +8,10 @@ import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
+import peewee
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,7 +34,7 @@ ETH = load_candles(DATA / "ETH_BTC-5m.feather").set_index("date")
 
 
 def candle(when: datetime) -> pd.Series:
-    return ETH.loc[pd.Timestamp(when).floor("5min")]
+    return cast(pd.Series, ETH.loc[pd.Timestamp(when).floor("5min")])
 
 
 def buy(amount: float, price: float = 0.0, kind: str = "market", cid: str = "b1",
@@ -345,7 +347,7 @@ def test_free_never_goes_negative_and_totals_follow_the_fills(
         for number, (side, amount, distance, hours) in enumerate(steps):
             clock.advance(timedelta(hours=hours))
             await paper.match_open_orders()
-            price = ETH["open"].asof(pd.Timestamp(clock.now())) * (distance or 1)
+            price = cast(float, ETH["open"].asof(pd.Timestamp(clock.now()))) * (distance or 1)
             kind = "market" if distance is None else "limit"
             request = (buy if side == "buy" else sell)(amount, price, kind, f"c{number}")
             try:
@@ -371,3 +373,98 @@ def test_free_never_goes_negative_and_totals_follow_the_fills(
 
 def markets() -> list[dict[str, object]]:
     return list(json.loads(MARKETS.read_text())["markets"])
+
+
+class FullDisk(peewee.SqliteDatabase):
+    """The database file on a disk that fills up: while `full`, every write fails as SQLite
+    reports it."""
+
+    full = False
+
+    def execute_sql(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if self.full and sql.lstrip()[:6].upper() in ("INSERT", "UPDATE"):
+            raise peewee.OperationalError("database or disk is full")
+        return super().execute_sql(sql, params, *args, **kwargs)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[FullDisk]:
+    models.init_db(f"sqlite:///{tmp_path / 'dryrun.sqlite'}")
+    models.close_db()
+    database = FullDisk(str(tmp_path / "dryrun.sqlite"))
+    models.db.initialize(database)
+    models.db.connect(reuse_if_open=True)
+    yield database
+    models.close_db()
+
+
+async def test_a_fill_that_could_not_be_written_is_not_remembered_and_happens_once_written(
+    disk: FullDisk, market: OfflineMarket, clock: ManualClock
+) -> None:
+    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC")
+    limit = market.round_price("ETH/BTC", candle(START)["low"] * 0.995)
+    order = await paper.create_order(buy(1.0, limit, "limit"))
+    before = await paper.fetch_balance()
+    clock.set(ETH[(ETH.index > candle(START).name) & (ETH["low"] <= limit)].index[0])
+    disk.full = True
+    with pytest.raises(peewee.OperationalError, match="disk is full"):
+        await paper.match_open_orders()
+    assert await paper.fetch_balance() == before
+
+    disk.full = False
+    assert [o.order_id for o in await paper.match_open_orders()] == [order.order_id]
+    assert models.PaperOrder.get_by_id(order.order_id).status == "closed"
+    assert (await paper.fetch_balance())["ETH"].total == 1.0
+
+
+async def test_after_a_failed_write_the_exchange_believes_the_table_not_its_memory(
+    disk: FullDisk, market: OfflineMarket, clock: ManualClock
+) -> None:
+    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC")
+    order = await paper.create_order(buy(1.0, 0.05, "limit", cid="resting"))
+    disk.full = True
+    with pytest.raises(peewee.OperationalError):
+        await paper.cancel_order("ETH/BTC", order.order_id)
+    disk.full = False
+    # Whatever the failed write left behind, the table is the truth: here, the cancel landed.
+    models.PaperOrder.update(status="canceled").execute()
+    assert await paper.fetch_open_orders("ETH/BTC") == []
+    assert (await paper.fetch_balance())["BTC"] == Balance("BTC", 1.0, 0.0, 1.0)
+    retried = await paper.create_order(buy(1.0, 0.05, "limit", cid="resting"))
+    assert (retried.order_id, retried.status) == (order.order_id, "canceled")
+
+
+async def test_an_order_that_could_not_be_written_does_not_exist_and_its_number_is_reused(
+    disk: FullDisk, market: OfflineMarket, clock: ManualClock
+) -> None:
+    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC")
+    await paper.create_order(buy(1.0, cid="first"))
+    disk.full = True
+    with pytest.raises(peewee.OperationalError):
+        await paper.create_order(buy(1.0, cid="lost"))
+    disk.full = False
+    assert (await paper.fetch_balance())["ETH"].total == 1.0
+    again = await paper.create_order(buy(1.0, cid="lost"))
+    assert (again.order_id, again.status) == ("paper-2", "closed")
+    assert models.PaperOrder.select().count() == 2
+
+
+async def test_a_retried_create_returns_the_finished_order_it_made_before_a_restart(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    url = f"sqlite:///{tmp_path / 'dryrun.sqlite'}"
+    models.init_db(url)
+    venue = OfflineMarket.from_files(DATA, PAIRS, "5m", MARKETS, clock)
+    paper = PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC")
+    bought = await paper.create_order(buy(1.0, cid="intent-1"))
+    resting = await paper.create_order(buy(1.0, 0.05, "limit", cid="intent-2"))
+    canceled = await paper.cancel_order("ETH/BTC", resting.order_id)
+    models.close_db()
+
+    models.init_db(url)
+    restarted = PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC")
+    assert await restarted.create_order(buy(1.0, cid="intent-1")) == bought
+    assert await restarted.create_order(buy(1.0, 0.05, "limit", cid="intent-2")) == canceled
+    assert models.PaperOrder.select().count() == 2
+    assert (await restarted.fetch_balance())["ETH"].total == 1.0
+    models.close_db()
