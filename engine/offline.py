@@ -6,15 +6,17 @@ one with the latest open time <= now: its open is the price (bid = ask = last) a
 open/high/low are the ticker's range, so exits decided on a replayed ticker see the same candle
 a Freqtrade backtest sees. `fetch_ohlcv` returns only candles that have closed by `now`.
 
-Backtests call `fetch_tickers` once per candle, so the candles are held as numpy arrays and
-looked up with `searchsorted`, never by filtering frames.
+Backtests call `fetch_tickers` once per candle while the clock moves one candle at a time, so
+each pair keeps a cursor on its current candle and checks it and the next one before a binary
+search; the clock of the offline demo (or a test) may jump anywhere, and then the search finds
+the candle. Candles are never found by filtering frames.
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -40,20 +42,51 @@ from engine.exchange import (
 )
 
 _NO_ORDERS = "offline market: use PaperExchange for orders"
+_MAX_REMEMBERED = 100_000  # rounded values kept; a backtest of 57,000 candles uses about 5,300
 
 
-@dataclass(frozen=True, slots=True)
 class _Series:
-    """One pair's candles as arrays; `opens_ns` are open times in ns since the epoch."""
+    """One pair's candles as arrays (`opens_ns`: open times in ns since the epoch, `values`:
+    rows of open, high, low, close, volume), plus open times and (open, high, low) rows as
+    Python lists for the per-candle ticker lookup, where numpy's per-call overhead would
+    dominate."""
 
-    opens_ns: np.ndarray
-    values: np.ndarray  # rows of open, high, low, close, volume
+    __slots__ = ("_at", "_opens", "_rows", "opens_ns", "values")
+
+    def __init__(self, opens_ns: np.ndarray, values: np.ndarray) -> None:
+        self.opens_ns = opens_ns
+        self.values = values
+        self._opens: list[int] = opens_ns.tolist()
+        self._rows: list[tuple[float, float, float]] = [
+            (o, h, low) for o, h, low in values[:, :3].tolist()
+        ]
+        self._at = 0  # the candle of the last lookup
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> _Series:
         dates = frame["date"].dt.as_unit("ns").astype("int64").to_numpy()
         values = frame.loc[:, list(CANDLE_COLUMNS[1:])].to_numpy(dtype="float64")
         return cls(opens_ns=dates, values=values)
+
+    def current(self, now_ns: int, step_ns: int) -> tuple[float, float, float] | None:
+        """Open, high and low of the candle trading at `now_ns` (open <= now < open + step)."""
+        index = self._index(now_ns)
+        if index < 0 or now_ns >= self._opens[index] + step_ns:
+            return None
+        return self._rows[index]
+
+    def _index(self, now_ns: int) -> int:
+        """The last candle opened at or before `now_ns` (-1 if none): bisect_right - 1."""
+        opens = self._opens
+        last = len(opens) - 1
+        for index in (self._at, self._at + 1):
+            if index <= last and opens[index] <= now_ns \
+                    and (index == last or now_ns < opens[index + 1]):
+                self._at = index
+                return index
+        index = bisect_right(opens, now_ns) - 1
+        self._at = max(index, 0)
+        return index
 
 
 def _ns(when: datetime) -> int:
@@ -92,6 +125,11 @@ class OfflineMarket:
             for pair, frame in candles.items()
             if not frame.empty
         }
+        self._last_now: datetime | None = None
+        self._last_now_ns = 0
+        # ccxt's rounding is a pure function of the fixed markets and its arguments, and the
+        # engine and the paper exchange round the same prices and amounts again and again.
+        self._rounded: dict[tuple[str, float, Rounding | None], float] = {}
 
     @classmethod
     def from_files(
@@ -144,33 +182,57 @@ class OfflineMarket:
             raise OrderRejected(f"{pair}: not a market of the offline exchange") from None
 
     def round_amount(self, pair: str, amount: float) -> float:
+        key = (pair, amount, None)
+        rounded = self._rounded.get(key)
+        if rounded is not None:
+            return rounded
         self.rules(pair)
         try:
-            return precision.round_amount(self._ccxt, pair, amount)
+            rounded = precision.round_amount(self._ccxt, pair, amount)
         except ccxt.BaseError as exc:  # ccxt refuses amounts below one step
             raise classify(exc, "create_order") from exc
+        return self._remember(key, rounded)
 
     def round_price(self, pair: str, price: float, rounding: Rounding = Rounding.ROUND) -> float:
+        key = (pair, price, rounding)
+        rounded = self._rounded.get(key)
+        if rounded is not None:
+            return rounded
         self.rules(pair)
-        return precision.round_price(self._ccxt, pair, price, rounding)
+        return self._remember(key, precision.round_price(self._ccxt, pair, price, rounding))
+
+    def _remember(self, key: tuple[str, float, Rounding | None], rounded: float) -> float:
+        """Keep `rounded` for `key` when the key identifies the input exactly: a positive
+        float (as dict keys 0.0 equals -0.0 and True equals 1.0, which ccxt refuses)."""
+        value = key[1]
+        if type(value) is float and value > 0:
+            if len(self._rounded) >= _MAX_REMEMBERED:
+                self._rounded.clear()
+            self._rounded[key] = rounded
+        return rounded
 
     async def fetch_tickers(self, pairs: list[str]) -> dict[str, Ticker]:
         """Tickers of the pairs trading at clock time; a pair outside its data is left out."""
         now = self._clock.now()
-        now_ns = _ns(now)
+        now_ns = self._now_ns(now)
         tickers: dict[str, Ticker] = {}
         for pair in pairs:
             series = self._series.get(pair)
-            if series is None:
+            row = None if series is None else series.current(now_ns, self._step_ns)
+            if row is None:
                 continue
-            index = int(np.searchsorted(series.opens_ns, now_ns, side="right")) - 1
-            if index < 0 or now_ns >= series.opens_ns[index] + self._step_ns:
-                continue
-            o, h, low, _, _ = series.values[index].tolist()
+            o, h, low = row
             tickers[pair] = Ticker(
                 pair=pair, time=now, bid=o, ask=o, last=o, open=o, high=h, low=low
             )
         return tickers
+
+    def _now_ns(self, now: datetime) -> int:
+        """`_ns(now)`, kept for the last `now`: the clock hands out the same object until it
+        moves, and an iteration asks for tickers more than once."""
+        if now is not self._last_now:
+            self._last_now, self._last_now_ns = now, _ns(now)
+        return self._last_now_ns
 
     async def fetch_ohlcv(
         self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None

@@ -6,15 +6,18 @@ import asyncio
 import copy
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import ccxt
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine import precision
 from engine.candles import load_candles, load_pair_data
 from engine.clock import ManualClock
 from engine.errors import ConfigError, ExchangeError, OrderRejected
@@ -95,6 +98,68 @@ def test_ticker_range_always_equals_the_candle_open_at_or_before_now(now: dateti
     candle = eth().loc[eth().index[eth().index <= now][-1]]
     assert (ticker.open, ticker.high, ticker.low) == (candle["open"], candle["high"], candle["low"])
     assert ticker.bid == ticker.ask == ticker.last == candle["open"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["step", "stay"]) | clock_times, min_size=1, max_size=30))
+def test_tickers_follow_the_clock_stepping_standing_still_or_jumping_anywhere(
+    moves: list[str | datetime],
+) -> None:
+    market, clock = shared_market()
+    for move in moves:
+        if move == "step":
+            clock.advance(FIVE)
+        elif isinstance(move, datetime):
+            clock.set(move)
+        now = clock.now()
+        ticker = asyncio.run(market.fetch_tickers(["ETH/BTC"])).get("ETH/BTC")
+        opened = eth().index[eth().index <= now]
+        if now >= LAST + FIVE or opened.empty:
+            assert ticker is None
+            continue
+        candle = eth().loc[opened[-1]]
+        assert ticker is not None
+        assert (ticker.open, ticker.high, ticker.low) == (candle["open"], candle["high"],
+                                                          candle["low"])
+
+
+@cache
+def reference_ccxt() -> ccxt.Exchange:
+    exchange = ccxt.binance()
+    exchange.set_markets(json.loads(MARKETS.read_text())["markets"])
+    return exchange
+
+
+def ccxt_outcome(call: Callable[[], float]) -> str:
+    """The value (repr, so -0.0 and 0.0 differ) or that it was refused."""
+    try:
+        return repr(call())
+    except (ccxt.BaseError, ExchangeError):
+        return "refused"
+
+
+values = st.one_of(
+    st.floats(-1.0, 1000.0, allow_nan=False), st.integers(-2, 3), st.just(-0.0),
+    st.sampled_from([0.0831236, 0.0831231, 0.0831239, 150.9, 0.1239999, 0.0009]),
+)
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(["ETH/BTC", "ADA/BTC"]), values,
+       st.sampled_from([None, *Rounding]))
+def test_rounding_again_gives_ccxts_answer_again(
+    pair: str, value: float, rounding: Rounding | None,
+) -> None:
+    market, _ = shared_market()
+    if rounding is None:
+        expected = ccxt_outcome(lambda: precision.round_amount(reference_ccxt(), pair, value))
+        again = [ccxt_outcome(lambda: market.round_amount(pair, value)) for _ in range(2)]
+    else:
+        expected = ccxt_outcome(
+            lambda: precision.round_price(reference_ccxt(), pair, value, rounding))
+        again = [ccxt_outcome(lambda: market.round_price(pair, value, rounding))
+                 for _ in range(2)]
+    assert again == [expected, expected]
 
 
 @settings(max_examples=200)
