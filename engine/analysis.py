@@ -7,12 +7,15 @@ the cached result is reused and no strategy code runs at all.
 
 A backtest computes the whole range at once (`populate`, vectorized) and hands the frame over
 with `set_frame`; `signal_at` then reads the candle it asks for, so live and backtest runs read
-signals through the same code.
+signals through the same code. A backtest asks for every pair's candles in turn, so `signal_at`
+reads Python lists (numpy's per-element overhead would dominate) and checks the candle after
+the last one asked for before searching.
 """
 
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -47,7 +50,7 @@ class Signal:
 class _Analyzed:
     """One analyzed frame, with its signal columns pre-read for fast lookups by time."""
 
-    __slots__ = ("dates", "enter", "enter_tags", "exit", "exit_tags", "frame")
+    __slots__ = ("dates", "enter", "enter_tags", "exit", "exit_tags", "frame", "rows")
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
@@ -58,6 +61,7 @@ class _Analyzed:
         self.exit = raw_exit & ~raw_enter
         self.enter_tags = _tags(frame, "enter_tag")
         self.exit_tags = _tags(frame, "exit_tag")
+        self.rows: _Rows | None = None  # built by the first `signal_at`
 
     @property
     def last_date(self) -> int:
@@ -76,6 +80,45 @@ class _Analyzed:
         )
 
 
+class _Rows:
+    """An analyzed frame's signal columns as Python lists, with a cursor on the last row read."""
+
+    __slots__ = ("at", "dates", "enter", "enter_tags", "exit", "exit_tags")
+
+    def __init__(self, analyzed: _Analyzed) -> None:
+        self.dates: list[int] = analyzed.dates.tolist()
+        self.enter: list[bool] = analyzed.enter.tolist()
+        self.exit: list[bool] = analyzed.exit.tolist()
+        self.enter_tags = _tag_list(analyzed.enter_tags, len(self.dates))
+        self.exit_tags = _tag_list(analyzed.exit_tags, len(self.dates))
+        self.at = -1
+
+    def find(self, wanted: int) -> int | None:
+        """The first row dated `wanted` (what searchsorted finds), None if there is none."""
+        dates = self.dates
+        for row in (self.at + 1, self.at):
+            if 0 <= row < len(dates) and dates[row] == wanted \
+                    and (row == 0 or dates[row - 1] < wanted):
+                self.at = row
+                return row
+        row = bisect_left(dates, wanted)
+        if row == len(dates) or dates[row] != wanted:
+            return None
+        self.at = row
+        return row
+
+    def signal(self, pair: str, row: int, candle_time: datetime) -> Signal:
+        return Signal(
+            pair=pair,
+            candle_time=candle_time,
+            enter_long=self.enter[row],
+            exit_long=self.exit[row],
+            enter_tag=self.enter_tags[row],
+            exit_tag=self.exit_tags[row],
+            stale=False,
+        )
+
+
 class Analyzer:
     def __init__(self, strategy: IStrategy, timeframe: str,
                  outdated_offset: timedelta = timedelta(minutes=5),
@@ -86,6 +129,8 @@ class Analyzer:
         self._outdated_after = 2 * self._timeframe + outdated_offset
         self._log_once = log_once or LogOnce(logger)
         self._analyzed: dict[str, _Analyzed] = {}
+        self._last_when: datetime | None = None
+        self._last_moment = (0, _EPOCH)
 
     def analyze(self, pair: str, candles: pd.DataFrame, now: datetime) -> Signal | None:
         """The signal of the last candle closed at `now`; None when there is none or the
@@ -131,16 +176,26 @@ class Analyzer:
         analyzed = self._analyzed.get(pair)
         if analyzed is None or not len(analyzed.dates):
             return None
-        wanted = _ns(candle_time)
-        row = int(np.searchsorted(analyzed.dates, wanted))
-        if row >= len(analyzed.dates) or analyzed.dates[row] != wanted:
-            return None
-        return analyzed.signal(pair, row, stale=False)
+        rows = analyzed.rows
+        if rows is None:
+            rows = analyzed.rows = _Rows(analyzed)
+        wanted, opened = self._moment(candle_time)
+        row = rows.find(wanted)
+        return None if row is None else rows.signal(pair, row, opened)
 
     def dataframe(self, pair: str) -> pd.DataFrame | None:
         """The last analyzed frame of `pair`; changing it changes nothing here."""
         analyzed = self._analyzed.get(pair)
         return None if analyzed is None else analyzed.frame.copy(deep=False)
+
+    def _moment(self, when: datetime) -> tuple[int, datetime]:
+        """`when` in ns and as the UTC open time a signal reports, kept for the last `when`:
+        a backtest asks for every pair's signal of a candle with the same datetime object."""
+        if when is not self._last_when:
+            wanted = _ns(when)
+            self._last_when = when
+            self._last_moment = wanted, _EPOCH + timedelta(microseconds=wanted // 1000)
+        return self._last_moment
 
     def _store(self, pair: str, frame: pd.DataFrame) -> _Analyzed:
         analyzed = _Analyzed(frame)
@@ -191,7 +246,14 @@ def _tags(frame: pd.DataFrame, column: str) -> np.ndarray | None:
 
 
 def _tag(tags: np.ndarray | None, row: int) -> str | None:
-    value = None if tags is None else tags[row]
+    return None if tags is None else _tag_value(tags[row])
+
+
+def _tag_list(tags: np.ndarray | None, rows: int) -> list[str | None]:
+    return [None] * rows if tags is None else [_tag_value(value) for value in tags.tolist()]
+
+
+def _tag_value(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 

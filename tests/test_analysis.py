@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.analysis import Analyzer
+from engine.analysis import Analyzer, Signal
 from engine.loader import load_strategy
 from engine.strategy import IStrategy
 
@@ -310,3 +310,51 @@ def test_entry_needs_enter_and_no_exit_and_exit_needs_exit_and_no_enter(
         assert signal.enter_long == (enter == 1 and exit_ != 1)
         assert signal.exit_long == (exit_ == 1 and enter != 1)
     assert analyzer.signal_at("X/BTC", datetime(2018, 1, 9, tzinfo=UTC)) is None
+
+
+tag = st.sampled_from(["", "cross", "rsi", None, math.nan])
+
+
+def tag_of(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(cell, cell, tag, tag), min_size=1, max_size=12),
+       asked=st.lists(st.integers(-3, 26), max_size=40))
+def test_signal_at_reads_the_candle_asked_for_in_any_order_and_none_between_candles(
+    rows: list[tuple[Any, Any, Any, Any]], asked: list[int],
+) -> None:
+    enters, exits, enter_tags, exit_tags = (list(column) for column in zip(*rows, strict=True))
+    dates = pd.date_range("2018-01-10", periods=len(rows), freq="10min", tz="UTC")
+    frame = pd.DataFrame({"date": dates, "close": 1.0, "enter_long": enters, "exit_long": exits,
+                          "enter_tag": enter_tags, "exit_tag": exit_tags})
+    analyzer = Analyzer(Recorder(), "5m")
+    analyzer.set_frame("X/BTC", frame)
+    start = dates[0].to_pydatetime()
+    # Even steps of five minutes are candle opens, odd ones fall between two candles; asked in
+    # any order (jumps, repeats, backwards), then stepped through as a backtest does.
+    for step in [*asked, *range(-2, 2 * len(rows) + 2)]:
+        when = start + step * FIVE
+        row, between = divmod(step, 2)
+        expected = None
+        if not between and 0 <= row < len(rows):
+            enter, exit_, enter_tag, exit_tag = rows[row]
+            expected = Signal("X/BTC", when, enter == 1 and exit_ != 1, exit_ == 1 and enter != 1,
+                              tag_of(enter_tag), tag_of(exit_tag), stale=False)
+        assert analyzer.signal_at("X/BTC", when) == expected
+
+
+def test_a_frame_set_again_is_read_from_its_own_rows(eth: pd.DataFrame) -> None:
+    frame = eth.iloc[:10].assign(enter_long=0)
+    analyzer = Analyzer(Recorder(), "5m")
+
+    def entries(rows: range) -> list[tuple[datetime, bool] | None]:
+        signals = (analyzer.signal_at("ETH/BTC", open_time(eth, row)) for row in rows)
+        return [None if s is None else (s.candle_time, s.enter_long) for s in signals]
+
+    analyzer.set_frame("ETH/BTC", frame)
+    assert entries(range(5)) == [(open_time(eth, row), False) for row in range(5)]
+    analyzer.set_frame("ETH/BTC", frame.assign(enter_long=1).iloc[2:])
+    assert entries(range(10)) == [None, None] + [(open_time(eth, row), True)
+                                                 for row in range(2, 10)]
