@@ -57,9 +57,8 @@ class _Series:
         self.opens_ns = opens_ns
         self.values = values
         self._opens: list[int] = opens_ns.tolist()
-        self._rows: list[tuple[float, float, float]] = [
-            (o, h, low) for o, h, low in values[:, :3].tolist()
-        ]
+        opens, highs, lows = values[:, :3].T.tolist()
+        self._rows: list[tuple[float, float, float]] = list(zip(opens, highs, lows, strict=True))
         self._at = 0  # the candle of the last lookup
 
     @classmethod
