@@ -8,13 +8,14 @@ the cached result is reused and no strategy code runs at all.
 A backtest computes the whole range at once (`populate`, vectorized) and hands the frame over
 with `set_frame`; `signal_at` then reads the candle it asks for, so live and backtest runs read
 signals through the same code. A backtest asks for every pair's candles in turn, so `signal_at`
-reads Python lists (numpy's per-element overhead would dominate) and checks the candle after
-the last one asked for before searching.
+reads plain Python sequences (numpy's per-element overhead would dominate) and checks the
+candle after the last one asked for before searching.
 """
 
 from __future__ import annotations
 
 import logging
+from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -81,12 +82,13 @@ class _Analyzed:
 
 
 class _Rows:
-    """An analyzed frame's signal columns as Python lists, with a cursor on the last row read."""
+    """An analyzed frame's signal columns as Python sequences, with a cursor on the last row
+    read."""
 
     __slots__ = ("at", "dates", "enter", "enter_tags", "exit", "exit_tags")
 
     def __init__(self, analyzed: _Analyzed) -> None:
-        self.dates: list[int] = analyzed.dates.tolist()
+        self.dates = array("q", analyzed.dates.tolist())
         self.enter: list[bool] = analyzed.enter.tolist()
         self.exit: list[bool] = analyzed.exit.tolist()
         self.enter_tags = _tag_list(analyzed.enter_tags, len(self.dates))

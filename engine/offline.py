@@ -15,6 +15,7 @@ the candle. Candles are never found by filtering frames.
 from __future__ import annotations
 
 import json
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -47,16 +48,16 @@ _MAX_REMEMBERED = 100_000  # rounded values kept; a backtest of 57,000 candles u
 
 class _Series:
     """One pair's candles as arrays (`opens_ns`: open times in ns since the epoch, `values`:
-    rows of open, high, low, close, volume), plus open times and (open, high, low) rows as
-    Python lists for the per-candle ticker lookup, where numpy's per-call overhead would
-    dominate."""
+    rows of open, high, low, close, volume), plus the open times as an `array` (8 bytes a
+    candle) and (open, high, low) tuples for the per-candle ticker lookup, where numpy's
+    per-element overhead would dominate."""
 
     __slots__ = ("_at", "_opens", "_rows", "opens_ns", "values")
 
     def __init__(self, opens_ns: np.ndarray, values: np.ndarray) -> None:
         self.opens_ns = opens_ns
         self.values = values
-        self._opens: list[int] = opens_ns.tolist()
+        self._opens = array("q", opens_ns.tolist())
         opens, highs, lows = values[:, :3].T.tolist()
         self._rows: list[tuple[float, float, float]] = list(zip(opens, highs, lows, strict=True))
         self._at = 0  # the candle of the last lookup
