@@ -8,7 +8,7 @@ import logging
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -296,7 +296,7 @@ cell = st.sampled_from([0, 1, math.nan])
 @given(enters=st.lists(cell, min_size=1, max_size=20), data=st.data(),
        unit=st.sampled_from(["s", "ms", "us", "ns"]))
 def test_entry_needs_enter_and_no_exit_and_exit_needs_exit_and_no_enter(
-    enters: list[Any], data: st.DataObject, unit: str,
+    enters: list[Any], data: st.DataObject, unit: Literal["s", "ms", "us", "ns"],
 ) -> None:
     exits = data.draw(st.lists(cell, min_size=len(enters), max_size=len(enters)))
     dates = pd.date_range("2018-01-10", periods=len(enters), freq="5min", tz="UTC", unit=unit)

@@ -174,7 +174,7 @@ def test_fetch_ohlcv_returns_only_closed_candles_and_every_one_that_closed(
     market, clock = shared_market()
     clock.set(now)
     candles = asyncio.run(market.fetch_ohlcv("ETH/BTC", "5m", since, limit))
-    closed = eth().index[eth().index + FIVE <= now]
+    closed = eth().index[eth().index <= now - FIVE]
     if since is not None:
         closed = closed[closed >= since]
         expected = closed[:limit]
