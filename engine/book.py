@@ -9,7 +9,8 @@ a backtest's time. The book reads them once and then follows every write:
   are in the book with it.
 - Writes go to the database first, as before; each successful save or delete of a trade or
   an order updates the book (`models` tells it). A row saved from another Python object than
-  the book's has its values copied into the book's.
+  the book's makes the book read everything again: an update writes only the columns that
+  object changed, so neither object need hold the whole row as stored.
 - When a write fails, the book is forgotten and read again on next use: a failed save, or a
   transaction (`write()`) that rolled back, may have left the objects changed where the
   database is not. Start-up reconciliation starts from a fresh read too.
@@ -99,9 +100,9 @@ class Book:
                 self._orders[row.id] = []
             elif row.is_open:
                 self.forget()  # reopened: its orders are not kept, read it all again
+        elif kept is not row:
+            self.forget()
         else:
-            if kept is not row:
-                kept.__data__.update(row.__data__)
             self._settle(trades, row.id)
 
     def _order_written(self, trades: dict[int, Trade], row: Order, event: WriteEvent) -> None:
@@ -115,9 +116,11 @@ class Book:
             if kept is not None:
                 orders.remove(kept)
         elif kept is None:
+            row.__rel__["trade"] = trades[row.trade_id]
             orders.append(row)
         elif kept is not row:
-            kept.__data__.update(row.__data__)
+            self.forget()
+            return
         self._settle(trades, row.trade_id)
 
     def _settle(self, trades: dict[int, Trade], trade_id: int) -> None:
@@ -157,8 +160,9 @@ def filled_orders(trade: Trade) -> list[Order]:
 
 @contextmanager
 def write() -> Iterator[None]:
-    """One transaction over trades and orders. If it fails, the rollback may leave objects
-    changed that the database is not: the book is forgotten."""
+    """One transaction over trades and orders, for changes of more than one row (a single
+    save is one statement, which SQLite applies whole or not at all). If it fails, the
+    rollback may leave objects changed that the database is not: the book is forgotten."""
     try:
         with models.db.atomic():
             yield

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from engine import events
-from engine.book import open_trades, write
+from engine.book import open_trades
 from engine.clock import Clock
 from engine.errors import FatalExchangeError, StorageError, TemporaryError
 from engine.events import Notifier
@@ -230,11 +230,10 @@ class Engine:
         stop = update_stop(trade, ticker, rules, self.trader.round_up(trade.pair),
                            custom_stop=custom_stop)
         if stop is not None:
-            with write():
-                trade.stop_loss, trade.stop_loss_pct = stop.stop_loss, stop.stop_loss_pct
-                trade.is_stop_loss_trailing = stop.is_stop_loss_trailing
-                trade.max_rate, trade.min_rate = stop.max_rate, stop.min_rate
-                trade.save()
+            trade.stop_loss, trade.stop_loss_pct = stop.stop_loss, stop.stop_loss_pct
+            trade.is_stop_loss_trailing = stop.is_stop_loss_trailing
+            trade.max_rate, trade.min_rate = stop.max_rate, stop.min_rate
+            trade.save()
         signal = self.signals.signal(trade.pair) if strategy_exits else None
         custom_exit = None
         if strategy_exits and rules.use_exit_signal and _implements(self.strategy, "custom_exit"):

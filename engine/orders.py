@@ -119,12 +119,11 @@ class OrderManager:
         return self.apply(order, snapshot)
 
     def _fail(self, order: Order, status: OrderStatus, reason: str) -> None:
-        with write():
-            order.transition(status)
-            order.ft_cancel_reason = reason[:250]
-            order.remaining = 0.0
-            order.order_update_date = self._clock.now()
-            order.save()
+        order.transition(status)
+        order.ft_cancel_reason = reason[:250]
+        order.remaining = 0.0
+        order.order_update_date = self._clock.now()
+        order.save()
         logger.info("trade=%s pair=%s client_id=%s order %s: %s", order.trade_id, order.ft_pair,
                     order.client_order_id, status.value, reason)
 
@@ -204,9 +203,8 @@ class OrderManager:
         if applied is not None and applied.order.is_open:
             # The exchange still reports it open: ask again next iteration rather than guess.
             return applied
-        with write():
-            order.ft_cancel_reason = reason
-            order.save()
+        order.ft_cancel_reason = reason
+        order.save()
         return applied
 
     async def _cancel_or_look_up(self, order: Order, order_id: str) -> Applied | None:

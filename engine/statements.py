@@ -51,17 +51,21 @@ def _compile(database: Database, query: Any) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-_UPDATES: dict[type[Model], tuple[str, tuple[Field, ...]]] = {}
+_UPDATES: dict[tuple[type[Model], frozenset[str]], tuple[str, tuple[Field, ...]]] = {}
 _INSERTS: dict[type[Model], tuple[str, tuple[Field, ...]]] = {}
 
 
-def _update_statement(model: type[Model], database: Database) -> tuple[str, tuple[Field, ...]]:
-    if model not in _UPDATES:
+def _update_statement(model: type[Model], database: Database, names: frozenset[str] | None
+                      ) -> tuple[str, tuple[Field, ...]]:
+    """The UPDATE of the columns `names` (None: every column), compiled once per set."""
+    entry = (model, names if names is not None else frozenset(model._meta.fields))
+    if entry not in _UPDATES:
         key = _key(model)
-        fields = tuple(f for f in model._meta.sorted_fields if f is not key)
+        fields = tuple(f for f in model._meta.sorted_fields
+                       if f is not key and (names is None or f.name in names))
         query = model.update({f: None for f in fields}).where(key == key.db_value(0))
-        _UPDATES[model] = (_compile(database, query)[0], fields)
-    return _UPDATES[model]
+        _UPDATES[entry] = (_compile(database, query)[0], fields)
+    return _UPDATES[entry]
 
 
 def _insert_statement(model: type[Model], database: Database) -> tuple[str, tuple[Field, ...]]:
@@ -144,7 +148,15 @@ class CompiledModel(Model):
         return 1
 
     def _update(self, database: Database) -> Any:
-        sql, fields = _update_statement(type(self), database)
+        dirty: set[str] = self._dirty  # type: ignore[attr-defined]
+        names = None
+        if self._meta.only_save_dirty:
+            # peewee's own rule for such models: write what changed, nothing when nothing did.
+            names = frozenset(dirty - {_key(type(self)).name})
+            if not names:
+                dirty.clear()
+                return False
+        sql, fields = _update_statement(type(self), database, names)
         data = self.__data__
         if any(f.name not in data for f in fields):
             return super().save()

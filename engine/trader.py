@@ -262,10 +262,9 @@ class Trader:
         if trade.is_stop_loss_trailing or trade.amount <= 0:
             return
         stop = initial_stop(trade.open_rate, self.rules.stoploss, self.round_up(trade.pair))
-        with write():
-            trade.stop_loss = trade.initial_stop_loss = stop.stop_loss
-            trade.stop_loss_pct = trade.initial_stop_loss_pct = stop.stop_loss_pct
-            trade.save()
+        trade.stop_loss = trade.initial_stop_loss = stop.stop_loss
+        trade.stop_loss_pct = trade.initial_stop_loss_pct = stop.stop_loss_pct
+        trade.save()
 
     def _after_exit(self, trade: Trade, applied: Applied) -> None:
         order = applied.order
@@ -274,9 +273,8 @@ class Trader:
         elif applied.after in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FAILED):
             if applied.before == applied.after:
                 return
-            with write():
-                trade.exit_reason = None
-                trade.save()
+            trade.exit_reason = None
+            trade.save()
             self.notifier.notify(events.ExitCancelled(
                 trade_id=trade.id, pair=trade.pair,
                 reason=order.ft_cancel_reason or order.status))
@@ -285,10 +283,9 @@ class Trader:
         rate = order.average or order.price
         closes = is_dust(trade, self.exchange.rules(trade.pair).amount_step)
         when = order.order_filled_date or self.clock.now()
-        with write():
-            if closes:
-                trade.close(rate, when, filled_orders(trade))
-            trade.save()
+        if closes:
+            trade.close(rate, when, filled_orders(trade))
+        trade.save()
         logger.info("trade=%s pair=%s exit filled @ %.8g (%s)%s", trade.id, trade.pair, rate,
                     trade.exit_reason, "" if closes else ", partial")
         self.notifier.notify(events.ExitFilled(

@@ -72,13 +72,15 @@ def test_reads_hand_out_one_object_per_trade_and_its_orders_point_to_it() -> Non
     assert book.open_orders()[0].trade is kept
 
 
-def test_a_save_from_another_object_is_seen_by_the_kept_one() -> None:
+def test_a_save_from_another_object_is_seen_by_the_next_read() -> None:
     trade = new_trade()
     kept = book.open_trades()[0]
     other = Trade.get_by_id(trade.id)
     other.stop_loss = 0.5
     other.save()
-    assert kept.stop_loss == 0.5
+    kept.max_rate = 2.0
+    kept.save()  # only what changed is written: the other object's stop stays
+    assert (book.open_trades()[0].stop_loss, book.open_trades()[0].max_rate) == (0.5, 2.0)
     assert_book_is_the_database()
 
 

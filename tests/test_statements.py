@@ -89,3 +89,27 @@ def test_a_prepared_query_refuses_values_that_are_not_its_last_parameters() -> N
 
     with pytest.raises(ValueError, match="not its last parameters"):
         query("ETH/BTC")
+
+
+def test_an_update_writes_only_what_changed_so_two_objects_of_a_row_keep_both_changes() -> None:
+    trade = _trade()
+    other = Trade.get_by_id(trade.id)
+    trade.stop_loss = 0.09
+    trade.save()
+    other.max_rate = 0.2
+    other.save()  # a whole-row update would put the stop back to 0
+
+    stored = _columns(trade.id)
+    assert (stored["stop_loss"], stored["max_rate"]) == (0.09, 0.2)
+
+
+def test_a_save_with_nothing_changed_sends_no_statement() -> None:
+    trade = _trade()
+    sent: list[str] = []
+    models.db.connection().set_trace_callback(sent.append)
+    trade.save()
+    trade.stop_loss = 0.09
+    trade.save()
+    models.db.connection().set_trace_callback(None)
+    assert len(sent) == 1
+    assert sent[0].startswith('UPDATE "trades" SET "stop_loss" = 0.09 WHERE')
