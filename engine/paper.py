@@ -52,7 +52,7 @@ from engine.exchange import (
 )
 from engine.precision import check_order_limits
 from engine.statements import Prepared
-from models import PaperOrder, db, dec, prepared
+from models import PaperOrder, dec, prepared
 
 logger = logging.getLogger(__name__)
 
@@ -369,11 +369,11 @@ class PaperExchange:
 
     def _write(self, row: PaperOrder, before: dict[str, Decimal], *, insert: bool
                ) -> OrderSnapshot:
-        """Commit the row in its own transaction; only then does the book take it in."""
+        """Commit the row (one statement, applied whole or not at all); only then does the
+        book take it in."""
         book = self._book()
         try:
-            with db.atomic():
-                row.save(force_insert=insert)
+            row.save(force_insert=insert)
         except BaseException:
             self._state = None  # what the table holds now is read again, not guessed
             raise
