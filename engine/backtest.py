@@ -19,9 +19,10 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
@@ -122,17 +123,52 @@ def _decimals(value: float) -> int:
     return len(text.partition(".")[2])
 
 
-def data_tick(frame: pd.DataFrame) -> float:
-    """The price tick Freqtrade's backtest derives from the candles (P1): one unit of the
-    most decimals any price of the loaded data shows at 14 significant digits."""
-    prices = np.unique(frame.loc[:, PRICE_COLUMNS].to_numpy(dtype="float64"))
-    return float(10.0 ** -max((_decimals(float(p)) for p in prices), default=0))
+def data_ticks(frame: pd.DataFrame) -> list[tuple[datetime, float]]:
+    """The price ticks Freqtrade's backtest derives from the candles (P1): per calendar month
+    (from its first day, in order), one unit of the most decimals any price of the loaded
+    data shows in that month at 14 significant digits."""
+    prices = frame.loc[:, PRICE_COLUMNS].to_numpy(dtype="float64")
+    if not len(prices):
+        return []
+    unique, inverse = np.unique(prices, return_inverse=True)
+    counts = np.array([_decimals(float(p)) for p in unique])[inverse.reshape(prices.shape)]
+    dates = frame["date"].dt.tz_convert(UTC)
+    months = (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()
+    most = pd.Series(counts.max(axis=1)).groupby(months).max()
+    return [(datetime(m // 12, m % 12 + 1, 1, tzinfo=UTC), float(10.0 ** -int(d)))
+            for m, d in zip(most.index.tolist(), most.tolist(), strict=True)]
+
+
+class _MonthlyTicks:
+    """P1 around the engine: each pair's price tick is its data's tick of the month, and a
+    trade keeps the tick of the month it entered in: a pair takes a new month's tick only
+    while it has no open trade."""
+
+    def __init__(self, market: OfflineMarket, schedules: Mapping[str, list[tuple[datetime,
+                                                                                  float]]]
+                 ) -> None:
+        self._market = market
+        self._schedules = {pair: s for pair, s in schedules.items() if s}
+        self._month: tuple[int, int] | None = None
+        self._pending: set[str] = set()
+
+    def apply(self, now: datetime) -> None:
+        if (now.year, now.month) != self._month:
+            self._month = (now.year, now.month)
+            self._pending = set(self._schedules)
+        if not self._pending:
+            return
+        busy = {trade.pair for trade in open_trades()}
+        for pair in sorted(self._pending - busy):
+            schedule = self._schedules[pair]
+            index = max(bisect_right([start for start, _ in schedule], now) - 1, 0)
+            self._market.set_price_tick(pair, schedule[index][1])
+            self._pending.discard(pair)
 
 
 def market_definitions(markets: Iterable[Mapping[str, Any]], pairs: Iterable[str], *,
-                       ticks: Mapping[str, float] | None = None,
                        fee: float | None = None) -> list[dict[str, Any]]:
-    """The ccxt markets of `pairs`, with the data's price tick and the backtest fee applied."""
+    """The ccxt markets of `pairs`, with the backtest fee applied."""
     by_symbol = {m.get("symbol"): m for m in markets}
     missing = [p for p in pairs if p not in by_symbol]
     if missing:
@@ -141,8 +177,6 @@ def market_definitions(markets: Iterable[Mapping[str, Any]], pairs: Iterable[str
     chosen = []
     for pair in pairs:
         market = copy.deepcopy(dict(by_symbol[pair]))
-        if ticks is not None:
-            market["precision"] = {**(market.get("precision") or {}), "price": ticks[pair]}
         if fee is not None:
             market["maker"] = market["taker"] = fee
         chosen.append(market)
@@ -244,8 +278,7 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
     compat = settings.backtest.freqtrade_compat
     analyzed = analyze(strategy, frames)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
-    ticks = {pair: data_tick(frame) for pair, frame in frames.items()} if compat else None
-    definitions = market_definitions(markets, list(replay.candles), ticks=ticks, fee=fee)
+    definitions = market_definitions(markets, list(replay.candles), fee=fee)
     models.init_db("sqlite:///:memory:")
     try:
         clock = ManualClock(replay.start)
@@ -257,8 +290,10 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
             analyzer.set_frame(pair, frame)
         signals = PrecomputedSignals(analyzer, strategy.timeframe)
         engine = Engine(settings, exchange, strategy, clock, LogNotifier(keep=10), signals)
+        ticks = _MonthlyTicks(market, {pair: data_ticks(frames[pair]) for pair in replay.candles}
+                              ) if compat else None
         began = time.perf_counter()
-        await _step_through(Commands(engine), clock, replay, compat, progress)
+        await _step_through(Commands(engine), clock, replay, compat, ticks, progress)
         elapsed = time.perf_counter() - began
         trades = closed_trades()
     finally:
@@ -273,13 +308,15 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
 
 
 async def _step_through(commands: Commands, clock: ManualClock, replay: _Replay, compat: bool,
-                        progress: Progress | None) -> None:
+                        ticks: _MonthlyTicks | None, progress: Progress | None) -> None:
     step = timeframe_to_timedelta(commands.engine.strategy.timeframe)
     total = int((replay.end - replay.start) / step) + 1
     await commands.startup()
     for index in range(total):
         now = replay.start + step * index
         clock.set(now)
+        if ticks is not None:
+            ticks.apply(now)
         if compat and now == replay.end:
             await commands.pause()  # L4: nothing enters on the last candle
         await commands.process()

@@ -18,6 +18,7 @@ import json
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -114,9 +115,8 @@ class OfflineMarket:
         self._step_ns = timeframe_to_seconds(timeframe) * 1_000_000_000
         self._ccxt = ccxt.binance()
         self._ccxt.set_markets(markets)
-        self._rules = MappingProxyType(
-            {m["symbol"]: precision.rules_from_market(m) for m in markets}
-        )
+        self._rule_map = {m["symbol"]: precision.rules_from_market(m) for m in markets}
+        self._rules = MappingProxyType(self._rule_map)
         missing = sorted(set(candles) - set(self._rules))
         if missing:
             raise ConfigError(f"offline market: no market definition for {', '.join(missing)}")
@@ -180,6 +180,16 @@ class OfflineMarket:
             return self._rules[pair]
         except KeyError:
             raise OrderRejected(f"{pair}: not a market of the offline exchange") from None
+
+    def set_price_tick(self, pair: str, tick: float) -> None:
+        """Round `pair`'s prices to `tick` from now on, as an exchange changing its tick size
+        would (a backtest follows the tick its data shows, month by month)."""
+        market = self._ccxt.markets[pair]
+        if market["precision"]["price"] == tick:
+            return
+        market["precision"]["price"] = tick
+        self._rule_map[pair] = replace(self._rule_map[pair], price_tick=tick)
+        self._rounded = {key: value for key, value in self._rounded.items() if key[0] != pair}
 
     def round_amount(self, pair: str, amount: float) -> float:
         key = (pair, amount, None)

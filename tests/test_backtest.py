@@ -137,6 +137,47 @@ async def test_trailing_stop_moves_up_from_the_high_then_sells_at_the_raised_sto
     assert math.isclose(aaa_trade.profit_ratio, 0.029)
 
 
+async def test_price_tick_is_the_datas_of_the_month_and_a_trade_keeps_its_entry_months() -> None:
+    # P1: January's prices show 2 decimals, February's 4. Both trades raise their trailing
+    # stop to 10.50 * (1 - 0.0333) = 10.15035 in February and sell there: rounded up on the
+    # tick of the month each entered in.
+    first = (datetime(2024, 1, 31, 23, 30, tzinfo=UTC) - T0) // STEP
+    rows = [
+        *[(10.00, 10.01, 10.00, 10.00)] * 6,  # January: the entry signal, the entry, and more
+        (10.00, 10.50, 10.30, 10.40),  # February 1st, 00:00: the stop trails up
+        (10.20, 10.20, 10.0001, 10.10),  # the low reaches it
+        *flat(10.00, 2),  # the entry signal of the February trade
+        (10.00, 10.00, 10.00, 10.00),  # its entry
+        (10.00, 10.50, 10.30, 10.40),
+        (10.20, 10.20, 10.0001, 10.10),
+        *flat(10.00, 2),
+    ]
+    frame = candles(rows)
+    frame["date"] = pd.date_range(at(first), periods=len(rows), freq="5min", tz=UTC)
+    strategy = Scripted({"AAA/BTC": [first, first + 9]}, stoploss=-0.0333, trailing_stop=True)
+
+    result = await run(strategy, {"AAA/BTC": frame})
+
+    assert [(t.open_date, t.close_rate, t.exit_reason) for t in result.trades] == [
+        (at(first + 1), 10.16, "trailing_stop_loss"),
+        (at(first + 10), 10.1504, "trailing_stop_loss"),
+    ]
+
+
+def test_data_ticks_count_the_decimals_of_each_calendar_month() -> None:
+    frame = candles([(10.0, 10.05, 9.95, 10.0), (0.1, 0.30000000000000004, 0.1, 0.1),
+                     (5.004e-05, 5.1e-05, 5.0e-05, 5.004e-05)])
+    frame["date"] = [datetime(2024, 1, 31, 23, 55, tzinfo=UTC),
+                     datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 5, tzinfo=UTC)]
+
+    assert backtest.data_ticks(frame) == [
+        (datetime(2024, 1, 1, tzinfo=UTC), 0.01),
+        # 14 significant digits: 0.30000000000000004 shows as 0.3
+        (datetime(2024, 2, 1, tzinfo=UTC), 0.1),
+        (datetime(2024, 3, 1, tzinfo=UTC), 1e-08),
+    ]
+
+
 async def test_trailing_stop_waits_for_the_offset_and_a_fixed_stop_gapped_over_sells_at_open(
 ) -> None:
     rows = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -251,14 +250,11 @@ def test_unreadable_markets_file_is_a_config_error(tmp_path: Path, clock: Manual
         OfflineMarket.from_files(DATA, PAIRS, "5m", bad, clock)
 
 
-async def test_tickers_for_ten_pairs_over_every_candle_take_well_under_a_second() -> None:
-    market, clock = shared_market()
-    pairs = PAIRS * 2
-    clock.set(FIRST)
-    started = time.perf_counter()
-    for _ in range(5760):
-        tickers = await market.fetch_tickers(pairs)
-        clock.advance(FIVE)
-    elapsed = time.perf_counter() - started
-    assert len(tickers) == 5
-    assert elapsed < 1.0
+def test_a_new_price_tick_rounds_from_then_on_and_shows_in_the_rules(
+        market: OfflineMarket) -> None:
+    other = market.round_price("ADA/BTC", 0.0000123456)
+    assert market.round_price("ETH/BTC", 0.08312341, Rounding.ROUND_UP) == 0.083124
+    market.set_price_tick("ETH/BTC", 1e-08)
+    assert market.round_price("ETH/BTC", 0.08312341, Rounding.ROUND_UP) == 0.08312341
+    assert market.rules("ETH/BTC").price_tick == 1e-08
+    assert market.round_price("ADA/BTC", 0.0000123456) == other
