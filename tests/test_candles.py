@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -178,12 +177,3 @@ def test_time_range_outside_the_data_is_a_config_error() -> None:
     later = datetime(2019, 1, 1, tzinfo=UTC)
     with pytest.raises(ConfigError, match="no candles in the requested time range"):
         load_pair_data(DATA, ["ETH/BTC"], "5m", (later, None))
-
-
-def test_loading_ten_pairs_of_twenty_days_takes_well_under_half_a_second() -> None:
-    load_pair_data(DATA, SHIPPED[:1], "5m")
-    started = time.perf_counter()
-    frames = [load_pair_data(DATA, SHIPPED, "5m") for _ in range(2)]
-    elapsed = time.perf_counter() - started
-    assert sum(len(f) for batch in frames for f in batch.values()) == 10 * 5760
-    assert elapsed < 0.5
