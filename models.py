@@ -100,9 +100,11 @@ class UTCDateTimeField(Field):
     def db_value(self, value: datetime | None) -> str | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: store UTC-aware datetimes only")
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        if value.tzinfo is not UTC:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime refused: store UTC-aware datetimes only")
+            value = value.astimezone(UTC)
+        return value.isoformat(timespec="microseconds")
 
     def python_value(self, value: str | None) -> datetime | None:
         if value is None:

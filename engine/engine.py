@@ -33,6 +33,7 @@ from engine.sizing import (
     proposed_stake,
     validate_stake,
 )
+from engine.statements import assign
 from engine.storage import storage_errors
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import (
@@ -230,9 +231,9 @@ class Engine:
         stop = update_stop(trade, ticker, rules, self.trader.round_up(trade.pair),
                            custom_stop=custom_stop)
         if stop is not None:
-            trade.stop_loss, trade.stop_loss_pct = stop.stop_loss, stop.stop_loss_pct
-            trade.is_stop_loss_trailing = stop.is_stop_loss_trailing
-            trade.max_rate, trade.min_rate = stop.max_rate, stop.min_rate
+            assign(trade, stop_loss=stop.stop_loss, stop_loss_pct=stop.stop_loss_pct,
+                   is_stop_loss_trailing=stop.is_stop_loss_trailing, max_rate=stop.max_rate,
+                   min_rate=stop.min_rate)
             trade.save()
         signal = self.signals.signal(trade.pair) if strategy_exits else None
         custom_exit = None

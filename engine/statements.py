@@ -98,6 +98,17 @@ def _tell(row: Model, event: WriteEvent) -> None:
         listener(row, event)
 
 
+def assign(row: Model, **values: Any) -> bool:
+    """Set the fields whose value differs, so that an unchanged one stays out of the next
+    UPDATE (peewee marks a field changed on any assignment). True when one did differ."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
 class CompiledModel(Model):
     """A model whose whole-row inserts and updates use statements compiled once, and whose
     saves and deletes are told to the listeners registered with `on_write`.

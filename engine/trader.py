@@ -22,6 +22,7 @@ from engine.exchange import Exchange, OrderType, Rounding, Ticker
 from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, initial_stop
 from engine.orders import Applied, OrderManager, record_intent
 from engine.settings import Settings
+from engine.statements import assign
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from models import ExitReason, Order, OrderStatus, Trade
 
@@ -262,9 +263,9 @@ class Trader:
         if trade.is_stop_loss_trailing or trade.amount <= 0:
             return
         stop = initial_stop(trade.open_rate, self.rules.stoploss, self.round_up(trade.pair))
-        trade.stop_loss = trade.initial_stop_loss = stop.stop_loss
-        trade.stop_loss_pct = trade.initial_stop_loss_pct = stop.stop_loss_pct
-        trade.save()
+        if assign(trade, stop_loss=stop.stop_loss, initial_stop_loss=stop.stop_loss,
+                  stop_loss_pct=stop.stop_loss_pct, initial_stop_loss_pct=stop.stop_loss_pct):
+            trade.save()
 
     def _after_exit(self, trade: Trade, applied: Applied) -> None:
         order = applied.order
