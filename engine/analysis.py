@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 from array import array
 from bisect import bisect_left
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,13 +30,13 @@ from engine.strategy import IStrategy, LogOnce, safe_populate
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
+class Signal(NamedTuple):
     """What the strategy says about one candle, in Freqtrade's terms.
 
     `enter_long`: the candle has enter_long == 1 and not exit_long == 1 (NaN counts as 0).
     `exit_long`: the candle has exit_long == 1 and not enter_long == 1.
     A stale signal (outdated candles) never says enter or exit.
+    A named tuple (like `Ticker`): one is read per pair and candle.
     """
 
     pair: str

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import ccxt
 import pandas as pd
@@ -58,13 +58,13 @@ class MarketRules:
     taker_fee: float
 
 
-@dataclass(frozen=True, slots=True)
-class Ticker:
+class Ticker(NamedTuple):
     """Prices of one pair now, plus the range traded since the previous snapshot.
 
     A live ticker is a single point in time, so `open`, `high` and `low` all equal `last`.
     A replayed candle (offline market, backtest) spans its open, high and low, which is what
-    lets the same exit rules run on both.
+    lets the same exit rules run on both. A named tuple rather than a frozen dataclass: a
+    backtest makes one per pair and candle, and it builds in half the time.
     """
 
     pair: str
