@@ -49,18 +49,18 @@ _MAX_REMEMBERED = 100_000  # rounded values kept; a backtest of 57,000 candles u
 
 class _Series:
     """One pair's candles as arrays (`opens_ns`: open times in ns since the epoch, `values`:
-    rows of open, high, low, close, volume), plus the open times as an `array` (8 bytes a
-    candle) and (open, high, low) tuples for the per-candle ticker lookup, where numpy's
-    per-element overhead would dominate."""
+    rows of open, high, low, close, volume), plus the open times, opens, highs and lows as
+    `array`s (8 bytes a value) for the per-candle ticker lookup, where numpy's per-element
+    overhead would dominate."""
 
-    __slots__ = ("_at", "_opens", "_rows", "opens_ns", "values")
+    __slots__ = ("_at", "_highs", "_lows", "_opens", "_prices", "opens_ns", "values")
 
     def __init__(self, opens_ns: np.ndarray, values: np.ndarray) -> None:
         self.opens_ns = opens_ns
         self.values = values
         self._opens = array("q", opens_ns.tolist())
-        opens, highs, lows = values[:, :3].T.tolist()
-        self._rows: list[tuple[float, float, float]] = list(zip(opens, highs, lows, strict=True))
+        self._prices, self._highs, self._lows = (array("d", column.tolist())
+                                                 for column in values[:, :3].T)
         self._at = 0  # the candle of the last lookup
 
     @classmethod
@@ -74,7 +74,7 @@ class _Series:
         index = self._index(now_ns)
         if index < 0 or now_ns >= self._opens[index] + step_ns:
             return None
-        return self._rows[index]
+        return self._prices[index], self._highs[index], self._lows[index]
 
     def _index(self, now_ns: int) -> int:
         """The last candle opened at or before `now_ns` (-1 if none): bisect_right - 1."""
