@@ -2,9 +2,12 @@
 
 peewee builds the SQL text of a query each time it runs it, walking the query's node tree.
 For our small tables that costs five to twenty times what SQLite needs to answer: a backtest
-spent most of its time there. Here peewee compiles a statement once per model (or per
-`Prepared` query) and SQLite runs it with new values. Only SQLite takes these paths; another
-database goes through peewee as usual.
+spent most of its time there. Here peewee compiles a statement once per model (per set of
+changed columns for an update, or per `Prepared` query) and SQLite runs it with new values.
+Only SQLite takes these paths; another database goes through peewee as usual.
+
+Saves and deletes of a model are also told to listeners (`on_write`): that is how the book of
+open trades (`engine/book.py`) and the kept pair locks follow what was written.
 """
 
 from __future__ import annotations
@@ -110,8 +113,8 @@ def assign(row: Model, **values: Any) -> bool:
 
 
 class CompiledModel(Model):
-    """A model whose whole-row inserts and updates use statements compiled once, and whose
-    saves and deletes are told to the listeners registered with `on_write`.
+    """A model whose inserts and updates use statements compiled once, and whose saves and
+    deletes are told to the listeners registered with `on_write`.
 
     Any other save (a row loaded with only some columns, `only=`, a key given to an
     auto-increment table) goes through peewee's own `save`.
