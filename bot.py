@@ -96,6 +96,10 @@ def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:
 def _check_config(settings: Settings) -> int:
     from engine.runtime import strategy_for
 
+    if not settings.is_offline:
+        from engine.ccxt_exchange import exchange_class
+
+        exchange_class(settings.exchange.name)  # what `run` would refuse, refused here too
     strategy = strategy_for(settings)
     effective = settings.redacted()
     effective["mode"] = "DRY-RUN" if settings.dry_run else "LIVE"

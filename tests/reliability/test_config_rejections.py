@@ -166,6 +166,8 @@ PROCESS_ROWS: list[tuple[str, str | None, dict[str, str], str]] = [
      "TELEGRAM_CHAT_ID: expected a numeric chat id"),
     ("run", '{"exchange": {"name": "nosuchexchange"}}', {},
      "exchange.name: ccxt does not know an exchange called 'nosuchexchange'"),
+    ("check-config", '{"exchange": {"name": "nosuchexchange"}}', {},
+     "exchange.name: ccxt does not know an exchange called 'nosuchexchange'"),
 ]
 
 
