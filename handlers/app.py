@@ -224,6 +224,10 @@ def build_application(
     runtime = Runtime(settings, engine, notifier, sender, monotonic)
     for name in PTB_BOT_LOGGERS:
         shield(logging.getLogger(name), settings.secrets.values())
+    # The rate limiter gives a 429 up at once and logs that as an error with a traceback; the
+    # outbox then waits the flood limit out and sends again, and a refused reply reaches the
+    # error handler. That one message is no news, but it would alarm an owner reading /logs.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     app = _builder(settings, runtime, request, get_updates_request, rate_limiter).build()
     app.bot_data["engine"] = engine
     app.bot_data[BOT_DATA_KEY] = BotContext(

@@ -59,7 +59,8 @@ async def test_trading_goes_on_while_telegram_fails_and_every_notification_arriv
 
 
 async def test_a_flood_limit_is_waited_out_for_its_retry_after_and_trading_goes_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")  # RetryAfter without the v22.2 deprecation
     retry_after = 45
     async with open_rig(tmp_path) as r:
@@ -78,6 +79,7 @@ async def test_a_flood_limit_is_waited_out_for_its_retry_after_and_trading_goes_
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(refused)]
     assert all(gap >= retry_after for gap in gaps)
     assert r.sleep.waits.count(float(retry_after)) == 4
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_a_second_poller_is_reported_once_while_trading_and_notifications_go_on(
