@@ -42,6 +42,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,16 @@ class FakeExchangeServer:
 
     def requests_to(self, path: str, method: str | None = None) -> list[Request]:
         return [r for r in self.requests if r.path == path and method in (None, r.method)]
+
+    def reset(self, balances: Mapping[str, float | str]) -> None:
+        """As new, for the next case on the same server: no orders, prices set by hand,
+        faults or recorded requests, and these balances."""
+        self.book.orders.clear()
+        self.book.prices.clear()
+        self.book.free = {k: Decimal(str(v)) for k, v in balances.items()}
+        self.book.locked = {}
+        self.requests.clear()
+        self._faults.clear()
 
     def fill(self, order_id: int | str, amount: float | str | None = None) -> None:
         self.book.fill(int(order_id), amount)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pandas as pd
 
@@ -303,13 +302,7 @@ class Rig:
 def reset(server: FakeExchangeServer, clock: ManualClock) -> None:
     """The shared fake as new: no orders, faults or requests, the opening balances."""
     clock.set(START)
-    book = server.book
-    book.orders.clear()
-    book.prices.clear()
-    book.free = {k: Decimal(v) for k, v in BALANCES.items()}
-    book.locked = {}
-    server.requests.clear()
-    server._faults.clear()
+    server.reset(BALANCES)
 
 
 # --- the database against the exchange ----------------------------------------------------
