@@ -363,17 +363,13 @@ class CcxtExchange:
 
 def exchange_class(name: str) -> Any:
     """ccxt's async class for the exchange `name`; a ConfigError naming the key if none."""
-    found = getattr(ccxt_async, name, None) if name in ccxt_async.exchanges else None
-    if found is None:
+    if name not in ccxt_async.exchanges:
         raise ConfigError(f"exchange.name: ccxt does not know an exchange called {name!r}")
-    return found
+    return getattr(ccxt_async, name)
 
 
-def _build(
-    name: str, config: Mapping[str, Any], api_key: str | None, secret: str | None,
-    password: str | None,
-) -> Any:  # fmt: skip
-    venue = exchange_class(name)
+def _build(name: str, config: Mapping[str, Any], api_key: str | None, secret: str | None,
+           password: str | None) -> Any:
     settings = _plain(config)
     # ccxt logs each request with its headers, the API key among them, at DEBUG (and prints
     # them when verbose): its records go through a logger of ours that never passes DEBUG.
@@ -383,7 +379,7 @@ def _build(
     settings |= {"enableRateLimit": True, "verbose": False, "logger": wire}
     credentials = {"apiKey": api_key, "secret": secret, "password": password}
     settings |= {key: value for key, value in credentials.items() if value}
-    exchange = venue(settings)
+    exchange = exchange_class(name)(settings)
     exchange.on_json_response = _strict_json
     return exchange
 
