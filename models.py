@@ -116,9 +116,6 @@ class UTCDateTimeField(Field):
 class BaseModel(CompiledModel):
     class Meta:
         database = db
-        # An update writes the columns that changed: cheaper (a trailing stop moves a few
-        # columns every candle), and two objects of one row cannot undo each other's changes.
-        only_save_dirty = True
 
 
 class KeyValue(BaseModel):

@@ -58,14 +58,13 @@ _UPDATES: dict[tuple[type[Model], frozenset[str]], tuple[str, tuple[Field, ...]]
 _INSERTS: dict[type[Model], tuple[str, tuple[Field, ...]]] = {}
 
 
-def _update_statement(model: type[Model], database: Database, names: frozenset[str] | None
+def _update_statement(model: type[Model], database: Database, names: frozenset[str]
                       ) -> tuple[str, tuple[Field, ...]]:
-    """The UPDATE of the columns `names` (None: every column), compiled once per set."""
-    entry = (model, names if names is not None else frozenset(model._meta.fields))
+    """The UPDATE of the columns `names`, compiled once per set."""
+    entry = (model, names)
     if entry not in _UPDATES:
         key = _key(model)
-        fields = tuple(f for f in model._meta.sorted_fields
-                       if f is not key and (names is None or f.name in names))
+        fields = tuple(f for f in model._meta.sorted_fields if f is not key and f.name in names)
         query = model.update({f: None for f in fields}).where(key == key.db_value(0))
         _UPDATES[entry] = (_compile(database, query)[0], fields)
     return _UPDATES[entry]
@@ -116,9 +115,14 @@ class CompiledModel(Model):
     """A model whose inserts and updates use statements compiled once, and whose saves and
     deletes are told to the listeners registered with `on_write`.
 
-    Any other save (a row loaded with only some columns, `only=`, a key given to an
+    An update writes the columns that changed (peewee's `only_save_dirty`, inherited by every
+    subclass): a trailing stop moves a few columns every candle, and two objects of one row
+    cannot undo each other's changes. Any other save (`only=`, a key given to an
     auto-increment table) goes through peewee's own `save`.
     """
+
+    class Meta:
+        only_save_dirty = True
 
     def save(self, force_insert: bool = False, only: Any = None) -> Any:
         created = force_insert or self._pk is None
@@ -163,18 +167,14 @@ class CompiledModel(Model):
 
     def _update(self, database: Database) -> Any:
         dirty: set[str] = self._dirty  # type: ignore[attr-defined]
-        names = None
-        if self._meta.only_save_dirty:
-            # peewee's own rule for such models: write what changed, nothing when nothing did.
-            names = frozenset(dirty - {_key(type(self)).name})
-            if not names:
-                dirty.clear()
-                return False
+        key = _key(type(self))
+        # peewee's own rule for such models: write what changed, nothing when nothing did.
+        names = frozenset(dirty - {key.name})
+        if not names:
+            dirty.clear()
+            return False
         sql, fields = _update_statement(type(self), database, names)
         data = self.__data__
-        if any(f.name not in data for f in fields):
-            return super().save()
-        key = _key(type(self))
         params = [f.db_value(data[f.name]) for f in fields] + [key.db_value(self._pk)]
         rows = database.execute_sql(sql, params).rowcount
         self._dirty.clear()  # type: ignore[attr-defined]
