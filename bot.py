@@ -24,17 +24,17 @@ from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
-import models
+from core.clock import Clock, ScaledClock, SystemClock
+from core.errors import ConfigError
 from engine import __version__
-from engine.clock import Clock, ScaledClock, SystemClock
-from engine.commands import Commands, Reloader
-from engine.errors import ConfigError
+from engine.control.commands import Commands, Reloader
 from engine.settings import Settings
 from engine.strategy import IStrategy
+from store import models, schema
 
 if TYPE_CHECKING:
-    from engine.exchange import Exchange
     from handlers.logbuffer import LogBuffer
+    from venues.exchange import Exchange
 
 logger = logging.getLogger("tradepilot")
 DEFAULT_CONFIG = "config.json"
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", parents=[common], help="run the bot (default)")
     sub.add_parser("check-config", parents=[common],
                    help="validate the config and print the effective settings, secrets hidden")
-    from engine.backtest_cli import add_backtest_arguments, add_download_arguments
+    from backtest.cli import add_backtest_arguments, add_download_arguments
 
     add_backtest_arguments(sub.add_parser(
         "backtest", parents=[common], help="replay candle files through the engine"))
@@ -94,10 +94,10 @@ def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _check_config(settings: Settings) -> int:
-    from engine.runtime import strategy_for
+    from engine.loader import strategy_for
 
     if not settings.is_offline:
-        from engine.ccxt_exchange import exchange_class
+        from venues.ccxt_exchange import exchange_class
 
         exchange_class(settings.exchange.name)  # what `run` would refuse, refused here too
     strategy = strategy_for(settings)
@@ -113,7 +113,7 @@ def _clock(settings: Settings, timeframe: str) -> Clock:
     where the last demo run's orders stopped."""
     if not settings.is_offline:
         return SystemClock()
-    from engine.runtime import replay_start
+    from compose import replay_start
 
     # The stored text sorts in time order; the row gives back the converted datetime.
     latest = models.Order.select().order_by(models.Order.order_date.desc()).first()
@@ -133,12 +133,13 @@ async def _headless(commands: Commands, settings: Settings) -> None:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from compose import build_commands, build_exchange
     from engine.events import LogNotifier
-    from engine.runtime import build_commands, build_exchange, strategy_for
+    from engine.loader import strategy_for
     from handlers.logbuffer import install_log_buffer
 
     strategy = strategy_for(settings)
-    models.init_db(settings.database_url)
+    schema.init_db(settings.database_url)
     clock = _clock(settings, strategy.timeframe)
     exchange = build_exchange(settings, strategy.timeframe, clock)
     log_buffer = install_log_buffer(settings)
@@ -163,13 +164,13 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
     from telegram import Update
     from telegram.error import InvalidToken
 
-    from engine.outbox import Outbox
-    from engine.runtime import build_commands
+    from compose import build_commands
     from handlers.app import build_application
     from handlers.auth import owner_chat_id
     from handlers.console import ConsoleRequest
     from handlers.notify import TelegramNotifier
     from handlers.sender import OutboxSender
+    from store.outbox import Outbox
 
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
@@ -185,7 +186,7 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
         raise ConfigError("TELEGRAM_TOKEN: Telegram rejected the token; expected the token "
                           "@BotFather gave for this bot") from None
     finally:
-        models.close_db()
+        schema.close_db()
     return 0
 
 
@@ -200,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(settings)
         if args.command in ("backtest", "download-data"):
-            from engine.backtest_cli import run_backtest, run_download
+            from backtest.cli import run_backtest, run_download
 
             runner = run_backtest if args.command == "backtest" else run_download
             return runner(settings, args)

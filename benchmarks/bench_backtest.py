@@ -22,10 +22,10 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from engine import backtest
+from backtest import run as backtest_run
+from backtest.download import read_markets
 from engine.config import load_settings
-from engine.download import read_markets
-from engine.runtime import strategy_for
+from engine.loader import strategy_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PARITY = ROOT.parent / "shared" / "parity"
@@ -78,17 +78,17 @@ def _whole_process(strategies: Path, export: Path) -> None:
 def _simulate(strategies: Path, pairs: int, days: int) -> tuple[float, int, int]:
     settings = load_settings(str(PARITY / "config.json"), {})
     whitelist = settings.exchange.pair_whitelist[:pairs]
-    settings = backtest.backtest_settings(replace(
+    settings = backtest_run.backtest_settings(replace(
         settings, strategy="EmaRsiCross", strategy_path=str(strategies),
         exchange=replace(settings.exchange, pair_whitelist=whitelist)))
     strategy = strategy_for(settings)
-    frames = backtest.load_data(str(PARITY / "data"), whitelist, strategy.timeframe, None,
+    frames = backtest_run.load_data(str(PARITY / "data"), whitelist, strategy.timeframe, None,
                                 strategy.startup_candle_count)
     first = min(f["date"].iloc[0] for f in frames.values())
     last = first + timedelta(days=days)
     frames = {p: f.loc[f["date"] < last].reset_index(drop=True) for p, f in frames.items()}
     markets = read_markets(PARITY / "markets.json")
-    result = asyncio.run(backtest.run(settings, strategy, frames, markets, fee=0.001))
+    result = asyncio.run(backtest_run.run(settings, strategy, frames, markets, fee=0.001))
     return result.simulation_seconds, result.candles, len(result.trades)
 
 

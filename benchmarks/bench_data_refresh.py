@@ -26,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from engine.ccxt_exchange import CcxtExchange
-from engine.clock import ManualClock
-from engine.market_data import CandleCache
+from core.clock import ManualClock
+from marketdata.cache import CandleCache
 from tests.fakes import FakeExchangeServer, RecordingSleep, generated_markets
+from venues.ccxt_exchange import CcxtExchange
 
 PAIRS = 100
 STARTUP_CANDLES = 200

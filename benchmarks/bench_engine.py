@@ -17,18 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
-import models
+from core.clock import ManualClock
 from engine.analysis import Analyzer
-from engine.clock import ManualClock
-from engine.commands import Commands
 from engine.config import parse_config
+from engine.control.commands import Commands
 from engine.engine import Engine
 from engine.events import LogNotifier
-from engine.market_data import CandleCache
-from engine.offline import OfflineMarket
-from engine.paper import PaperExchange
-from engine.runtime import strategy_for
+from engine.loader import strategy_for
 from engine.signals import LiveSignals
+from marketdata.cache import CandleCache
+from store import schema
+from venues.offline import OfflineMarket
+from venues.paper import PaperExchange
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["ETH", "LTC", "XLM", "NXT", "ADA"]
@@ -54,7 +54,7 @@ def _rss_mb() -> float:
 
 
 async def _run() -> None:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     frames, defs = _universe()
     clock = ManualClock(START)
     settings = parse_config({"exchange": {"pair_whitelist": list(frames)}, "max_open_trades": 20,
@@ -95,7 +95,7 @@ async def _run() -> None:
             await commands.process()
             done += 1
         print(f"peak RSS after {target} quiet iterations: {_rss_mb():.0f} MB")
-    models.close_db()
+    schema.close_db()
 
 
 def main() -> None:

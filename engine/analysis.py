@@ -23,9 +23,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from engine.candles import timeframe_to_timedelta
-from engine.errors import StrategyError
+from core.errors import StrategyError
 from engine.strategy import IStrategy, LogOnce, safe_populate
+from marketdata.files import timeframe_to_timedelta
 
 logger = logging.getLogger(__name__)
 

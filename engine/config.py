@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from engine.errors import ConfigError
+from core.errors import ConfigError
 from engine.settings import (
     IGNORED_FREQTRADE_KEYS,
     NOTIFICATION_TYPES,

@@ -3,7 +3,7 @@ trades, its run state, and start-up reconciliation.
 
 The same code runs live, in dry-run, in the offline demo and in backtests: only the injected
 exchange, signal source, clock and database differ. Chat commands go through
-`engine.commands.Commands`, which shares this engine's lock.
+`engine.control.commands.Commands`, which shares this engine's lock.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from core.clock import Clock
+from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events
-from engine.book import open_trades
-from engine.clock import Clock
-from engine.errors import FatalExchangeError, StorageError, TemporaryError
 from engine.events import Notifier
-from engine.exchange import Exchange, OrderType, Ticker
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.locks import active_locks, lock_pair, locked_pairs
 from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
@@ -33,8 +31,6 @@ from engine.sizing import (
     proposed_stake,
     validate_stake,
 )
-from engine.statements import assign
-from engine.storage import storage_errors
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import (
     STOP_KINDS,
@@ -43,7 +39,11 @@ from engine.trader import (
     open_orders_of,
     trades_with_open_orders,
 )
-from models import KeyValue, Trade
+from store.book import open_trades
+from store.errors import storage_errors
+from store.models import KeyValue, Trade
+from store.statements import assign
+from venues.exchange import Exchange, OrderType, Ticker
 
 logger = logging.getLogger(__name__)
 
@@ -404,7 +404,7 @@ class Engine:
             self.notifier.notify(events.WarningNotice(text))
 
     def _absorbed_failures(self) -> list[str]:
-        """Exchange failures that parts of the iteration absorbed (engine.health)."""
+        """Exchange failures that parts of the iteration absorbed (venues.watched)."""
         take = getattr(self.exchange, "take_failures", None)
         return list(take()) if take is not None else []
 

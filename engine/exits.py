@@ -21,9 +21,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from engine.errors import ConfigError
-from engine.exchange import Ticker
-from models import ExitReason, Trade
+from core.errors import ConfigError
+from store.models import ExitReason, Trade
+from venues.exchange import Ticker
 
 # Freqtrade's CUSTOM_TAG_MAX_LENGTH: longer custom exit reasons are cut.
 CUSTOM_REASON_MAX_LENGTH = 255

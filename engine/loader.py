@@ -18,9 +18,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from core.errors import ConfigError
 from engine.config import _bool, _int, _number, _roi, _str
-from engine.errors import ConfigError
-from engine.settings import TIMEFRAMES
+from engine.settings import TIMEFRAMES, Settings, project_path
 from engine.strategy import IStrategy
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,12 @@ _BOOLS = (
     "exit_profit_only", "ignore_roi_if_entry_signal", "process_only_new_candles", "can_short",
     "position_adjustment_enable",
 )  # fmt: skip
+
+
+def strategy_for(settings: Settings) -> IStrategy:
+    """The strategy the settings name, from their strategy path."""
+    return load_strategy(settings.strategy, project_path(settings.strategy_path),
+                         settings.strategy_overrides())
 
 
 def load_strategy(name: str, path: str | Path = "strategies",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.statements import Prepared, WriteEvent, on_write
-from models import PairLock, db, prepared
+from store.models import PairLock, db, prepared
+from store.statements import Prepared, WriteEvent, on_write
 
 
 def lock_pair(pair: str, until: datetime, reason: str, now: datetime) -> PairLock:

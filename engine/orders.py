@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from engine.book import filled_orders, write
-from engine.clock import Clock
-from engine.errors import (
+from core.clock import Clock
+from core.errors import (
     InvalidTransition,
     OrderNotFound,
     OrderNotPlaced,
@@ -26,8 +25,9 @@ from engine.errors import (
     OrderStateUnknown,
     TemporaryError,
 )
-from engine.exchange import Exchange, OrderRequest, OrderSnapshot, OrderType, Side
-from models import Order, OrderSide, OrderStatus, Trade
+from store.book import filled_orders, write
+from store.models import Order, OrderSide, OrderStatus, Trade
+from venues.exchange import Exchange, OrderRequest, OrderSnapshot, OrderType, Side
 
 logger = logging.getLogger(__name__)
 

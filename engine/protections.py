@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine.errors import ConfigError
-from models import ExitReason
+from core.errors import ConfigError
+from store.models import ExitReason
 
 GLOBAL = "*"
 STOP_REASONS = frozenset({

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from engine.book import BOOK, filled_orders, open_orders, open_trades, write
-from engine.errors import ExchangeError
+from core.errors import ExchangeError
 from engine.orders import Applied
 from engine.trader import Trader, is_dust, open_orders_of
-from models import Order, OrderStatus
+from store.book import BOOK, filled_orders, open_orders, open_trades, write
+from store.models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 

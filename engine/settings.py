@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import timedelta
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
 OFFLINE_EXCHANGE = "offline"
+PROJECT = Path(__file__).resolve().parent.parent
+MARKETS_FILE = PROJECT / "data" / "markets.json"
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 NOTIFICATION_TYPES = (
     "entry", "entry_fill", "entry_cancel", "exit", "exit_fill", "exit_cancel",
@@ -218,3 +221,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return value
+
+
+def project_path(path: str | Path) -> Path:
+    """`path` as given, or, when relative and not found from the working directory, the
+    project's own file of that name (the shipped strategies and candles)."""
+    given = Path(path)
+    return given if given.is_absolute() or given.exists() else PROJECT / given
+
+
+def offline_datadir(settings: Settings) -> Path:
+    return project_path(settings.offline.datadir)

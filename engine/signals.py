@@ -2,7 +2,7 @@
 
 Live, dry-run and the offline demo refresh closed candles and run the strategy on them each
 iteration (`LiveSignals`). A backtest computes every signal once over the whole range and
-looks them up as its clock advances (`engine.backtest`). Either way the engine sees the same
+looks them up as its clock advances (`backtest.run`). Either way the engine sees the same
 `SignalSource`, so no engine code knows which kind of run it is in.
 """
 
@@ -14,7 +14,7 @@ from typing import Protocol
 import pandas as pd
 
 from engine.analysis import Analyzer, Signal
-from engine.market_data import CandleCache
+from marketdata.cache import CandleCache
 
 
 class SignalSource(Protocol):

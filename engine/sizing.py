@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.exchange import MarketRules
+from venues.exchange import MarketRules
 
 # A stake below the exchange minimum is raised to it, but never by more than this factor.
 MAX_STAKE_RAISE = 1.3

@@ -22,15 +22,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
-# The config's own parsers, so a bad strategy value reads like a bad config value.
-from engine.book import filled_orders
+from core.errors import ConfigError, StrategyError
 from engine.config import _order_types, _timeout
-from engine.errors import ConfigError, StrategyError
 from engine.settings import OrderTypes, UnfilledTimeout
-from models import Trade
+
+# The config's own parsers, so a bad strategy value reads like a bad config value.
+from store.book import filled_orders
+from store.models import Trade
 
 if TYPE_CHECKING:
-    from engine.exchange import OrderSnapshot
+    from venues.exchange import OrderSnapshot
 
 logger = logging.getLogger(__name__)
 

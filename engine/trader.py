@@ -12,19 +12,19 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 
+from core.clock import Clock
+from core.errors import OrderNotPlaced, OrderRejected, TemporaryError
 from engine import events
-from engine.book import filled_orders, open_orders, orders_of, trade_by_id, write
-from engine.candles import timeframe_to_seconds
-from engine.clock import Clock
-from engine.errors import OrderNotPlaced, OrderRejected, TemporaryError
 from engine.events import Notifier
-from engine.exchange import Exchange, OrderType, Rounding, Ticker
 from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, initial_stop
 from engine.orders import Applied, OrderManager, record_intent
 from engine.settings import Settings
-from engine.statements import assign
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from models import ExitReason, Order, OrderStatus, Trade
+from marketdata.files import timeframe_to_seconds
+from store.book import filled_orders, open_orders, orders_of, trade_by_id, write
+from store.models import ExitReason, Order, OrderStatus, Trade
+from store.statements import assign
+from venues.exchange import Exchange, OrderType, Rounding, Ticker
 
 logger = logging.getLogger(__name__)
 

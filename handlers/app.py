@@ -34,20 +34,20 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from engine.clock import Clock, SystemClock
-from engine.control import Control
-from engine.errors import ConfigError
+from core.clock import Clock, SystemClock
+from core.errors import ConfigError
+from engine.control.api import Control
 from engine.events import ErrorNotice, Notifier
-from engine.outbox import Outbox
 from engine.settings import Settings, redact
 from handlers.auth import command_filter, make_gate, owner_chat_id, verdict
 from handlers.buttons import on_button
-from handlers.commands import BOT_DATA_KEY, BotContext, Call, Context, bot_context
+from handlers.context import BOT_DATA_KEY, BotContext, Call, Context, bot_context
 from handlers.info_cmds import version
 from handlers.keyboards import Confirmations
 from handlers.logbuffer import LogBuffer, installed_log_buffer, shield
 from handlers.sender import OutboxSender
 from handlers.table import COMMANDS, menu, register
+from store.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import math
 import re
 from typing import Literal
 
-from engine.errors import CommandError
+from core.errors import CommandError
 
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _PAIR = re.compile(r"[A-Z0-9._-]{1,20}/[A-Z0-9._-]{1,20}")

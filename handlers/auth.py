@@ -17,7 +17,7 @@ from typing import Any, Literal
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackContext, filters
 
-from engine.errors import ConfigError
+from core.errors import ConfigError
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from engine.errors import CommandError
+from core.errors import CommandError
 from handlers import args as parse
 from handlers.auth import verdict
-from handlers.commands import Call, Context, bot_context, run_guarded
+from handlers.context import Call, Context, bot_context, run_guarded
 from handlers.control_cmds import press_force_entry, press_force_exit, run_confirmed
 from handlers.info_cmds import REFRESH_MAX, REFRESHERS
 from handlers.keyboards import refresh_keyboard

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 
-from engine.views import TradeView
+from engine.control.views import TradeView
 
 
 def render_chart(series: Sequence[tuple[datetime, float]], open_trades: Sequence[TradeView],

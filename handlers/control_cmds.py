@@ -7,9 +7,9 @@ confirmation button is pressed (`run_confirmed`), once, and only before it expir
 
 from __future__ import annotations
 
-from engine.errors import CommandError
+from core.errors import CommandError
 from handlers import args as parse
-from handlers.commands import Call
+from handlers.context import Call
 from handlers.format import esc
 from handlers.format_trades import locks_text
 from handlers.keyboards import confirm_keyboard, pairs_keyboard, trades_keyboard

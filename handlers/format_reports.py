@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.views import BalanceView, HealthView, PeriodReport, ProfitSummary
+from engine.control.views import BalanceView, HealthView, PeriodReport, ProfitSummary
 from handlers.format import coin, duration, esc, field, number, pct, table, when
 
 _DUST = {"BTC": 0.0001, "ETH": 0.01}

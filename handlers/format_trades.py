@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from engine.views import CountView, LockView, OrderView, PairPerformance, TradeView
+from engine.control.views import CountView, LockView, OrderView, PairPerformance, TradeView
 from handlers.format import coin, duration, esc, field, number, pct, rate, table, when
 
 

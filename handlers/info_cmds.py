@@ -13,10 +13,10 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from engine.control import MAX_SPAN, PeriodUnit
+from engine.control.api import MAX_SPAN, PeriodUnit
 from handlers import args as parse
 from handlers.chart import render_chart
-from handlers.commands import BotContext, Call
+from handlers.context import BotContext, Call
 from handlers.format import esc, field
 from handlers.format_reports import (
     balance_text,

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from engine.errors import CommandError
-from engine.views import TradeView
+from core.errors import CommandError
+from engine.control.views import TradeView
 from handlers.format_trades import trade_button_label
 
 CONFIRM_TTL_SECONDS = 60.0

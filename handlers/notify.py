@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
 from engine.events import (
     EntryCancelled,
     EntryFilled,
@@ -28,10 +28,10 @@ from engine.events import (
     StateChanged,
     WarningNotice,
 )
-from engine.outbox import Outbox
 from engine.settings import Settings
 from handlers.format import coin, duration, esc, field, pct, rate, split_message, when
 from handlers.format_reports import mode_banner
+from store.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
-from engine.clock import Clock, SystemClock
-from engine.outbox import Outbox, OutboxItem
+from core.clock import Clock, SystemClock
+from store.outbox import Outbox, OutboxItem
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from engine.control import MAX_SPAN
+from engine.control.api import MAX_SPAN
 from handlers import control_cmds as control
 from handlers import info_cmds as info
-from handlers.commands import Call, Context, Handler, bot_context, run_guarded, usage_line
+from handlers.context import Call, Context, Handler, bot_context, run_guarded, usage_line
 from handlers.format import esc
 
 

@@ -8,22 +8,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import models
-from engine.clock import ManualClock
-from engine.commands import Commands
+from compose import build_commands, build_exchange
+from core.clock import ManualClock
 from engine.config import parse_config
+from engine.control.commands import Commands
 from engine.events import LogNotifier, Notifier
-from engine.exchange import Exchange
-from engine.offline import OfflineMarket
-from engine.paper import PaperExchange
-from engine.runtime import (
-    MARKETS_FILE,
-    build_commands,
-    build_exchange,
-    offline_datadir,
-    strategy_for,
-)
+from engine.loader import strategy_for
+from engine.settings import MARKETS_FILE, offline_datadir
 from engine.strategy import IStrategy
+from store import schema
+from venues.exchange import Exchange
+from venues.offline import OfflineMarket
+from venues.paper import PaperExchange
 
 # Inside the shipped data (2018-01-10 04:55 to 2018-01-30 04:50 UTC), with a day of history.
 DATA_START = datetime(2018, 1, 11, 5, 0, tzinfo=UTC)
@@ -45,7 +41,7 @@ def make_engine(tmp_path: Path | None = None, *, settings_overrides: dict[str, A
     overrides applied); `wrap` decorates the exchange (slow or crashing exchanges).
     """
     url = f"sqlite:///{tmp_path / 'trades.sqlite'}" if tmp_path else "sqlite:///:memory:"
-    models.init_db(url)
+    schema.init_db(url)
     settings = make_settings(settings_overrides, env)
     clock = clock or ManualClock(DATA_START)
     if strategy is None:

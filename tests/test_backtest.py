@@ -16,22 +16,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import backtest
-from engine.backtest import BacktestResult, BacktestTrade
-from engine.backtest_cli import add_backtest_arguments, parse_timerange, run_backtest
-from engine.backtest_report import (
+from backtest import run as backtest_run
+from backtest.cli import add_backtest_arguments, parse_timerange, run_backtest
+from backtest.download import market_definition
+from backtest.report import (
     daily_returns,
     equity_curve,
     max_drawdown,
     render,
     summarize,
 )
+from backtest.run import BacktestResult, BacktestTrade
+from core.errors import ConfigError
 from engine.config import parse_config
-from engine.download import market_definition
-from engine.errors import ConfigError
-from engine.exchange import MarketRules
 from engine.settings import Settings
 from engine.strategy import IStrategy
+from venues.exchange import MarketRules
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=5)
@@ -90,7 +90,7 @@ def settings_for(pairs: Sequence[str], **extra: Any) -> Settings:
     raw = {"stake_currency": "BTC", "stake_amount": 100, "dry_run_wallet": 1000,
            "max_open_trades": 3, "tradable_balance_ratio": 1.0,
            "exchange": {"name": "offline", "pair_whitelist": list(pairs)}, **extra}
-    return backtest.backtest_settings(parse_config(raw, {}))
+    return backtest_run.backtest_settings(parse_config(raw, {}))
 
 
 async def run(strategy: IStrategy, frames: Mapping[str, pd.DataFrame], **extra: Any
@@ -98,7 +98,7 @@ async def run(strategy: IStrategy, frames: Mapping[str, pd.DataFrame], **extra: 
     settings = settings_for(list(frames), **extra)
     strategy.apply_overrides(settings.strategy_overrides())
     markets = [market(pair) for pair in frames]
-    return await backtest.run(settings, strategy, frames, markets, fee=0.0)
+    return await backtest_run.run(settings, strategy, frames, markets, fee=0.0)
 
 
 def summary_of(trade: BacktestTrade) -> tuple[Any, ...]:
@@ -170,7 +170,7 @@ def test_data_ticks_count_the_decimals_of_each_calendar_month() -> None:
     frame["date"] = [datetime(2024, 1, 31, 23, 55, tzinfo=UTC),
                      datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 5, tzinfo=UTC)]
 
-    assert backtest.data_ticks(frame) == [
+    assert backtest_run.data_ticks(frame) == [
         (datetime(2024, 1, 1, tzinfo=UTC), 0.01),
         # 14 significant digits: 0.30000000000000004 shows as 0.3
         (datetime(2024, 2, 1, tzinfo=UTC), 0.1),

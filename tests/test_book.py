@@ -13,18 +13,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import models
-from engine import book
-from models import Order, OrderStatus, Trade
+from store import book, models, schema
+from store.models import Order, OrderStatus, Trade
 
 T0 = datetime(2018, 1, 10, 8, 5, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def memory_db() -> Iterator[None]:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     yield
-    models.close_db()
+    schema.close_db()
 
 
 def new_trade(pair: str = "ADA/BTC") -> Trade:
@@ -120,7 +119,7 @@ def test_a_closed_trade_stays_while_an_order_of_it_is_open() -> None:
 def test_another_database_is_read_afresh() -> None:
     new_trade()
     assert len(book.open_trades()) == 1
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     assert book.open_trades() == []
 
 
@@ -166,7 +165,7 @@ def _apply(operation: str, index: int) -> None:
 @given(OPERATIONS)
 def test_after_any_writes_and_rollbacks_the_book_is_the_database(
         operations: list[tuple[str, int, bool]]) -> None:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     for operation, index, rolled_back in operations:
         if rolled_back:
             with pytest.raises(RuntimeError):

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.candles import (
+from core.errors import ConfigError
+from marketdata.candles import CANDLE_COLUMNS
+from marketdata.files import (
     candle_file,
     fill_gaps,
     load_candles,
@@ -21,8 +23,6 @@ from engine.candles import (
     timeframe_to_seconds,
     timeframe_to_timedelta,
 )
-from engine.errors import ConfigError
-from engine.exchange import CANDLE_COLUMNS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "ohlcv"
 SHIPPED = ["ETH/BTC", "LTC/BTC", "XLM/BTC", "NXT/BTC", "ADA/BTC"]

@@ -11,9 +11,8 @@ import ccxt
 import pandas as pd
 import pytest
 
-from engine.ccxt_exchange import CcxtExchange
-from engine.clock import ManualClock
-from engine.errors import (
+from core.clock import ManualClock
+from core.errors import (
     ConfigError,
     ExchangeError,
     FatalExchangeError,
@@ -24,8 +23,10 @@ from engine.errors import (
     OrderStateUnknown,
     TemporaryError,
 )
-from engine.exchange import CANDLE_COLUMNS, OrderRequest, classify
+from marketdata.candles import CANDLE_COLUMNS
 from tests.fakes import FakeExchangeServer, Fault, MarketSpec, RecordingSleep, parity_markets
+from venues.ccxt_exchange import CcxtExchange
+from venues.exchange import OrderRequest, classify
 
 START = datetime(2018, 1, 20, 12, 2, tzinfo=UTC)
 ORDER = "/api/v3/order"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.outbox import Outbox
 from handlers.app import build_application
 from handlers.auth import DEMO_CHAT_ID
 from handlers.console import BANNER, ConsoleRequest, start_stdin_reader
 from handlers.notify import TelegramNotifier
 from handlers.sender import OutboxSender
+from store.outbox import Outbox
 from tests.factories import make_engine, make_settings, run_for
 from tests.fakes.telegram import QUIET, eventually, running
 

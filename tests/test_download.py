@@ -13,16 +13,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine.backtest import market_definitions
-from engine.backtest_cli import add_backtest_arguments, run_backtest
-from engine.candles import load_candles
-from engine.ccxt_exchange import CcxtExchange
-from engine.clock import ManualClock
+from backtest.cli import add_backtest_arguments, run_backtest
+from backtest.download import download, read_markets
+from backtest.run import market_definitions
+from core.clock import ManualClock
+from core.errors import ConfigError, TemporaryError
 from engine.config import parse_config
-from engine.download import download, read_markets
-from engine.errors import ConfigError, TemporaryError
-from engine.offline import OfflineMarket
+from marketdata.files import load_candles
 from tests.fakes import FakeExchangeServer, RecordingSleep, shipped_frames
+from venues.ccxt_exchange import CcxtExchange
+from venues.offline import OfflineMarket
 
 START = datetime(2024, 3, 1, 12, 2, 30, tzinfo=UTC)  # the 12:00 candle is still forming
 KLINES = "/api/v3/klines"

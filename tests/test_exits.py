@@ -15,9 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import models
-from engine.errors import ConfigError
-from engine.exchange import Rounding, Ticker
+from core.errors import ConfigError
 from engine.exits import (
     ExitDecision,
     ExitKind,
@@ -30,7 +28,9 @@ from engine.exits import (
     roi_threshold,
     update_stop,
 )
-from engine.precision import round_price
+from store import models, schema
+from venues.exchange import Rounding, Ticker
+from venues.precision import round_price
 
 MARKETS = Path(__file__).resolve().parents[1] / "data" / "markets.json"
 T0 = datetime(2018, 1, 10, 8, 0, tzinfo=UTC)
@@ -59,9 +59,9 @@ def nearest(price: float, pair: str = PAIR) -> float:
 
 @pytest.fixture(autouse=True)
 def database() -> Iterator[None]:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     yield
-    models.close_db()
+    schema.close_db()
 
 
 def rules(**overrides: object) -> ExitRules:

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-import models
-from engine.clock import ManualClock
+from compose import build_commands, build_exchange
+from core.clock import ManualClock
 from engine.events import ErrorNotice, LogNotifier
-from engine.runtime import build_commands, build_exchange, strategy_for
+from engine.loader import strategy_for
 from handlers.app import CANDLE_SLACK_SECONDS, TICK_JOB, build_application
+from store import schema
 from tests.factories import DATA_START, make_settings, run_for
 from tests.fakes.telegram import (
     OWNER_ENV,
@@ -68,7 +69,7 @@ class FakeMonotonic:
 @pytest.fixture
 async def rig():
     """(chat, exchange, notifier, monotonic) over a real engine whose exchange can fail."""
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     settings = make_settings(QUIET, OWNER_ENV)
     clock = ManualClock(DATA_START)
     strategy = strategy_for(settings)

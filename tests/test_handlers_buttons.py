@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import models
+from store import models
 from tests.factories import run_for
 from tests.fakes.telegram import Chat, open_chat, strip_html
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.errors import CommandError
-from engine.views import (
+from core.errors import CommandError
+from engine.control.views import (
     BalanceView,
     CurrencyBalance,
     DrawdownView,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ConfigError
+from core.errors import ConfigError
 from engine.loader import load_strategy
 from engine.settings import OrderTypes, Settings, UnfilledTimeout
 from engine.strategy import IStrategy

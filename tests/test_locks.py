@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import models
 from engine.locks import active_locks, lock_pair, locked_pairs, unlock
+from store import schema
 
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -17,9 +17,9 @@ MINUTE = timedelta(minutes=1)
 
 @pytest.fixture(autouse=True)
 def database() -> Iterator[None]:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     yield
-    models.close_db()
+    schema.close_db()
 
 
 def test_a_lock_holds_until_its_end_and_an_unlock_frees_the_pair_at_once() -> None:
@@ -41,5 +41,5 @@ def test_the_clock_going_back_sees_locks_that_had_expired_again() -> None:
 def test_another_database_has_its_own_locks() -> None:
     lock_pair("ETH/BTC", NOW + 10 * MINUTE, "Auto lock", NOW)
     assert [lock.pair for lock in active_locks(NOW)] == ["ETH/BTC"]
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     assert active_locks(NOW) == []

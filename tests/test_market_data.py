@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.ccxt_exchange import CcxtExchange
-from engine.clock import ManualClock
-from engine.errors import ConfigError
-from engine.exchange import CANDLE_COLUMNS
-from engine.market_data import CandleCache, forming_candle_open, timeframe_ms
+from core.clock import ManualClock
+from core.errors import ConfigError
+from marketdata.cache import CandleCache, forming_candle_open, timeframe_ms
+from marketdata.candles import CANDLE_COLUMNS
 from tests.fakes import FakeExchangeServer, Fault, RecordingSleep, shipped_frames
+from venues.ccxt_exchange import CcxtExchange
 
 PAIRS = ["ETH/BTC", "LTC/BTC", "XLM/BTC", "NXT/BTC", "ADA/BTC"]
 START = datetime(2018, 1, 20, 12, 2, 30, tzinfo=UTC)  # the 12:00 candle is still forming

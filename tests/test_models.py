@@ -12,18 +12,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import models
-from engine.errors import InvalidTransition
-from models import Order, OrderStatus, Trade
+from core.errors import InvalidTransition
+from store import models, schema
+from store.models import Order, OrderStatus, Trade
 
 T0 = datetime(2018, 1, 10, 8, 5, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def memory_db() -> None:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     yield
-    models.close_db()
+    schema.close_db()
 
 
 def new_trade(fee: float = 0.001, pair: str = "ADA/BTC") -> Trade:
@@ -135,10 +135,10 @@ def test_naive_datetimes_are_refused() -> None:
 
 def test_database_of_schema_1_is_migrated_in_place_and_keeps_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
-    models.init_db(f"sqlite:///{path}")
+    schema.init_db(f"sqlite:///{path}")
     trade = new_trade()
     fill(trade, "buy", 3.0, 2.0)
-    models.close_db()
+    schema.close_db()
     # Rebuild the orders table as schema 1 had it: without fee_base, and no version row.
     con = sqlite3.connect(path)
     con.execute("CREATE TABLE orders_v1 AS SELECT * FROM orders")
@@ -150,8 +150,8 @@ def test_database_of_schema_1_is_migrated_in_place_and_keeps_its_rows(tmp_path: 
     con.commit()
     con.close()
 
-    models.init_db(f"sqlite:///{path}")
-    assert models.KeyValue.get_value("schema_version") == str(models.SCHEMA_VERSION)
+    schema.init_db(f"sqlite:///{path}")
+    assert models.KeyValue.get_value("schema_version") == str(schema.SCHEMA_VERSION)
     order = Order.get()
     assert order.filled == 3.0
     assert order.fee_base == 0.0
@@ -160,14 +160,14 @@ def test_database_of_schema_1_is_migrated_in_place_and_keeps_its_rows(tmp_path: 
 
 def test_a_database_made_before_the_hot_query_indexes_gets_them_at_start(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
-    models.init_db(f"sqlite:///{path}")
-    models.close_db()
+    schema.init_db(f"sqlite:///{path}")
+    schema.close_db()
     with sqlite3.connect(path) as raw:
         for index in ("order_status", "paperorder_status", "pairlock_lock_end_time"):
             raw.execute(f'DROP INDEX "{index}"')
 
-    models.init_db(f"sqlite:///{path}")
-    models.close_db()
+    schema.init_db(f"sqlite:///{path}")
+    schema.close_db()
 
     with sqlite3.connect(path) as raw:
         plan = raw.execute("EXPLAIN QUERY PLAN SELECT * FROM orders WHERE status IN "

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from telegram import Bot
 
-import models
 from engine.events import (
     EntryCancelled,
     EntryFilled,
@@ -26,9 +25,10 @@ from engine.events import (
     StateChanged,
     WarningNotice,
 )
-from engine.outbox import Outbox
 from handlers.notify import TelegramNotifier, format_event
 from handlers.sender import OutboxSender
+from store import models, schema
+from store.outbox import Outbox
 from tests.factories import make_settings, run_for
 from tests.fakes.telegram import (
     OWNER_CHAT,
@@ -78,9 +78,9 @@ class BrokenOutbox(Outbox):
 
 @pytest.fixture
 def db():
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     yield
-    models.close_db()
+    schema.close_db()
 
 
 def notifier_for(overrides: dict | None = None, outbox: Outbox | None = None,

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import precision
-from engine.candles import load_candles, load_pair_data
-from engine.clock import ManualClock
-from engine.errors import ConfigError, ExchangeError, OrderRejected
-from engine.exchange import OrderRequest, Rounding
-from engine.offline import OfflineMarket
+from core.clock import ManualClock
+from core.errors import ConfigError, ExchangeError, OrderRejected
+from marketdata.files import load_candles, load_pair_data
+from venues import precision
+from venues.exchange import OrderRequest, Rounding
+from venues.offline import OfflineMarket
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "ohlcv"

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import models
-from engine.candles import load_candles, load_pair_data
-from engine.clock import ManualClock
-from engine.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
-from engine.exchange import Balance, OrderRequest, OrderSnapshot
-from engine.offline import OfflineMarket
-from engine.paper import PaperExchange
+from core.clock import ManualClock
+from core.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
+from marketdata.files import load_candles, load_pair_data
+from store import models, schema
+from venues.exchange import Balance, OrderRequest, OrderSnapshot
+from venues.offline import OfflineMarket
+from venues.paper import PaperExchange
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "ohlcv"
@@ -63,9 +63,9 @@ def market(clock: ManualClock) -> OfflineMarket:
 
 @pytest.fixture
 def db() -> Iterator[None]:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     yield
-    models.close_db()
+    schema.close_db()
 
 
 @pytest.fixture
@@ -291,7 +291,7 @@ async def test_state_survives_a_restart_on_the_same_database_file(tmp_path: Path
     url = f"sqlite:///{tmp_path / 'dryrun.sqlite'}"
 
     async def session(clock: ManualClock) -> PaperExchange:
-        models.init_db(url)
+        schema.init_db(url)
         venue = OfflineMarket.from_files(DATA, PAIRS, "5m", MARKETS, clock)
         return PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC", partial_fill_ratio=0.5)
 
@@ -301,7 +301,7 @@ async def test_state_survives_a_restart_on_the_same_database_file(tmp_path: Path
     limit = paper.round_price("ETH/BTC", candle(START)["open"])
     resting = await paper.create_order(buy(1.0, limit, "limit", cid="half"))
     before = await paper.fetch_balance()
-    models.close_db()
+    schema.close_db()
 
     restarted = await session(ManualClock(START))
     assert await restarted.fetch_balance() == before
@@ -309,7 +309,7 @@ async def test_state_survives_a_restart_on_the_same_database_file(tmp_path: Path
     assert [(o.order_id, o.filled) for o in open_orders] == [(resting.order_id, 0.75)]
     after = await restarted.create_order(sell(1.0, cid="after-restart"))
     assert after.order_id == "paper-3"
-    models.close_db()
+    schema.close_db()
 
 
 def snapshot_totals(orders: list[OrderSnapshot], wallet: float) -> dict[str, float]:
@@ -360,11 +360,11 @@ def test_free_never_goes_negative_and_totals_follow_the_fills(
         orders = [await paper.fetch_order("ETH/BTC", order_id) for order_id in ids]
         return await paper.fetch_balance(), orders
 
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     try:
         balance, orders = asyncio.run(run())
     finally:
-        models.close_db()
+        schema.close_db()
     totals = snapshot_totals(orders, 1.0)
     assert close_to(balance["BTC"].total, totals["BTC"])
     assert math.isclose(balance.get("ETH", Balance("ETH", 0, 0, 0)).total, totals["ETH"],
@@ -389,13 +389,13 @@ class FullDisk(peewee.SqliteDatabase):
 
 @pytest.fixture
 def disk(tmp_path: Path) -> Iterator[FullDisk]:
-    models.init_db(f"sqlite:///{tmp_path / 'dryrun.sqlite'}")
-    models.close_db()
+    schema.init_db(f"sqlite:///{tmp_path / 'dryrun.sqlite'}")
+    schema.close_db()
     database = FullDisk(str(tmp_path / "dryrun.sqlite"))
     models.db.initialize(database)
     models.db.connect(reuse_if_open=True)
     yield database
-    models.close_db()
+    schema.close_db()
 
 
 async def test_a_fill_that_could_not_be_written_is_not_remembered_and_happens_once_written(
@@ -453,18 +453,18 @@ async def test_a_retried_create_returns_the_finished_order_it_made_before_a_rest
     tmp_path: Path, clock: ManualClock
 ) -> None:
     url = f"sqlite:///{tmp_path / 'dryrun.sqlite'}"
-    models.init_db(url)
+    schema.init_db(url)
     venue = OfflineMarket.from_files(DATA, PAIRS, "5m", MARKETS, clock)
     paper = PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC")
     bought = await paper.create_order(buy(1.0, cid="intent-1"))
     resting = await paper.create_order(buy(1.0, 0.05, "limit", cid="intent-2"))
     canceled = await paper.cancel_order("ETH/BTC", resting.order_id)
-    models.close_db()
+    schema.close_db()
 
-    models.init_db(url)
+    schema.init_db(url)
     restarted = PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC")
     assert await restarted.create_order(buy(1.0, cid="intent-1")) == bought
     assert await restarted.create_order(buy(1.0, 0.05, "limit", cid="intent-2")) == canceled
     assert models.PaperOrder.select().count() == 2
     assert (await restarted.fetch_balance())["ETH"].total == 1.0
-    models.close_db()
+    schema.close_db()

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ConfigError
+from core.errors import ConfigError
 from engine.protections import (
     ClosedTradeInfo,
     LockRequest,

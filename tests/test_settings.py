@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.errors import ConfigError
 from engine.config import load_settings, parse_config
-from engine.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"EXCHANGE_API_KEY": "key-AAAA1111", "EXCHANGE_API_SECRET": "secret-BBBB2222"}

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.exchange import MarketRules
 from engine.sizing import (
     amount_for,
     available_stake,
@@ -19,6 +18,7 @@ from engine.sizing import (
     stoploss_reserve,
     validate_stake,
 )
+from venues.exchange import MarketRules
 
 
 def market(min_cost: float | None = 0.0001, min_amount: float | None = 1.0,

@@ -7,18 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import models
 from engine.locks import active_locks, lock_pair
-from models import Order, Trade, prepared
+from store import models, schema
+from store.models import Order, Trade, prepared
 
 NOW = datetime(2018, 1, 11, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def database() -> Iterator[None]:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     yield
-    models.close_db()
+    schema.close_db()
 
 
 def _trade(pair: str = "ETH/BTC") -> Trade:

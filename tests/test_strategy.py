@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import models
-from engine.errors import ConfigError, StrategyError
+from core.errors import ConfigError, StrategyError
 from engine.settings import OrderTypes, Settings, UnfilledTimeout
 from engine.strategy import (
     ALL_PAIRS,
@@ -25,6 +24,7 @@ from engine.strategy import (
     safe_call,
     safe_populate,
 )
+from store import models, schema
 
 NOW = datetime(2018, 1, 20, 12, 0, tzinfo=UTC)
 log = logging.getLogger("tests.strategy")
@@ -184,9 +184,9 @@ def test_trade_snapshot_cannot_be_changed_by_a_strategy() -> None:
 
 @pytest.fixture
 def db() -> Iterator[None]:
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     yield
-    models.close_db()
+    schema.close_db()
 
 
 def test_trade_snapshot_copies_a_trade_row_and_counts_its_filled_entries(db: None) -> None:

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.clock import ManualClock
-from engine.exchange import Exchange, OrderRequest, OrderSnapshot
+from core.clock import ManualClock
 from tests.engine.crash_plan import ROUND_TRIP_STEPS, SETTINGS, START, scripted
 from tests.factories import make_engine, run_for
+from venues.exchange import Exchange, OrderRequest, OrderSnapshot
 
 
 class CrashingExchange:

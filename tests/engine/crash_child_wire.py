@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-from engine.exchange import Exchange
 from tests.engine.crash_child import CrashingExchange
 from tests.engine.crash_plan import (
     LIMIT,
@@ -29,6 +28,7 @@ from tests.engine.crash_plan import (
     wire_settings,
 )
 from tests.factories import make_engine, run_for
+from venues.exchange import Exchange
 
 PLAN_FILE = "plan.json"
 CLOCK_FILE = "clock"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.clock import ManualClock
+from core.clock import ManualClock
 from tests.engine.scripted import Scripted
 
 PAIR = "ETH/BTC"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.clock import ManualClock
+from core.clock import ManualClock
 from engine.events import LogNotifier, WarningNotice
-from models import Order, PaperOrder, Trade
+from store.models import Order, PaperOrder, Trade
 from tests.engine.scripted import Scripted
 from tests.factories import DATA_START, make_engine, run_for
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import models
-from engine.clock import ManualClock
-from models import Order, PaperOrder, Trade
+from core.clock import ManualClock
+from store import schema
+from store.models import Order, PaperOrder, Trade
 from tests.engine.crash_plan import ROUND_TRIP_STEPS, SETTINGS, START, scripted
 from tests.factories import make_engine, run_for
 
@@ -25,9 +25,9 @@ POINTS = ["before:create_order:buy", "after:create_order:buy", "before:create_or
 
 
 def _last_order_time(folder: Path) -> datetime:
-    models.init_db(f"sqlite:///{folder / 'trades.sqlite'}")
+    schema.init_db(f"sqlite:///{folder / 'trades.sqlite'}")
     latest = max(o.order_date for o in Order.select())
-    models.close_db()
+    schema.close_db()
     return latest
 
 

@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-import models
-from engine.clock import Clock
-from models import Order, Trade
+from core.clock import Clock
+from store import schema
+from store.models import Order, Trade
 from tests.engine.crash_child_wire import CLOCK_FILE, PLAN_FILE
 from tests.engine.crash_plan import (
     END,
@@ -176,9 +176,9 @@ async def _restart(folder: Path, server: FakeExchangeServer, drill: Drill) -> No
 
 def _assert_died_at(folder: Path, server: FakeExchangeServer, drill: Drill) -> None:
     """The database and the exchange show the engine died exactly where the drill says."""
-    models.init_db(f"sqlite:///{folder / 'trades.sqlite'}")
+    schema.init_db(f"sqlite:///{folder / 'trades.sqlite'}")
     row = Order.select().where(Order.side == drill.side).order_by(Order.id.desc()).first()
-    models.close_db()
+    schema.close_db()
     sent = {r.params.get("newClientOrderId") for r in server.requests_to(ORDER, "POST")}
     placed = {o.client_order_id for o in server.orders()}
     seen = (row.client_order_id in sent, row.client_order_id in placed, row.order_id is not None)

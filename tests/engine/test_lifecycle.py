@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import models
-from engine.candles import fill_gaps, load_candles
-from engine.clock import ManualClock
-from engine.commands import Commands
-from engine.errors import CommandError
+from core.clock import ManualClock
+from core.errors import CommandError
+from engine.control.commands import Commands
 from engine.events import ExitFilled, LogNotifier
-from models import Order, Trade
+from marketdata.files import fill_gaps, load_candles
+from store import models
+from store.models import Order, Trade
 from tests.engine.scripted import Scripted
 from tests.factories import make_engine, run_for
 

@@ -19,16 +19,16 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.candles import load_pair_data
-from engine.clock import ManualClock
+from core.clock import ManualClock
 from engine.events import LogNotifier, WarningNotice
-from engine.exchange import Exchange, OrderRequest, OrderSnapshot
-from engine.offline import OfflineMarket
-from engine.paper import PaperExchange
-from engine.runtime import MARKETS_FILE, PROJECT
-from models import Trade
+from engine.settings import MARKETS_FILE, PROJECT
+from marketdata.files import load_pair_data
+from store.models import Trade
 from tests.engine.scripted import Scripted
 from tests.factories import make_engine
+from venues.exchange import Exchange, OrderRequest, OrderSnapshot
+from venues.offline import OfflineMarket
+from venues.paper import PaperExchange
 
 PAIRS = ("ETH/BTC", "LTC/BTC", "XLM/BTC", "NXT/BTC", "ADA/BTC")
 STAKE = "BTC"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from engine.clock import ManualClock
+from core.clock import ManualClock
 from engine.events import EntryCancelled, ExitCancelled, LogNotifier
-from models import Order, PaperOrder, Trade
+from store.models import Order, PaperOrder, Trade
 from tests.engine.scripted import Scripted
 from tests.factories import make_engine, run_for
 

@@ -19,7 +19,7 @@ import ccxt
 import numpy as np
 import pandas as pd
 
-from engine.clock import Clock
+from core.clock import Clock
 
 FRAMES_TIMEFRAME = "5m"
 _MARKETS_FILE = Path(__file__).with_name("markets.json")

@@ -5,7 +5,7 @@ signature, rate limiter and error mapping of the live path runs, with no network
 
     from tests.fakes import FakeExchangeServer, Fault, RecordingSleep
 
-    async def test_something(clock):                      # clock: engine.clock.ManualClock
+    async def test_something(clock):                      # clock: core.clock.ManualClock
         async with FakeExchangeServer(clock, balances={"BTC": 1}) as server:
             exchange = server.ccxt_exchange(sleep=RecordingSleep())   # engine CcxtExchange
             await exchange.load_markets()
@@ -52,9 +52,9 @@ import ccxt
 import pandas as pd
 from aiohttp import web
 
-from engine.ccxt_exchange import CcxtExchange
-from engine.clock import Clock
+from core.clock import Clock
 from tests.fakes.binance_book import BinanceError, Book, FakeOrder, MarketSpec, parity_markets
+from venues.ccxt_exchange import CcxtExchange
 
 _DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "ohlcv"
 Handler = Callable[[Mapping[str, str]], Any]

@@ -403,7 +403,7 @@ def seed_trades(count: int, *, is_open: bool, start: datetime, pairs: Sequence[s
     for long replies and benchmarks; the engine reads them as it reads its own)."""
     from peewee import fn
 
-    import models
+    from store import models
 
     trades, orders = [], []
     first_id = (models.Trade.select(fn.MAX(models.Trade.id)).scalar() or 0) + 1

@@ -21,17 +21,17 @@ from typing import Any
 
 from telegram.request import RequestData
 
-import models
-from engine.clock import ManualClock
-from engine.commands import Commands
-from engine.exchange import Exchange
-from engine.outbox import Outbox
+from core.clock import ManualClock
+from engine.control.commands import Commands
 from handlers.app import TICK_JOB, App, build_application
 from handlers.notify import TelegramNotifier
 from handlers.sender import OutboxSender
+from store import models, schema
+from store.outbox import Outbox
 from tests.engine.scripted import Scripted
 from tests.factories import DATA_START, make_engine, make_settings
 from tests.fakes.telegram import OWNER_CHAT, OWNER_ENV, QUIET, FakeTelegram, running
+from venues.exchange import Exchange
 
 PAIR = "ETH/BTC"
 FIVE = timedelta(minutes=5)
@@ -138,7 +138,7 @@ async def open_rig(tmp_path: Path, *, overrides: dict[str, Any] | None = None,
         async with running(app):
             yield Rig(app, tg, commands, clock, sender, sleep)
     finally:
-        models.close_db()
+        schema.close_db()
 
 
 def outbox_rows() -> list[models.OutboxMessage]:

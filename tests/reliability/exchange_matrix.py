@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-import models
-from engine.clock import ManualClock
-from engine.commands import Commands
+from compose import build_commands
+from core.clock import ManualClock
+from engine.control.commands import Commands
 from engine.events import ErrorNotice, LogNotifier, WarningNotice
-from engine.runtime import build_commands
-from models import Order, Trade
+from store import schema
+from store.models import Order, Trade
 from tests.engine.scripted import Scripted
 from tests.factories import make_settings
 from tests.fakes import FakeExchangeServer, FakeOrder, Fault, RecordingSleep
@@ -207,7 +207,7 @@ class Rig:
         self.commands: Commands | None = None
 
     async def start(self) -> Commands:
-        models.init_db("sqlite:///:memory:")
+        schema.init_db("sqlite:///:memory:")
         settings = make_settings(SETTINGS, KEYS)
         self.strategy.apply_overrides(settings.strategy_overrides())
         exchange = self.server.ccxt_exchange(self.clock, sleep=self.sleep, retries=RETRIES,

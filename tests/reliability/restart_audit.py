@@ -14,8 +14,8 @@ from decimal import Decimal, localcontext
 from functools import cached_property
 from pathlib import Path
 
-import models
-from models import Order, OrderStatus, PaperOrder, Trade, dec
+from store import models, schema
+from store.models import Order, OrderStatus, PaperOrder, Trade, dec
 
 # Freqtrade rounds a trade's profit to 8 decimals: that far a closed trade may sit from its fills.
 PROFIT_ROUNDING = 5e-9
@@ -53,14 +53,14 @@ class Book:
 
 
 def snapshot(db_file: Path) -> Book:
-    models.init_db(f"sqlite:///{db_file}")
+    schema.init_db(f"sqlite:///{db_file}")
     try:
         return Book(trades=list(Trade.select().order_by(Trade.id)),
                     orders=list(Order.select().order_by(Order.id)),
                     paper=list(PaperOrder.select().order_by(PaperOrder.created_at)),
                     integrity=str(models.db.execute_sql("PRAGMA integrity_check").fetchone()[0]))
     finally:
-        models.close_db()
+        schema.close_db()
 
 
 def quote_flow(side: str, cost: float, fee: float | None) -> Decimal:

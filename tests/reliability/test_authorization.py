@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram.ext import AIORateLimiter
 
-import models
 from engine.locks import lock_pair
-from handlers.commands import bot_context
+from handlers.context import bot_context
 from handlers.table import COMMANDS
+from store import models
 from tests.factories import DATA_START, run_for
 from tests.fakes.telegram import (
     BOT_USER,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from core.errors import ConfigError
 from engine.config import load_settings, parse_config
-from engine.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 NAN = float("nan")

@@ -21,7 +21,7 @@ from typing import Any
 import peewee
 import pytest
 
-import models
+from store import models, schema
 from tests.engine.scripted import Scripted
 from tests.factories import DATA_START
 from tests.fakes.exchange_server import FakeExchangeServer, shipped_frames
@@ -91,10 +91,10 @@ _WRITES = {"INSERT ", "UPDATE ", "DELETE ", "REPLACE"}
 
 
 def on_full_disk(path: Path) -> FullDisk:
-    """Reopen the rig's database through FullDisk, with the pragmas models.init_db sets but
+    """Reopen the rig's database through FullDisk, with the pragmas schema.init_db sets but
     no fsync per commit: this drill is about refused writes, not power cuts, and runs dozens
     of sessions."""
-    models.close_db()
+    schema.close_db()
     disk = FullDisk(str(path), pragmas={"journal_mode": "wal", "foreign_keys": 1,
                                         "synchronous": "off", "busy_timeout": 5000})
     models.db.initialize(disk)

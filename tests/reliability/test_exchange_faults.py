@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from engine.clock import ManualClock
+from core.clock import ManualClock
 from engine.events import EntryCancelled
-from models import Order
+from store.models import Order
 from tests.factories import run_for
 from tests.fakes import FakeExchangeServer, Fault
 from tests.reliability.exchange_matrix import (

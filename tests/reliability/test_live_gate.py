@@ -16,18 +16,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import models
-from engine.clock import ManualClock
+from compose import build_commands, build_exchange
+from core.clock import ManualClock
+from core.errors import ConfigError
 from engine.config import load_settings, parse_config
-from engine.errors import ConfigError
-from engine.outbox import Outbox
-from engine.runtime import build_commands, build_exchange, strategy_for
+from engine.loader import strategy_for
 from engine.settings import Settings
 from engine.strategy import IStrategy
 from handlers.app import build_application
 from handlers.auth import owner_chat_id
 from handlers.notify import TelegramNotifier
 from handlers.sender import OutboxSender
+from store import schema
+from store.outbox import Outbox
 from tests.factories import run_for
 from tests.fakes import FakeExchangeServer
 from tests.fakes.telegram import (
@@ -132,7 +133,7 @@ async def bot_on_fake_binance(server: FakeExchangeServer, config: dict[str, Any]
     """What bot.py's run wires (runtime.build_exchange, outbox notifier, PTB application),
     with the fake Binance as the venue and a FakeTelegram as the Bot API. /reload reads
     `reload_to` (with the same environment); `build` goes on to build_application."""
-    models.init_db(database)
+    schema.init_db(database)
     clock = server.clock
     assert isinstance(clock, ManualClock)
     loaded = parse_config(config, {**OWNER_ENV, **env})

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-import models
-from engine.clock import ManualClock
-from models import Trade
+from core.clock import ManualClock
+from store import schema
+from store.models import Trade
 from tests.engine.scripted import Scripted
 from tests.factories import DATA_START, make_engine, run_for
 from tests.reliability.restart_audit import (
@@ -215,7 +215,7 @@ async def test_a_trade_killed_between_its_exit_fill_and_its_close_is_closed_on_r
     assert not trade.is_open
     # What the database holds when the process dies after the exit fill is recorded and
     # before the trade is closed (two commits).
-    models.init_db(f"sqlite:///{tmp_path / 'trades.sqlite'}")
+    schema.init_db(f"sqlite:///{tmp_path / 'trades.sqlite'}")
     Trade.update(is_open=True, close_date=None, close_rate=None, close_profit=None,
                  close_profit_abs=None).execute()
 

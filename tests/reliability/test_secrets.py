@@ -22,10 +22,10 @@ import pytest
 from aiohttp import web
 from telegram.ext import AIORateLimiter
 
-import models
-from engine.clock import ManualClock
+from core.clock import ManualClock
 from handlers.app import TICK_JOB
 from handlers.logbuffer import LogBuffer, shield
+from store import models
 from tests.fakes import FakeExchangeServer, Fault
 from tests.fakes.telegram import Chat, eventually
 from tests.reliability.test_live_gate import bot_on_fake_binance, fake_binance_config

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-import models
+from store import models
 from tests.fakes.telegram import eventually, make_command_update, strip_html
 from tests.reliability.chat_rig import (
     assert_chat_is_the_outbox,

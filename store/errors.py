@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from peewee import OperationalError
 
-from engine.errors import StorageError
+from core.errors import StorageError
 
 _UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "readonly", "unable to open")
 

@@ -18,9 +18,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import models
-from engine.errors import StorageError
-from engine.storage import storage_errors
+from core.errors import StorageError
+from store import models
+from store.errors import storage_errors
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext
 
-from engine.clock import Clock
-from engine.control import Control
-from engine.errors import CommandError
+from core.clock import Clock
+from core.errors import CommandError
+from engine.control.api import Control
 from engine.settings import Settings
 from handlers.format import esc, split_message
 from handlers.keyboards import Confirmations

@@ -1,6 +1,6 @@
 """Candle files on disk: Freqtrade's feather files and the ccxt-shaped JSON layout.
 
-Every frame leaving this module has the columns `engine.exchange.CANDLE_COLUMNS`, `date` being
+Every frame leaving this module has the columns `marketdata.candles.CANDLE_COLUMNS`, `date` being
 the candle open time as `datetime64[ns, UTC]`, sorted, one row per date.
 """
 
@@ -18,8 +18,8 @@ import ccxt
 import numpy as np
 import pandas as pd
 
-from engine.errors import ConfigError
-from engine.exchange import CANDLE_COLUMNS
+from core.errors import ConfigError
+from marketdata.candles import CANDLE_COLUMNS, empty_candles
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +50,6 @@ def candle_file(datadir: Path | str, pair: str, timeframe: str) -> Path:
     stem = f"{pair.replace('/', '_').replace(':', '_')}-{timeframe}"
     candidates = [Path(datadir) / f"{stem}{suffix}" for suffix in SUFFIXES]
     return next((path for path in candidates if path.is_file()), candidates[0])
-
-
-def empty_candles() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in CANDLE_COLUMNS})
-    frame["date"] = pd.Series(dtype="datetime64[ns, UTC]")
-    return frame
 
 
 def ohlcv_to_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:

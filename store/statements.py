@@ -7,7 +7,7 @@ changed columns for an update, or per `Prepared` query) and SQLite runs it with 
 Only SQLite takes these paths; another database goes through peewee as usual.
 
 Saves and deletes of a model are also told to listeners (`on_write`): that is how the book of
-open trades (`engine/book.py`) and the kept pair locks follow what was written.
+open trades (`store/book.py`) and the kept pair locks follow what was written.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from itertools import accumulate
 from pathlib import Path
 from statistics import fmean, stdev
 
-from engine.backtest import BacktestResult, BacktestTrade, iso
-from engine.candles import timeframe_to_timedelta
+from backtest.run import BacktestResult, BacktestTrade, iso
+from marketdata.files import timeframe_to_timedelta
 
 DAYS_PER_YEAR = 365
 DAY = timedelta(days=1)

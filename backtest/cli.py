@@ -19,14 +19,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine import backtest, download
-from engine.backtest_report import render, write_chart
-from engine.candles import TimeRange
-from engine.ccxt_exchange import CcxtExchange
-from engine.clock import SystemClock
-from engine.errors import ConfigError
-from engine.runtime import MARKETS_FILE, PROJECT, offline_datadir, strategy_for
-from engine.settings import TIMEFRAMES, Settings
+from backtest import download
+from backtest import run as backtest_run
+from backtest.report import render, write_chart
+from core.clock import SystemClock
+from core.errors import ConfigError
+from engine.loader import strategy_for
+from engine.settings import MARKETS_FILE, PROJECT, TIMEFRAMES, Settings, offline_datadir
+from marketdata.files import TimeRange
+from venues.ccxt_exchange import CcxtExchange
 
 logger = logging.getLogger(__name__)
 
@@ -62,19 +63,19 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_backtest(settings: Settings, args: argparse.Namespace) -> int:
-    settings = backtest.backtest_settings(_with_options(settings, args))
+    settings = backtest_run.backtest_settings(_with_options(settings, args))
     fee = _fee(args.fee)
     strategy = strategy_for(settings)
     datadir = Path(args.datadir) if args.datadir else default_datadir(settings,
                                                                        settings.exchange.name)
-    frames = backtest.load_data(str(datadir), settings.exchange.pair_whitelist,
+    frames = backtest_run.load_data(str(datadir), settings.exchange.pair_whitelist,
                                 strategy.timeframe, parse_timerange(args.timerange),
                                 strategy.startup_candle_count)
     markets = backtest_markets(settings, args.markets, datadir)
     candles = sum(len(frame) for frame in frames.values())
     progress = _progress_writer() if candles >= PROGRESS_FROM else None
     with _engine_logs(verbose=getattr(args, "verbose", 0) >= 1):
-        result = asyncio.run(backtest.run(settings, strategy, frames, markets, fee=fee,
+        result = asyncio.run(backtest_run.run(settings, strategy, frames, markets, fee=fee,
                                           progress=progress))
     if args.export:
         write_export(result, Path(args.export))
@@ -185,13 +186,13 @@ async def _exchange_markets(settings: Settings) -> list[dict[str, Any]]:
         await exchange.close()
 
 
-def write_export(result: backtest.BacktestResult, path: Path) -> None:
+def write_export(result: backtest_run.BacktestResult, path: Path) -> None:
     """One trade per line, in the order of the result."""
     lines = ",\n".join(json.dumps(trade.to_json()) for trade in result.trades)
     path.write_text(f"[\n{lines}\n]\n" if lines else "[]\n", encoding="utf-8")
 
 
-def _progress_writer() -> backtest.Progress:
+def _progress_writer() -> backtest_run.Progress:
     stream = sys.stderr
     shown = -1
 
@@ -203,7 +204,7 @@ def _progress_writer() -> backtest.Progress:
             return
         shown = percent
         end = "\n" if done == total or not stream.isatty() else ""
-        stream.write(f"\rbacktest: {percent:3d}% ({backtest.iso(now)}){end}")
+        stream.write(f"\rbacktest: {percent:3d}% ({backtest_run.iso(now)}){end}")
         stream.flush()
 
     return show
@@ -222,8 +223,8 @@ def run_download(settings: Settings, args: argparse.Namespace) -> int:
     config = settings.exchange.ccxt_config if name == settings.exchange.name else {}
     results = asyncio.run(_download(name, config, pairs, args.timeframes, args.days, datadir))
     for item in results:
-        span = "" if item.first is None else f" ({backtest.iso(item.first)} to " \
-                                              f"{backtest.iso(item.last or item.first)})"
+        span = "" if item.first is None else f" ({backtest_run.iso(item.first)} to " \
+                                              f"{backtest_run.iso(item.last or item.first)})"
         sys.stdout.write(f"{item.pair} {item.timeframe}: {item.new_candles} new, "
                          f"{item.total_candles} candles in {item.path}{span}\n")
     return 0

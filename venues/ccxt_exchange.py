@@ -1,8 +1,8 @@
 """The live venue: the `Exchange` interface over ccxt.async_support, for any exchange ccxt knows.
 
-- Amounts and prices are rounded here only (engine/precision.py, ccxt's own helpers), and
+- Amounts and prices are rounded here only (venues/precision.py, ccxt's own helpers), and
   min amount / min cost are checked before anything is sent.
-- ccxt errors are mapped by `engine.exchange.classify` and nowhere else.
+- ccxt errors are mapped by `venues.exchange.classify` and nowhere else.
 - Reads and cancels are retried on `TemporaryError` with exponential backoff
   (`backoff_base * 2**n` seconds through the injected `sleep`), then the error surfaces.
 - A create is never sent twice. When its outcome is unknown (timeout, dropped connection) the
@@ -28,9 +28,8 @@ from typing import Any, TypeVar
 import ccxt.async_support as ccxt_async
 import pandas as pd
 
-from engine import precision
-from engine.clock import Clock
-from engine.errors import (
+from core.clock import Clock
+from core.errors import (
     ConfigError,
     ExchangeError,
     OrderNotFound,
@@ -39,7 +38,9 @@ from engine.errors import (
     OrderStateUnknown,
     TemporaryError,
 )
-from engine.exchange import (
+from marketdata.candles import frame_from_rows
+from venues import precision
+from venues.exchange import (
     Balance,
     ExchangeOrderStatus,
     MarketRules,
@@ -51,7 +52,6 @@ from engine.exchange import (
     Ticker,
     classify,
 )
-from engine.market_data import frame_from_rows
 
 logger = logging.getLogger(__name__)
 

@@ -21,14 +21,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import ccxt
 import pandas as pd
 
-from engine.candles import candle_file, clean_candles, empty_candles, load_candles
-from engine.clock import Clock
-from engine.errors import ConfigError
-from engine.exchange import CANDLE_COLUMNS, Exchange, MarketRules
-from engine.market_data import forming_candle_open, timeframe_ms
+from core.clock import Clock
+from core.errors import ConfigError
+from marketdata.cache import forming_candle_open, timeframe_ms
+from marketdata.candles import CANDLE_COLUMNS, empty_candles
+from marketdata.files import candle_file, clean_candles, load_candles
+from venues.exchange import Exchange, MarketRules
+from venues.precision import market_definition, precision_mode
 
 logger = logging.getLogger(__name__)
 
@@ -148,32 +149,6 @@ def _save(stored: pd.DataFrame, fetched: list[pd.DataFrame], path: Path) -> pd.D
 
 
 # --- market definitions ----------------------------------------------------------------------
-
-
-def market_definition(rules: MarketRules, precision_mode: int = ccxt.TICK_SIZE
-                      ) -> dict[str, Any]:
-    """A market in ccxt's unified form (what `OfflineMarket` loads), steps as tick sizes."""
-
-    def step(value: float | None) -> float | None:
-        if value is None or precision_mode == ccxt.TICK_SIZE:
-            return value
-        return float(10.0 ** -value)  # DECIMAL_PLACES: the number of digits
-
-    return {
-        "id": rules.pair.replace("/", ""), "symbol": rules.pair, "base": rules.base,
-        "quote": rules.quote, "type": "spot", "spot": True, "active": rules.active,
-        "maker": rules.maker_fee, "taker": rules.taker_fee,
-        "precision": {"amount": step(rules.amount_step), "price": step(rules.price_tick)},
-        "limits": {"amount": {"min": rules.min_amount, "max": rules.max_amount},
-                   "cost": {"min": rules.min_cost, "max": rules.max_cost},
-                   "price": {"min": None, "max": None}},
-    }  # fmt: skip
-
-
-def precision_mode(exchange_name: str) -> int:
-    """ccxt's precision mode of an exchange (most count in tick sizes, a few in digits)."""
-    exchange_class = getattr(ccxt, exchange_name, None)
-    return int(exchange_class().precisionMode) if exchange_class else ccxt.TICK_SIZE
 
 
 def write_markets(path: Path, exchange_name: str, rules: Iterable[MarketRules]) -> None:

@@ -7,39 +7,22 @@ functions, so what is tested is what runs.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
+from core.clock import Clock
 from engine.analysis import Analyzer
-from engine.candles import load_pair_data, timeframe_to_timedelta
-from engine.ccxt_exchange import CcxtExchange
-from engine.clock import Clock
-from engine.commands import Commands, Reloader
+from engine.control.commands import Commands, Reloader
 from engine.engine import Engine
 from engine.events import Notifier
-from engine.exchange import Exchange
-from engine.health import WatchedExchange
-from engine.loader import load_strategy
-from engine.market_data import CandleCache
-from engine.offline import OfflineMarket
-from engine.paper import PaperExchange
-from engine.settings import Settings
+from engine.settings import MARKETS_FILE, Settings, offline_datadir
 from engine.signals import LiveSignals
 from engine.strategy import IStrategy
-
-PROJECT = Path(__file__).resolve().parent.parent
-MARKETS_FILE = PROJECT / "data" / "markets.json"
-
-
-def strategy_for(settings: Settings) -> IStrategy:
-    path = Path(settings.strategy_path)
-    if not path.is_absolute() and not path.exists():
-        path = PROJECT / path
-    return load_strategy(settings.strategy, path, settings.strategy_overrides())
-
-
-def offline_datadir(settings: Settings) -> Path:
-    datadir = Path(settings.offline.datadir)
-    return datadir if datadir.is_absolute() or datadir.exists() else PROJECT / datadir
+from marketdata.cache import CandleCache
+from marketdata.files import load_pair_data, timeframe_to_timedelta
+from venues.ccxt_exchange import CcxtExchange
+from venues.exchange import Exchange
+from venues.offline import OfflineMarket
+from venues.paper import PaperExchange
+from venues.watched import WatchedExchange
 
 
 def offline_window(settings: Settings, timeframe: str) -> tuple[datetime, datetime]:

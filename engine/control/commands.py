@@ -1,4 +1,4 @@
-"""The command API behind the chat (`engine.control.Control`), over one Engine.
+"""The command API behind the chat (`engine.control.api.Control`), over one Engine.
 
 Queries read the database and the last tickers only, so they answer while the exchange
 hangs. Actions take the engine's lock, so they never race an iteration. Refusals are
@@ -12,17 +12,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from core.errors import CommandError, ConfigError, ExchangeError
 from engine import events
-from engine.book import open_trades, trade_by_id, write
-from engine.control import MAX_SPAN, PeriodUnit
-from engine.engine import Engine, EngineState
-from engine.errors import CommandError, ConfigError, ExchangeError
-from engine.locks import active_locks, unlock
-from engine.reports import performance, period_report, profit_summary, trade_view
-from engine.settings import Settings
-from engine.strategy import IStrategy
-from engine.trader import open_orders_of
-from engine.views import (
+from engine.control.api import MAX_SPAN, PeriodUnit
+from engine.control.reports import performance, period_report, profit_summary, trade_view
+from engine.control.views import (
     ActionResult,
     BalanceView,
     CountView,
@@ -34,7 +28,13 @@ from engine.views import (
     ProfitSummary,
     TradeView,
 )
-from models import ExitReason, KeyValue, Trade
+from engine.engine import Engine, EngineState
+from engine.locks import active_locks, unlock
+from engine.settings import Settings
+from engine.strategy import IStrategy
+from engine.trader import open_orders_of
+from store.book import open_trades, trade_by_id, write
+from store.models import ExitReason, KeyValue, Trade
 
 logger = logging.getLogger(__name__)
 

@@ -28,21 +28,21 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-import models
+from core.clock import ManualClock
+from core.errors import CommandError, ConfigError
 from engine.analysis import Analyzer, Signal
-from engine.book import open_trades
-from engine.candles import PRICE_COLUMNS, TimeRange, load_pair_data, timeframe_to_timedelta
-from engine.clock import ManualClock
-from engine.commands import Commands
+from engine.control.commands import Commands
 from engine.engine import Engine
-from engine.errors import CommandError, ConfigError
 from engine.events import LogNotifier
-from engine.exchange import CANDLE_COLUMNS
-from engine.offline import OfflineMarket
-from engine.paper import PaperExchange
 from engine.settings import OrderTypes, Settings
 from engine.strategy import IStrategy
-from models import Order, OrderSide, Trade
+from marketdata.candles import CANDLE_COLUMNS
+from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data, timeframe_to_timedelta
+from store import schema
+from store.book import open_trades
+from store.models import Order, OrderSide, Trade
+from venues.offline import OfflineMarket
+from venues.paper import PaperExchange
 
 logger = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
     analyzed = analyze(strategy, frames)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
     definitions = market_definitions(markets, list(replay.candles), fee=fee)
-    models.init_db("sqlite:///:memory:")
+    schema.init_db("sqlite:///:memory:")
     try:
         clock = ManualClock(replay.start)
         market = OfflineMarket(replay.candles, strategy.timeframe, definitions, clock)
@@ -297,7 +297,7 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
         elapsed = time.perf_counter() - began
         trades = closed_trades()
     finally:
-        models.close_db()
+        schema.close_db()
     return BacktestResult(
         strategy=type(strategy).__name__, timeframe=strategy.timeframe,
         pairs=tuple(replay.candles), start=replay.start, end=replay.end,

@@ -1,6 +1,7 @@
 """Closed candles per pair for one timeframe, kept in memory and refreshed incrementally.
 
-Exchange-agnostic: the live, paper and offline venues all feed it through `Exchange.fetch_ohlcv`.
+Venue-agnostic: the live, paper and offline venues all feed it through `fetch_ohlcv` (the
+`CandleSource` protocol below, which every venue meets).
 For each pair it remembers the newest closed candle slot the exchange has already been asked
 about, so a refresh sends nothing until another candle has closed, and then asks only for the
 candles since that slot (gaps in thin markets are therefore not asked for again and again). The
@@ -13,19 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import ccxt
 import pandas as pd
 
-from engine.errors import ConfigError, ExchangeError
-from engine.exchange import CANDLE_COLUMNS, Exchange
+from core.errors import ConfigError, ExchangeError
+from marketdata.candles import CANDLE_COLUMNS, empty_candles
 
 logger = logging.getLogger(__name__)
-
-DATE_DTYPE = "datetime64[ns, UTC]"
-
 
 def timeframe_ms(timeframe: str) -> int:
     """Length of one candle in milliseconds ("5m" -> 300000)."""
@@ -36,20 +35,6 @@ def forming_candle_open(now: datetime, timeframe: str) -> datetime:
     """Open time of the candle still forming at `now` (ccxt's round_timeframe, rounding down)."""
     ms = ccxt.Exchange.round_timeframe(timeframe, _ms(now), ccxt.ROUND_DOWN)
     return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def empty_candles() -> pd.DataFrame:
-    columns = {c: pd.Series([], dtype=float) for c in CANDLE_COLUMNS[1:]}
-    return pd.DataFrame({"date": pd.Series([], dtype=DATE_DTYPE), **columns})
-
-
-def frame_from_rows(rows: Sequence[Sequence[float | int | None]]) -> pd.DataFrame:
-    """ccxt's OHLCV rows ([ms, open, high, low, close, volume]) as a candle frame."""
-    if not rows:
-        return empty_candles()
-    frame = pd.DataFrame([list(r[:6]) for r in rows], columns=list(CANDLE_COLUMNS))
-    dates = pd.to_datetime(frame["date"], unit="ms", utc=True).dt.as_unit("ns")
-    return frame.astype({c: float for c in CANDLE_COLUMNS[1:]}).assign(date=dates)
 
 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
@@ -66,11 +51,18 @@ def _stamp(ms: int) -> pd.Timestamp:
     return pd.Timestamp(ms, unit="ms", tz=UTC)
 
 
+class CandleSource(Protocol):
+    """Where candles come from: every venue's `fetch_ohlcv`."""
+
+    async def fetch_ohlcv(self, pair: str, timeframe: str, since: datetime | None = None,
+                          limit: int | None = None) -> pd.DataFrame: ...
+
+
 class CandleCache:
     """The last `max_candles` closed candles of each pair, for one timeframe."""
 
     def __init__(
-        self, exchange: Exchange, timeframe: str, startup_candles: int, max_candles: int = 1000
+        self, exchange: CandleSource, timeframe: str, startup_candles: int, max_candles: int = 1000
     ) -> None:
         if startup_candles > max_candles:
             raise ConfigError(

@@ -28,12 +28,12 @@ import ccxt
 import numpy as np
 import pandas as pd
 
-from engine import precision
-from engine.candles import fill_gaps, load_pair_data, timeframe_to_seconds
-from engine.clock import Clock
-from engine.errors import ConfigError, ExchangeError, OrderRejected
-from engine.exchange import (
-    CANDLE_COLUMNS,
+from core.clock import Clock
+from core.errors import ConfigError, ExchangeError, OrderRejected
+from marketdata.candles import CANDLE_COLUMNS
+from marketdata.files import fill_gaps, load_pair_data, timeframe_to_seconds
+from venues import precision
+from venues.exchange import (
     Balance,
     MarketRules,
     OrderRequest,

@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import models
-from engine.statements import WriteEvent, on_write
-from models import Order, Trade
+from store import models
+from store.models import Order, Trade
+from store.statements import WriteEvent, on_write
 
 
 class Book:

@@ -7,9 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from peewee import fn
-
-from engine.views import (
+from engine.control.views import (
     DrawdownView,
     OrderView,
     PairPerformance,
@@ -18,7 +16,7 @@ from engine.views import (
     ProfitSummary,
     TradeView,
 )
-from models import Order, Trade
+from store.models import Order, Trade, traded_value
 
 
 def order_view(order: Order) -> OrderView:
@@ -76,16 +74,6 @@ def _drawdown(closed: list[Trade], start_balance: float) -> DrawdownView | None:
     return best
 
 
-def _volume(trade_ids: list[int]) -> float:
-    """Traded value of all fills of these trades, in one query per thousand trades."""
-    total = 0.0
-    for start in range(0, len(trade_ids), 1000):
-        chunk = trade_ids[start:start + 1000]
-        total += Order.select(fn.SUM(Order.cost)).where(
-            Order.trade.in_(chunk), Order.filled > 0).scalar() or 0.0
-    return total
-
-
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -107,7 +95,7 @@ def profit_summary(closed: list[Trade], open_trades: list[Trade], rates: dict[st
     perf = performance(closed)
     everything = closed + open_trades
     durations = [t.close_date - t.open_date for t in closed]
-    volume = _volume([t.id for t in everything])
+    volume = traded_value([t.id for t in everything])
     total_closed, total_all = sum(closed_abs), sum(closed_abs) + sum(open_abs)
     return ProfitSummary(
         stake_currency=stake_currency, closed_profit_abs=total_closed,

@@ -12,8 +12,34 @@ from typing import Any
 import ccxt
 from ccxt.base.precise import Precise
 
-from engine.errors import OrderRejected
-from engine.exchange import MarketRules, Rounding
+from core.errors import OrderRejected
+from venues.exchange import MarketRules, Rounding
+
+
+def market_definition(rules: MarketRules, precision_mode: int = ccxt.TICK_SIZE
+                      ) -> dict[str, Any]:
+    """A market in ccxt's unified form (what `OfflineMarket` loads), steps as tick sizes."""
+
+    def step(value: float | None) -> float | None:
+        if value is None or precision_mode == ccxt.TICK_SIZE:
+            return value
+        return float(10.0 ** -value)  # DECIMAL_PLACES: the number of digits
+
+    return {
+        "id": rules.pair.replace("/", ""), "symbol": rules.pair, "base": rules.base,
+        "quote": rules.quote, "type": "spot", "spot": True, "active": rules.active,
+        "maker": rules.maker_fee, "taker": rules.taker_fee,
+        "precision": {"amount": step(rules.amount_step), "price": step(rules.price_tick)},
+        "limits": {"amount": {"min": rules.min_amount, "max": rules.max_amount},
+                   "cost": {"min": rules.min_cost, "max": rules.max_cost},
+                   "price": {"min": None, "max": None}},
+    }  # fmt: skip
+
+
+def precision_mode(exchange_name: str) -> int:
+    """ccxt's precision mode of an exchange (most count in tick sizes, a few in digits)."""
+    exchange_class = getattr(ccxt, exchange_name, None)
+    return int(exchange_class().precisionMode) if exchange_class else ccxt.TICK_SIZE
 
 
 def rules_from_market(market: dict[str, Any]) -> MarketRules:

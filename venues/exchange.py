@@ -16,7 +16,7 @@ from typing import Literal, NamedTuple, Protocol
 import ccxt
 import pandas as pd
 
-from engine.errors import (
+from core.errors import (
     ExchangeError,
     FatalExchangeError,
     InsufficientFunds,
@@ -25,8 +25,6 @@ from engine.errors import (
     OrderStateUnknown,
     TemporaryError,
 )
-
-CANDLE_COLUMNS = ("date", "open", "high", "low", "close", "volume")
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market"]

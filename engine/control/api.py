@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from engine.views import (
+from engine.control.views import (
     ActionResult,
     BalanceView,
     CountView,

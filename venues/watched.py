@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from engine.errors import OrderNotFound, OrderStateUnknown, TemporaryError
-from engine.exchange import (
+from core.errors import OrderNotFound, OrderStateUnknown, TemporaryError
+from venues.exchange import (
     Balance,
     Exchange,
     MarketRules,

@@ -36,9 +36,11 @@ from typing import cast
 
 import pandas as pd
 
-from engine.clock import Clock
-from engine.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
-from engine.exchange import (
+from core.clock import Clock
+from core.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
+from store.models import PaperOrder, dec, prepared
+from store.statements import Prepared
+from venues.exchange import (
     Balance,
     Exchange,
     ExchangeOrderStatus,
@@ -50,9 +52,7 @@ from engine.exchange import (
     Side,
     Ticker,
 )
-from engine.precision import check_order_limits
-from engine.statements import Prepared
-from models import PaperOrder, dec, prepared
+from venues.precision import check_order_limits
 
 logger = logging.getLogger(__name__)
 

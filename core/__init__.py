@@ -1,0 +1,1 @@
+"""What every layer shares: the exception hierarchy and the clock. Imports nothing of ours."""

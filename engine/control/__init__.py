@@ -1,0 +1,1 @@
+"""The command API behind the chat: methods that return plain values (views)."""

@@ -1,0 +1,1 @@
+"""Candles: timeframes, candle files on disk and the in-memory candle cache."""

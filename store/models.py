@@ -1,0 +1,410 @@
+"""The trade database: trades, orders, pair locks, a key/value table, the notification outbox
+and the paper exchange's own order book.
+
+A trade's amount, average open rate, stake and profit are never edited by hand: they are
+recomputed from its filled orders (`Trade.recalc_from_orders`), so applying the same exchange
+snapshot twice changes nothing. Money maths follows Freqtrade's definitions, computed in exact
+decimals and converted to float once, as Freqtrade's FtPrecise does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from decimal import Context, Decimal
+from enum import StrEnum
+from typing import Any
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    Field,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+    fn,
+)
+
+from core.errors import InvalidTransition
+from store.statements import CompiledModel, Prepared
+
+db = DatabaseProxy()
+_EXACT = Context(prec=60)
+
+
+def dec(value: float) -> Decimal:
+    """The float's shortest decimal form, as Freqtrade's FtPrecise reads it."""
+    return Decimal(repr(float(value)))
+
+
+class OrderStatus(StrEnum):
+    PENDING_SUBMIT = "pending_submit"
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.PENDING_SUBMIT, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+
+
+_S = OrderStatus
+# (from, to) pairs; staying in the same status is always allowed. CANCELED -> FILLED and
+# CANCELED -> PARTIALLY_FILLED are real: a fill can race the cancel request.
+ALLOWED: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset({
+    (_S.PENDING_SUBMIT, _S.OPEN), (_S.PENDING_SUBMIT, _S.PARTIALLY_FILLED),
+    (_S.PENDING_SUBMIT, _S.FILLED), (_S.PENDING_SUBMIT, _S.CANCELED),
+    (_S.PENDING_SUBMIT, _S.REJECTED), (_S.PENDING_SUBMIT, _S.FAILED),
+    (_S.OPEN, _S.PARTIALLY_FILLED), (_S.OPEN, _S.FILLED), (_S.OPEN, _S.CANCELED),
+    (_S.PARTIALLY_FILLED, _S.FILLED), (_S.PARTIALLY_FILLED, _S.CANCELED),
+    (_S.CANCELED, _S.PARTIALLY_FILLED), (_S.CANCELED, _S.FILLED),
+})  # fmt: skip
+
+
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class ExitReason(StrEnum):
+    """Freqtrade's ExitType values: stored on the trade and shown to the user as they are."""
+
+    ROI = "roi"
+    STOP_LOSS = "stop_loss"
+    STOPLOSS_ON_EXCHANGE = "stoploss_on_exchange"
+    TRAILING_STOP_LOSS = "trailing_stop_loss"
+    LIQUIDATION = "liquidation"
+    EXIT_SIGNAL = "exit_signal"
+    FORCE_EXIT = "force_exit"
+    EMERGENCY_EXIT = "emergency_exit"
+    CUSTOM_EXIT = "custom_exit"
+    PARTIAL_EXIT = "partial_exit"
+    SOLD_ON_EXCHANGE = "sold_on_exchange"
+    NONE = ""
+
+
+class UTCDateTimeField(Field):
+    """Aware UTC datetimes stored as ISO text, so text order is time order on every backend."""
+
+    field_type = "TEXT"
+
+    def db_value(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is not UTC:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime refused: store UTC-aware datetimes only")
+            value = value.astimezone(UTC)
+        return value.isoformat(timespec="microseconds")
+
+    def python_value(self, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class BaseModel(CompiledModel):
+    class Meta:
+        database = db
+
+
+class KeyValue(BaseModel):
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+    @classmethod
+    def get_value(cls, key: str) -> str | None:
+        row = cls.get_or_none(cls.key == key)
+        return None if row is None else str(row.value)
+
+    @classmethod
+    def set_value(cls, key: str, value: str) -> None:
+        cls.insert(key=key, value=value).on_conflict_replace().execute()
+
+
+class Trade(BaseModel):
+    id = AutoField()
+    exchange = CharField()
+    pair = CharField(index=True)
+    base_currency = CharField()
+    stake_currency = CharField()
+    strategy = CharField()
+    enter_tag = CharField(null=True)
+    timeframe = IntegerField()  # minutes
+    is_short = BooleanField(default=False)
+    leverage = FloatField(default=1.0)
+    is_open = BooleanField(default=True, index=True)
+    open_date = UTCDateTimeField()
+    close_date = UTCDateTimeField(null=True)
+    exit_reason = CharField(null=True)
+    amount = FloatField(default=0.0)
+    amount_requested = FloatField(null=True)
+    stake_amount = FloatField(default=0.0)
+    max_stake_amount = FloatField(default=0.0)
+    open_rate = FloatField()
+    open_rate_requested = FloatField(null=True)
+    open_trade_value = FloatField(default=0.0)
+    close_rate = FloatField(null=True)
+    close_rate_requested = FloatField(null=True)
+    fee_open = FloatField(default=0.0)
+    fee_close = FloatField(default=0.0)
+    fee_open_cost = FloatField(null=True)
+    fee_close_cost = FloatField(null=True)
+    realized_profit = FloatField(default=0.0)
+    close_profit = FloatField(null=True)
+    close_profit_abs = FloatField(null=True)
+    stop_loss = FloatField(default=0.0)
+    stop_loss_pct = FloatField(null=True)
+    initial_stop_loss = FloatField(default=0.0)
+    initial_stop_loss_pct = FloatField(null=True)
+    is_stop_loss_trailing = BooleanField(default=False)
+    max_rate = FloatField(null=True)
+    min_rate = FloatField(null=True)
+    price_tick = FloatField(null=True)  # fixed at entry; backtests take it from the data
+    orders: Any  # backref of Order.trade
+
+    class Meta:
+        table_name = "trades"
+
+    # --- money maths (Freqtrade's definitions, long side) --------------------------------
+
+    def open_value_of(self, amount: float, rate: float) -> float:
+        """What buying `amount` at `rate` costs, entry fee included."""
+        gross = _EXACT.multiply(dec(amount), dec(rate))
+        return float(gross + _EXACT.multiply(gross, dec(self.fee_open)))
+
+    def close_value_of(self, rate: float, amount: float | None = None) -> float:
+        """What selling `amount` (default: the trade amount) at `rate` yields, fee deducted."""
+        gross = _EXACT.multiply(dec(self.amount if amount is None else amount), dec(rate))
+        return float(gross - _EXACT.multiply(gross, dec(self.fee_close)))
+
+    def profit_abs(self, rate: float, amount: float | None = None,
+                   open_rate: float | None = None) -> float:
+        """Profit of selling at `rate` in stake currency, fees on both sides, rounded to 8 dp."""
+        if amount is None or open_rate is None:
+            open_value = self.open_trade_value
+        else:
+            open_value = self.open_value_of(amount, open_rate)
+        return round(self.close_value_of(rate, amount) - open_value, 8)
+
+    def profit_ratio(self, rate: float) -> float:
+        """Profit ratio of selling the whole position at `rate` (the one exits decide on)."""
+        if not self.open_trade_value:
+            return 0.0
+        return round(self.close_value_of(rate) / self.open_trade_value - 1, 8)
+
+    def total_profit_abs(self, rate: float) -> float:
+        """Realized partial-exit profit plus the unrealized profit at `rate`."""
+        return round(self.realized_profit + self.profit_abs(rate), 8)
+
+    # --- recomputation from orders ---------------------------------------------------------
+
+    def filled_orders(self) -> list[Order]:
+        return [o for o in orders_of(self.id) if o.filled > 0]
+
+    def recalc_from_orders(self, orders: Iterable[Order] | None = None) -> float:
+        """Rebuild amount, average price, stake and profit from the orders' cumulative fills.
+
+        Exits realize profit against the average entry price at the time of the exit, as
+        Freqtrade's recalc_trade_from_orders does. Returns the entry value (fees included)
+        that the close profit ratio is measured against.
+        """
+        amount = Decimal(0)
+        stake = Decimal(0)
+        max_stake = Decimal(0)
+        entry_value = 0.0
+        realized = 0.0
+        avg: float | None = None
+        for order in orders if orders is not None else self.filled_orders():
+            filled = dec(order.filled - (order.fee_base or 0.0))
+            if filled <= 0:
+                continue
+            price = order.average or order.price
+            if order.ft_order_side == OrderSide.BUY:
+                cost = _EXACT.multiply(filled, dec(price))
+                amount += filled
+                stake += cost
+                max_stake += cost
+                entry_value += self.open_value_of(float(filled), price)
+                avg = float(_EXACT.divide(stake, amount))
+            elif avg is not None:
+                realized += self.profit_abs(price, float(filled), avg)
+                amount -= filled
+                stake = _EXACT.multiply(dec(avg), amount)
+        self.amount = float(amount)
+        self.stake_amount = float(stake)
+        self.max_stake_amount = float(max_stake)
+        self.realized_profit = round(realized, 8)
+        if avg is not None:
+            self.open_rate = avg
+            self.open_trade_value = self.open_value_of(self.amount, avg)
+        return entry_value
+
+    def close(self, rate: float, when: datetime, orders: Iterable[Order] | None = None) -> None:
+        """Mark the trade closed at `rate`; its profit is what the exits realized."""
+        entry_value = self.recalc_from_orders(orders)
+        self.is_open = False
+        self.close_rate = rate
+        self.close_date = when
+        self.close_profit_abs = self.realized_profit
+        self.close_profit = self.realized_profit / entry_value if entry_value else 0.0
+
+
+class Order(BaseModel):
+    id = AutoField()
+    trade = ForeignKeyField(Trade, backref="orders", on_delete="CASCADE")
+    client_order_id = CharField(unique=True, max_length=64)
+    order_id = CharField(null=True, index=True)  # the exchange's id, once known
+    ft_order_side = CharField()  # buy = entry, sell = exit
+    ft_pair = CharField()
+    ft_amount = FloatField()
+    ft_price = FloatField()
+    ft_order_tag = CharField(null=True)
+    ft_cancel_reason = CharField(null=True)
+    # Indexed because every iteration asks for the open orders; create_tables(safe=True) at
+    # start-up adds this index (and the two below) to a database made before it.
+    status = CharField(default=OrderStatus.PENDING_SUBMIT, index=True)
+    order_type = CharField()
+    side = CharField()
+    price = FloatField()
+    amount = FloatField()
+    filled = FloatField(default=0.0)
+    remaining = FloatField(null=True)
+    average = FloatField(null=True)
+    cost = FloatField(default=0.0)
+    fee_cost = FloatField(null=True)
+    fee_currency = CharField(null=True)
+    fee_base = FloatField(default=0.0)  # fee taken from the bought coins (schema 2)
+    trade_id: int  # the foreign key's raw column
+    order_date = UTCDateTimeField()
+    order_filled_date = UTCDateTimeField(null=True)
+    order_update_date = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "orders"
+
+    @property
+    def order_status(self) -> OrderStatus:
+        return OrderStatus(self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.order_status.is_open
+
+    @property
+    def is_entry(self) -> bool:
+        return self.ft_order_side == OrderSide.BUY
+
+    def transition(self, to: OrderStatus) -> None:
+        """Move to `to` if the table allows it; anything else is a bug or an exchange lie."""
+        current = self.order_status
+        if to != current and (current, to) not in ALLOWED:
+            raise InvalidTransition(
+                f"order {self.client_order_id}: {current.value} -> {to.value} is not allowed"
+            )
+        self.status = to.value
+
+
+class PairLock(BaseModel):
+    id = AutoField()
+    pair = CharField(index=True)  # "*" locks every pair
+    side = CharField(default="*")
+    reason = CharField(null=True)
+    lock_time = UTCDateTimeField()
+    lock_end_time = UTCDateTimeField(index=True)
+    active = BooleanField(default=True, index=True)
+
+    class Meta:
+        table_name = "pairlocks"
+
+
+class OutboxMessage(BaseModel):
+    """A chat message waiting to be delivered; rows leave only once Telegram accepted them."""
+
+    id = AutoField()
+    created_at = UTCDateTimeField()
+    kind = CharField()
+    text = TextField()
+    silent = BooleanField(default=False)
+    sent_at = UTCDateTimeField(null=True, index=True)
+
+    class Meta:
+        table_name = "outbox"
+
+
+class PaperOrder(BaseModel):
+    """The paper exchange's own order book: what a real exchange would remember."""
+
+    id = CharField(primary_key=True)
+    client_order_id = CharField(unique=True, max_length=64)
+    pair = CharField(index=True)
+    side = CharField()
+    order_type = CharField()
+    price = FloatField(null=True)
+    amount = FloatField()
+    filled = FloatField(default=0.0)
+    average = FloatField(null=True)
+    cost = FloatField(default=0.0)
+    fee_cost = FloatField(default=0.0)
+    fee_currency = CharField(null=True)
+    status = CharField(index=True)  # ccxt's: open, closed, canceled
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "paper_orders"
+
+
+def prepared(build: Callable[..., Any]) -> Prepared[Any]:
+    """A query compiled once (see `store.statements`); datetimes are stored as in the rows."""
+    return Prepared(build, _DATES.db_value)
+
+
+_DATES = UTCDateTimeField()
+_OPEN_TRADES: Prepared[Trade] = prepared(
+    # "= 1" rather than the bare column: only a comparison lets SQLite use the index.
+    lambda: Trade.select().where(Trade.is_open == True).order_by(Trade.id))  # noqa: E712
+_TRADE: Prepared[Trade] = prepared(lambda trade_id: Trade.select().where(Trade.id == trade_id))
+_ORDERS_OF: Prepared[Order] = prepared(
+    lambda trade_id: Order.select().where(Order.trade == trade_id).order_by(Order.id))
+_OPEN_ORDERS: Prepared[Order] = prepared(lambda: Order.select().where(
+    Order.status.in_([s.value for s in OrderStatus if s.is_open])).order_by(Order.id))
+
+
+def open_trades() -> list[Trade]:
+    return _OPEN_TRADES()
+
+
+def trade_by_id(trade_id: int) -> Trade | None:
+    found = _TRADE(trade_id)
+    return found[0] if found else None
+
+
+def orders_of(trade_id: int) -> list[Order]:
+    return _ORDERS_OF(trade_id)
+
+
+def open_orders() -> list[Order]:
+    """Orders pending, open or partly filled on the exchange, oldest first."""
+    return _OPEN_ORDERS()
+
+
+def traded_value(trade_ids: list[int]) -> float:
+    """Traded value of all fills of these trades, in one query per thousand trades."""
+    total = 0.0
+    for start in range(0, len(trade_ids), 1000):
+        chunk = trade_ids[start:start + 1000]
+        total += Order.select(fn.SUM(Order.cost)).where(
+            Order.trade.in_(chunk), Order.filled > 0).scalar() or 0.0
+    return total
+
+
+TABLES: list[type[Model]] = [KeyValue, Trade, Order, PairLock, OutboxMessage, PaperOrder]
