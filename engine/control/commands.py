@@ -39,6 +39,12 @@ from store.models import ExitReason, KeyValue, Trade
 logger = logging.getLogger(__name__)
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
+ForceExitOutcome = Literal["exiting", "removed", "closed"]
+_FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
+    "exiting": "Exiting trade(s) {}.",
+    "removed": "Trade(s) {}: the entry was cancelled with nothing filled; removed.",
+    "closed": "Trade(s) {}: the exit filled before it could be replaced; closed.",
+}
 
 
 def _stored_time(key: str) -> datetime | None:
@@ -264,23 +270,34 @@ class Commands:
                     raise CommandError("No open trades.")
             else:
                 trades = [self._trade(trade_id)]
-            done = [t.id for t in trades if await self._force_exit_one(t)]
-        if not done:
+            outcomes = {t.id: await self._force_exit_one(t) for t in trades}
+        parts = []
+        for outcome, text in _FORCE_EXIT_TEXT.items():
+            ids = [i for i, o in outcomes.items() if o == outcome]
+            if ids:
+                parts.append(text.format(", ".join(f"#{i}" for i in ids)))
+        if not parts:
             raise CommandError("Nothing to exit: no price yet, or the order was refused.")
-        return ActionResult(f"Exiting trade(s) {', '.join(f'#{i}' for i in done)}.", tuple(done))
+        return ActionResult(" ".join(parts), tuple(i for i, o in outcomes.items() if o))
 
-    async def _force_exit_one(self, trade: Trade) -> bool:
+    async def _force_exit_one(self, trade: Trade) -> ForceExitOutcome | None:
+        """Cancel the trade's open orders, then sell what it holds; None when refused."""
         from engine.exits import ExitDecision, ExitKind
 
         for order in open_orders_of(trade):
             await self.engine.trader.cancel_order(order, "forcesold")
         fresh = trade_by_id(trade.id)
+        # Cancelling finished the trade: an entry with nothing filled removes it, and an exit
+        # may have filled before the exchange took the cancel.
+        if fresh is None:
+            return "removed"
+        if not fresh.is_open:
+            return "closed"
         ticker = self.engine.tickers.get(trade.pair)
-        if fresh is None or not fresh.is_open or ticker is None or fresh.amount <= 0 \
-                or open_orders_of(fresh):
-            return False
+        if ticker is None or fresh.amount <= 0 or open_orders_of(fresh):
+            return None
         decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
-        return await self.engine.trader.exit_trade(fresh, decision, ticker)
+        return "exiting" if await self.engine.trader.exit_trade(fresh, decision, ticker) else None
 
     async def force_entry(self, pair: str, price: float | None = None) -> ActionResult:
         s = self.engine.settings
