@@ -39,6 +39,7 @@ def crash(folder: Path, point: str) -> int:
     return result.returncode
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("point", POINTS)
 async def test_restart_after_sigkill_neither_duplicates_nor_loses_an_order(
         tmp_path: Path, point: str) -> None:

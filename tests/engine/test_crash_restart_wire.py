@@ -228,6 +228,7 @@ def _fill_while_down(server: DrillServer, drill: Drill) -> None:
     server.fill(resting.order_id)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("drill", DRILLS, ids=str)
 async def test_restart_after_sigkill_on_the_wire_neither_duplicates_nor_loses_an_order(
         tmp_path: Path, drill: Drill) -> None:

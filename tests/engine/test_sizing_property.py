@@ -186,6 +186,7 @@ def _case(**changes: Any) -> Case:
     return Case(**values | changes)
 
 
+@pytest.mark.heavy
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 # All of the wallet as the stake left nothing for the fee: every entry was refused.

@@ -305,6 +305,7 @@ async def test_every_command_of_the_table_from_outside_the_owners_control_has_no
             await no_effect(private, FOREIGN[kind](f"/{name} {args}".strip(), private), caplog)
 
 
+@pytest.mark.heavy
 @HYPOTHESIS
 @given(data=st.data())
 async def test_generated_foreign_updates_have_no_effect_and_get_no_reply(
@@ -315,6 +316,7 @@ async def test_generated_foreign_updates_have_no_effect_and_get_no_reply(
     await no_effect(prep, update, caplog)
 
 
+@pytest.mark.heavy
 @HYPOTHESIS
 @given(data=st.data())
 async def test_other_members_of_the_owners_group_have_no_effect(
@@ -353,6 +355,7 @@ async def owners_press_changes_nothing(prep: Prepared, forged: str,
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], forged
 
 
+@pytest.mark.heavy
 @HYPOTHESIS
 @given(data=st.data())
 async def test_the_owners_forged_or_stale_buttons_are_answered_and_change_nothing(

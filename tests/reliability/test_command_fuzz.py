@@ -68,6 +68,7 @@ async def refused_without_effect(prep: Prepared, name: str, args: str,
     assert errors == [], (name, args[:80])
 
 
+@pytest.mark.heavy
 async def test_every_command_refuses_each_hostile_argument_without_effect(
         owner: Prepared, caplog: pytest.LogCaptureFixture) -> None:
     """Every name and alias of the table, with each word alone, after a valid-looking first
@@ -92,6 +93,7 @@ WORD = st.one_of(
 ).filter(lambda w: bool(w.split()))
 
 
+@pytest.mark.heavy
 @settings(max_examples=1000, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(name=st.sampled_from(NAMES), words=st.lists(WORD, min_size=1, max_size=40))

@@ -171,6 +171,7 @@ PROCESS_ROWS: list[tuple[str, str | None, dict[str, str], str]] = [
 ]
 
 
+@pytest.mark.heavy
 def test_bot_exits_2_without_a_traceback_for_a_sample_of_bad_configs(tmp_path: Path) -> None:
     running = []
     for index, (command, content, env, _) in enumerate(PROCESS_ROWS):

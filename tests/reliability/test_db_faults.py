@@ -207,6 +207,7 @@ async def test_a_database_locked_by_another_process_holds_orders_back_and_tradin
         assert_told_once_each(told(rig), "database is locked")
 
 
+@pytest.mark.heavy
 async def test_a_disk_that_fills_up_at_any_write_tears_nothing_and_trading_recovers(
         tmp_path: Path) -> None:
     refused = []
