@@ -319,7 +319,11 @@ def exit_candidates(trade: Trade, ticker: Ticker, now: datetime, rules: ExitRule
                     enter_signal: bool, exit_signal: bool, exit_tag: str | None,
                     custom_exit: str | bool | None) -> list[ExitDecision]:
     """Every exit that triggers on this ticker, best first (X3): signal or custom exit, stop,
-    ROI, trailing stop. The engine places the first one the strategy confirms."""
+    ROI, trailing stop. The engine places the first one the strategy confirms.
+
+    The caller has already applied `update_stop` for this ticker to the trade. For a replayed
+    candle, `now` is the candle's open time and the ticker's `last` its close.
+    """
     minutes = trade_minutes(trade, now)
     found: list[ExitDecision] = []
     signal = _signal_exit(trade, ticker, rules, enter_signal, exit_signal, exit_tag, custom_exit)
@@ -337,19 +341,6 @@ def exit_candidates(trade: Trade, ticker: Ticker, now: datetime, rules: ExitRule
     if stop is not None and stop.kind is ExitKind.TRAILING:
         found.append(stop)
     return found
-
-
-def decide_exit(trade: Trade, ticker: Ticker, now: datetime, rules: ExitRules, *,
-                enter_signal: bool, exit_signal: bool, exit_tag: str | None,
-                custom_exit: str | bool | None) -> ExitDecision | None:
-    """The exit to place for this ticker, or None to hold.
-
-    The caller has already applied `update_stop` for this ticker to the trade. For a replayed
-    candle, `now` is the candle's open time and the ticker's `last` its close.
-    """
-    found = exit_candidates(trade, ticker, now, rules, enter_signal=enter_signal,
-                            exit_signal=exit_signal, exit_tag=exit_tag, custom_exit=custom_exit)
-    return found[0] if found else None
 
 
 def clamp_custom_price(proposed: float, custom: float | None, max_distance_ratio: float) -> float:

@@ -21,7 +21,6 @@ from engine.exits import (
     ExitKind,
     ExitRules,
     clamp_custom_price,
-    decide_exit,
     exit_candidates,
     initial_stop,
     roi_close_rate,
@@ -108,10 +107,12 @@ def point(price: float, when: datetime = T0) -> Ticker:
 def step(trade: models.Trade, ticker: Ticker, exit_rules: ExitRules, *,
          custom_stop: float | None = None, enter: bool = False, exit_: bool = False,
          tag: str | None = None, custom_exit: str | bool | None = None) -> ExitDecision | None:
-    """What the engine does per ticker: move the stop, then decide."""
+    """What the engine does per ticker: move the stop, then take the best exit (which a
+    strategy without a veto confirms)."""
     apply(trade, update_stop(trade, ticker, exit_rules, round_up_for(trade.pair), custom_stop))
-    return decide_exit(trade, ticker, ticker.time, exit_rules, enter_signal=enter,
-                       exit_signal=exit_, exit_tag=tag, custom_exit=custom_exit)
+    found = exit_candidates(trade, ticker, ticker.time, exit_rules, enter_signal=enter,
+                            exit_signal=exit_, exit_tag=tag, custom_exit=custom_exit)
+    return found[0] if found else None
 
 
 # --- initial stop ----------------------------------------------------------------------------
@@ -567,8 +568,6 @@ def test_roi_beats_a_trailing_stop_in_the_same_candle() -> None:
                             exit_signal=False, exit_tag=None, custom_exit=None)
 
     assert [d.kind for d in found] == [ExitKind.ROI, ExitKind.TRAILING]
-    assert decide_exit(trade, ticker, ticker.time, exit_rules, enter_signal=False,
-                       exit_signal=False, exit_tag=None, custom_exit=None) == found[0]
 
 
 def test_custom_exit_string_becomes_the_reason_cut_to_255_characters() -> None:
