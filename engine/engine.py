@@ -69,8 +69,8 @@ class Engine:
         self.notifier = notifier
         self.signals = signals
         self.log_once = LogOnce(logger)
-        self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once)
-        self.trader.on_close = self._on_trade_closed
+        self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once,
+                             on_close=self._on_trade_closed)
         self.lock = asyncio.Lock()
         self.state = EngineState(settings.initial_state)
         self.tickers: dict[str, Ticker] = {}

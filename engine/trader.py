@@ -51,13 +51,14 @@ class Trader:
     """Places and follows orders for one engine; owns no schedule and no state machine."""
 
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
-                 notifier: Notifier, log_once: LogOnce) -> None:
+                 notifier: Notifier, log_once: LogOnce, *,
+                 on_close: Callable[[Trade], None]) -> None:
         self.exchange = exchange
         self.clock = clock
         self.notifier = notifier
         self.log_once = log_once
         self.orders = OrderManager(exchange, clock)
-        self.on_close: Callable[[Trade], None] = lambda _trade: None
+        self._on_close = on_close  # after every close, whoever closed the trade
         self.configure(settings, strategy)
 
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
@@ -301,7 +302,7 @@ class Trader:
             partial=not closes,
         ))  # fmt: skip
         if closes:
-            self.on_close(trade)
+            self._on_close(trade)
 
     def close_externally(self, trade: Trade, rate: float) -> None:
         """The coins left the wallet without us (sold by hand): close the trade at `rate`.
@@ -326,7 +327,7 @@ class Trader:
         self.notifier.notify(events.WarningNotice(
             f"Trade #{trade.id} {trade.pair}: the coins are no longer in the wallet (sold "
             f"outside the bot?). Closed it as {ExitReason.SOLD_ON_EXCHANGE.value}."))
-        self.on_close(trade)
+        self._on_close(trade)
 
     # --- open order management -----------------------------------------------------------
 
