@@ -366,6 +366,24 @@ class Trader:
         if applied is not None:
             self.react(applied)
 
+    async def cancel_open_orders(self, trade: Trade, reason: str) -> int:
+        """Cancel every order of the trade still open; how many were asked to cancel."""
+        orders = open_orders_of(trade)
+        for order in orders:
+            await self.cancel_order(order, reason)
+        return len(orders)
+
+    async def force_exit(self, trade: Trade, ticker: Ticker | None) -> bool:
+        """The owner's exit at the bid, after cancelling the trade's open orders. False when
+        none was placed: no price yet, nothing held, an order still open, or a veto."""
+        await self.cancel_open_orders(trade, "forcesold")
+        fresh = trade_by_id(trade.id)
+        if fresh is None or not fresh.is_open or ticker is None or fresh.amount <= 0 \
+                or open_orders_of(fresh):
+            return False
+        decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
+        return await self.exit_trade(fresh, decision, ticker)
+
     def _remainder_too_small(self, order: Order, trade: Trade) -> bool:
         rules = self.exchange.rules(trade.pair)
         price = order.average or order.price
