@@ -17,7 +17,8 @@ from engine.settings import MARKETS_FILE, Settings, offline_datadir
 from engine.signals import LiveSignals
 from engine.strategy import IStrategy
 from marketdata.cache import CandleCache
-from marketdata.files import load_pair_data, timeframe_to_timedelta
+from marketdata.files import load_pair_data
+from marketdata.timeframe import timeframe_to_timedelta
 from venues.ccxt_exchange import CcxtExchange
 from venues.exchange import Exchange
 from venues.offline import OfflineMarket

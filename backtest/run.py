@@ -37,7 +37,8 @@ from engine.events import LogNotifier
 from engine.settings import OrderTypes, Settings
 from engine.strategy import IStrategy
 from marketdata.candles import CANDLE_COLUMNS
-from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data, timeframe_to_timedelta
+from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data
+from marketdata.timeframe import timeframe_to_timedelta
 from store import schema
 from store.book import open_trades
 from store.models import Order, OrderSide, Trade

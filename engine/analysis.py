@@ -25,7 +25,7 @@ import pandas as pd
 
 from core.errors import StrategyError
 from engine.strategy import IStrategy, LogOnce, safe_populate
-from marketdata.files import timeframe_to_timedelta
+from marketdata.timeframe import timeframe_to_timedelta
 
 logger = logging.getLogger(__name__)
 

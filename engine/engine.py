@@ -88,7 +88,7 @@ class Engine:
         self.settings = settings
         self.trader.configure(settings, strategy)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
-                                             self.trader.timeframe_minutes)
+                                             strategy.timeframe)
 
     @property
     def strategy(self) -> IStrategy:
@@ -260,7 +260,7 @@ class Engine:
     def _on_trade_closed(self, trade: Trade) -> None:
         """Lock the pair until the next candle, then let the protections look at history."""
         now = self.clock.now()
-        lock_pair(trade.pair, auto_lock_until(now, self.trader.timeframe_minutes), "Auto lock",
+        lock_pair(trade.pair, auto_lock_until(now, self.strategy.timeframe), "Auto lock",
                   now)
         if not self.protections:
             return

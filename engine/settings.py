@@ -16,7 +16,6 @@ from typing import Any, Literal
 OFFLINE_EXCHANGE = "offline"
 PROJECT = Path(__file__).resolve().parent.parent
 MARKETS_FILE = PROJECT / "data" / "markets.json"
-TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 NOTIFICATION_TYPES = (
     "entry", "entry_fill", "entry_cancel", "exit", "exit_fill", "exit_cancel",
     "protection_trigger", "protection_trigger_global", "warning", "error", "status", "startup",

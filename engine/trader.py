@@ -20,7 +20,7 @@ from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, 
 from engine.orders import Applied, OrderManager, record_intent
 from engine.settings import Settings
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from marketdata.files import timeframe_to_seconds
+from marketdata.timeframe import timeframe_to_minutes
 from store.book import filled_orders, open_orders, orders_of, trade_by_id, write
 from store.models import ExitReason, Order, OrderStatus, Trade
 from store.statements import assign
@@ -107,7 +107,7 @@ class Trader:
 
     @property
     def timeframe_minutes(self) -> int:
-        return timeframe_to_seconds(self.strategy.timeframe) // 60
+        return timeframe_to_minutes(self.strategy.timeframe)
 
     async def _send(self, order: Order) -> None:
         # A refusal repeats every iteration while its cause lasts: the owner hears of it once,
