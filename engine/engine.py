@@ -44,6 +44,7 @@ from store.errors import storage_errors
 from store.models import KeyValue, Trade
 from store.statements import assign
 from venues.exchange import Exchange, OrderType, Ticker
+from venues.watched import AbsorbedFailures
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ class EngineState(StrEnum):
 
 class Engine:
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
-                 notifier: Notifier, signals: SignalSource) -> None:
+                 notifier: Notifier, signals: SignalSource,
+                 failures: AbsorbedFailures | None = None) -> None:
         self.exchange = exchange
+        self.failures = failures
         self.clock = clock
         self.notifier = notifier
         self.signals = signals
@@ -405,8 +408,7 @@ class Engine:
 
     def _absorbed_failures(self) -> list[str]:
         """Exchange failures that parts of the iteration absorbed (venues.watched)."""
-        take = getattr(self.exchange, "take_failures", None)
-        return list(take()) if take is not None else []
+        return self.failures.take_failures() if self.failures is not None else []
 
     def _report_absorbed_failures(self) -> None:
         absorbed = self._absorbed_failures()
