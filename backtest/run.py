@@ -224,13 +224,6 @@ class PrecomputedSignals:
             self._signals[pair] = self._analyzer.signal_at(pair, self._candle)
         return self._signals[pair]
 
-    def dataframe(self, pair: str) -> pd.DataFrame | None:
-        """The analyzed candles up to the last closed one: never a row of the future."""
-        frame = self._analyzer.dataframe(pair)
-        if frame is None or self._candle is None:
-            return frame
-        return frame.loc[frame["date"] <= self._candle].reset_index(drop=True)
-
 
 # --- the run ---------------------------------------------------------------------------------
 
