@@ -91,8 +91,10 @@ class ErrorThrottle:
         return True
 
 
-class Runtime:
-    """The collaborators and hooks of one Application run."""
+class AppHooks:
+    """What python-telegram-bot calls back during one Application run: the life-cycle hooks
+    (post_init, post_stop, post_shutdown), the iteration job and the error handler, with
+    what they need to do their work."""
 
     def __init__(self, settings: Settings, engine: BotEngine, notifier: Notifier | None,
                  sender: OutboxSender, monotonic: Callable[[], float]) -> None:
@@ -175,7 +177,7 @@ def aligned_first_run(interval: float, now: float) -> float:
     return interval - (now % interval) + CANDLE_SLACK_SECONDS
 
 
-def _builder(settings: Settings, runtime: Runtime, request: BaseRequest | None,
+def _builder(settings: Settings, hooks: AppHooks, request: BaseRequest | None,
              get_updates_request: BaseRequest | None,
              rate_limiter: BaseRateLimiter[Any] | None,
              ) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
@@ -184,9 +186,9 @@ def _builder(settings: Settings, runtime: Runtime, request: BaseRequest | None,
         .token(settings.secrets.telegram_token or OFFLINE_TOKEN)
         .rate_limiter(rate_limiter or AIORateLimiter())
         .concurrent_updates(True)  # a command waiting on the exchange never delays /status
-        .post_init(runtime.post_init)
-        .post_stop(runtime.post_stop)
-        .post_shutdown(runtime.post_shutdown)
+        .post_init(hooks.post_init)
+        .post_stop(hooks.post_stop)
+        .post_shutdown(hooks.post_shutdown)
     )
     if settings.secrets.telegram_api_url:
         builder = builder.base_url(settings.secrets.telegram_api_url)
@@ -214,30 +216,29 @@ def build_application(
 
     Without TELEGRAM_TOKEN pass a local transport (handlers.console.ConsoleRequest) as both
     requests; the token is then a placeholder that never leaves the process. Pass the `sender`
-    whose `wake` the notifier was given; without one, a sender is made here (it is in
-    `bot_data["sender"]`) and picks new messages up at its idle poll. `log_buffer` defaults
-    to the one installed on the root logger. `rate_limiter` defaults to AIORateLimiter at
-    Telegram's flood limits (30 messages a second), which tests of thousands of replies lift.
+    whose `wake` the notifier was given; without one, a sender is made here and picks new
+    messages up at its idle poll. `log_buffer` defaults to the one installed on the root
+    logger. `rate_limiter` defaults to AIORateLimiter at Telegram's flood limits (30 messages
+    a second), which tests of thousands of replies lift. Handlers find their collaborators in
+    one typed `BotContext` (`handlers.context.bot_context`), the only entry of `bot_data`.
     """
     owner = owner_chat_id(settings)
     sender = sender or OutboxSender(Outbox(), owner, clock=clock)
-    runtime = Runtime(settings, engine, notifier, sender, monotonic)
+    hooks = AppHooks(settings, engine, notifier, sender, monotonic)
     for name in PTB_BOT_LOGGERS:
         shield(logging.getLogger(name), settings.secrets.values())
     # The rate limiter gives a 429 up at once and logs that as an error with a traceback; the
     # outbox then waits the flood limit out and sends again, and a refused reply reaches the
     # error handler. That one message is no news, but it would alarm an owner reading /logs.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
-    app = _builder(settings, runtime, request, get_updates_request, rate_limiter).build()
-    app.bot_data["engine"] = engine
+    app = _builder(settings, hooks, request, get_updates_request, rate_limiter).build()
     app.bot_data[BOT_DATA_KEY] = BotContext(
         engine=engine, settings=settings, clock=clock or SystemClock(),
         owner_chat_id=owner, confirmations=Confirmations(monotonic),
         log_buffer=log_buffer or installed_log_buffer(), version=version(),
     )
-    app.bot_data["sender"] = sender
     app.add_handler(TypeHandler(Update, make_gate(settings)), group=-1)
     register(app, command_filter(settings))
     app.add_handler(CallbackQueryHandler(on_button))
-    app.add_error_handler(runtime.on_error)
+    app.add_error_handler(hooks.on_error)
     return app
