@@ -1,9 +1,9 @@
 """Builds the python-telegram-bot Application that runs the whole bot on one event loop.
 
 Life cycle:
-* post_init: start the outbox sender, `await engine.startup()` (reconciliation and the startup
-  message), register the command menu, schedule the iteration job.
-* post_stop: `await engine.shutdown()` while the bot can still send, then give the outbox a
+* post_init: start the outbox sender, `await control.startup()` (the engine's reconciliation and
+  startup message), register the command menu, schedule the iteration job.
+* post_stop: `await control.shutdown()` while the bot can still send, then give the outbox a
   few seconds to deliver the last messages and stop the sender.
 * post_shutdown: the same clean-up for runs that never got as far as running.
 
@@ -63,7 +63,7 @@ CONFLICT_HELP = ("another process is polling this bot token; stop it (a second c
 App = Application[Any, Any, Any, Any, Any, Any]
 
 
-class BotEngine(Control, Protocol):
+class BotControl(Control, Protocol):
     """The command API plus the life cycle the application drives."""
 
     async def startup(self) -> None: ...
@@ -96,10 +96,10 @@ class AppHooks:
     (post_init, post_stop, post_shutdown), the iteration job and the error handler, with
     what they need to do their work."""
 
-    def __init__(self, settings: Settings, engine: BotEngine, notifier: Notifier | None,
+    def __init__(self, settings: Settings, control: BotControl, notifier: Notifier | None,
                  sender: OutboxSender, monotonic: Callable[[], float]) -> None:
         self.settings = settings
-        self.engine = engine
+        self.control = control
         self.notifier = notifier
         self.sender = sender
         self.errors = ErrorThrottle(monotonic)
@@ -112,7 +112,7 @@ class AppHooks:
             self.notifier.notify(ErrorNotice(redact(text, self.settings.secrets.values())))
 
     async def post_init(self, app: App) -> None:
-        await self.engine.startup()
+        await self.control.startup()
         self.sender.start(app.bot)
         try:
             await app.bot.set_my_commands(menu(COMMANDS))
@@ -128,7 +128,7 @@ class AppHooks:
     async def tick(self, _context: Context) -> None:
         """One engine iteration; a crash is logged and reported, and the next one runs."""
         try:
-            await self.engine.process()
+            await self.control.process()
         except Exception as exc:  # the loop must survive any one bad iteration
             logger.exception("engine iteration failed")
             # Digits vary between otherwise identical failures (ids, prices, times).
@@ -150,7 +150,7 @@ class AppHooks:
             return
         self.engine_stopped = True
         try:
-            await self.engine.shutdown()
+            await self.control.shutdown()
         except Exception:  # shutdown goes on: the sender and the loop still need closing
             logger.exception("engine shutdown failed")
 
@@ -201,7 +201,7 @@ def _builder(settings: Settings, hooks: AppHooks, request: BaseRequest | None,
 
 def build_application(
     settings: Settings,
-    engine: BotEngine,
+    control: BotControl,
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
@@ -224,7 +224,7 @@ def build_application(
     """
     owner = owner_chat_id(settings)
     sender = sender or OutboxSender(Outbox(), owner, clock=clock)
-    hooks = AppHooks(settings, engine, notifier, sender, monotonic)
+    hooks = AppHooks(settings, control, notifier, sender, monotonic)
     for name in PTB_BOT_LOGGERS:
         shield(logging.getLogger(name), settings.secrets.values())
     # The rate limiter gives a 429 up at once and logs that as an error with a traceback; the
@@ -233,7 +233,7 @@ def build_application(
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     app = _builder(settings, hooks, request, get_updates_request, rate_limiter).build()
     app.bot_data[BOT_DATA_KEY] = BotContext(
-        engine=engine, settings=settings, clock=clock or SystemClock(),
+        control=control, settings=settings, clock=clock or SystemClock(),
         owner_chat_id=owner, confirmations=Confirmations(monotonic),
         log_buffer=log_buffer or installed_log_buffer(), version=version(),
     )

@@ -110,7 +110,7 @@ async def test_the_iteration_job_never_overlaps_and_starts_just_after_a_boundary
 async def test_the_handlers_collaborators_are_one_typed_context_in_bot_data(rig) -> None:
     chat, *_ = rig
     assert list(chat.app.bot_data) == [BOT_DATA_KEY]
-    assert bot_context(chat.app).engine is chat.commands
+    assert bot_context(chat.app).control is chat.commands
 
 
 async def test_a_crashing_iteration_is_reported_once_per_window_and_the_next_one_runs(
