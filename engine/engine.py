@@ -45,6 +45,7 @@ from store.errors import storage_errors
 from store.models import KeyValue, Trade
 from store.statements import assign
 from venues.exchange import Balance, Exchange, OrderType, Ticker
+from venues.watched import AbsorbedFailures
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ def _implements(strategy: IStrategy, callback: str) -> bool:
 
 class Engine:
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
-                 notifier: Notifier, signals: SignalSource) -> None:
+                 notifier: Notifier, signals: SignalSource,
+                 failures: AbsorbedFailures | None = None) -> None:
         self.exchange = exchange
+        self.failures = failures
         self.clock = clock
         self.notifier = notifier
         self.signals = signals
@@ -82,7 +85,7 @@ class Engine:
         self.settings = settings
         self.trader.configure(settings, strategy)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
-                                             self.trader.timeframe_minutes)
+                                             strategy.timeframe)
 
     @property
     def strategy(self) -> IStrategy:
@@ -254,7 +257,7 @@ class Engine:
     def _on_trade_closed(self, trade: Trade) -> None:
         """Lock the pair until the next candle, then let the protections look at history."""
         now = self.clock.now()
-        lock_pair(trade.pair, auto_lock_until(now, self.trader.timeframe_minutes), "Auto lock",
+        lock_pair(trade.pair, auto_lock_until(now, self.strategy.timeframe), "Auto lock",
                   now)
         if not self.protections:
             return
@@ -427,8 +430,7 @@ class Engine:
 
     def _absorbed_failures(self) -> list[str]:
         """Exchange failures that parts of the iteration absorbed (venues.watched)."""
-        take = getattr(self.exchange, "take_failures", None)
-        return list(take()) if take is not None else []
+        return self.failures.take_failures() if self.failures is not None else []
 
     def _report_absorbed_failures(self) -> None:
         absorbed = self._absorbed_failures()

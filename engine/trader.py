@@ -23,7 +23,7 @@ from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, 
 from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, record_intent
 from engine.settings import Settings
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from marketdata.files import timeframe_to_seconds
+from marketdata.timeframe import timeframe_to_minutes
 from store.book import filled_orders, open_orders, orders_of, trade_by_id, write
 from store.models import ExitReason, Order, OrderStatus, Trade
 from store.statements import assign
@@ -111,7 +111,7 @@ class Trader:
 
     @property
     def timeframe_minutes(self) -> int:
-        return timeframe_to_seconds(self.strategy.timeframe) // 60
+        return timeframe_to_minutes(self.strategy.timeframe)
 
     # --- exits -----------------------------------------------------------------------------
 
