@@ -17,7 +17,8 @@ from engine.settings import MARKETS_FILE, Settings, offline_datadir
 from engine.signals import LiveSignals
 from engine.strategy import IStrategy
 from marketdata.cache import CandleCache
-from marketdata.files import load_pair_data, timeframe_to_timedelta
+from marketdata.files import load_pair_data
+from marketdata.timeframe import timeframe_to_timedelta
 from venues.ccxt_exchange import CcxtExchange
 from venues.exchange import Exchange
 from venues.offline import OfflineMarket
@@ -61,11 +62,12 @@ def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, 
                    notifier: Notifier, reloader: Reloader | None = None) -> Commands:
     timeframe = strategy.timeframe
     # Failures that the candle cache and the order lookups absorb still reach the owner.
-    exchange = WatchedExchange(exchange)
-    candles = CandleCache(exchange, timeframe, strategy.startup_candle_count)
+    watched = WatchedExchange(exchange)
+    candles = CandleCache(watched, timeframe, strategy.startup_candle_count)
     analyzer = Analyzer(strategy, timeframe,
                         timedelta(minutes=settings.exchange.outdated_offset))
-    engine = Engine(settings, exchange, strategy, clock, notifier, LiveSignals(candles, analyzer))
+    engine = Engine(settings, watched, strategy, clock, notifier, LiveSignals(candles, analyzer),
+                    failures=watched)
     return Commands(engine, reloader)
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from core.errors import ConfigError
 from engine.config import _bool, _int, _number, _roi, _str
-from engine.settings import TIMEFRAMES, Settings, project_path
+from engine.settings import Settings, project_path
 from engine.strategy import IStrategy
+from marketdata.timeframe import TIMEFRAMES
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-import pandas as pd
-
 from engine.analysis import Analyzer, Signal
 from marketdata.cache import CandleCache
 
@@ -23,8 +21,6 @@ class SignalSource(Protocol):
         ...
 
     def signal(self, pair: str) -> Signal | None: ...
-
-    def dataframe(self, pair: str) -> pd.DataFrame | None: ...
 
 
 class LiveSignals:
@@ -41,6 +37,3 @@ class LiveSignals:
 
     def signal(self, pair: str) -> Signal | None:
         return self._signals.get(pair)
-
-    def dataframe(self, pair: str) -> pd.DataFrame | None:
-        return self._analyzer.dataframe(pair)

@@ -163,6 +163,7 @@ async def test_the_markets_file_rounds_offline_as_the_exchange_does(
     (["ETH/BTC"], ["5m"], 0, "--days: expected a positive number"),
     (["DOGE/BTC"], ["5m"], 1, "--pairs: DOGE/BTC not a market on binance"),
     (["ETH/BTC"], ["5 minutes"], 1, "--timeframes: '5 minutes' is not a timeframe"),
+    (["ETH/BTC"], ["5x"], 1, "--timeframes: '5x' is not a timeframe"),
 ])  # fmt: skip
 async def test_bad_download_requests_are_refused_before_anything_is_written(
     exchange: CcxtExchange, clock: ManualClock, tmp_path: Path, pairs: list[str],

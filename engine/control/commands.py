@@ -1,19 +1,18 @@
 """The command API behind the chat (`engine.control.api.Control`), over one Engine.
 
 Queries read the database and the last tickers only, so they answer while the exchange
-hangs. Actions take the engine's lock, so they never race an iteration. Refusals are
-CommandError, whose text is shown to the user as it is.
+hangs. Actions take the engine's lock, so they never race an iteration, and change the engine
+only through its own methods (`Engine`'s owner's actions, `Engine.run_state`), turning what
+they return into views. Refusals are CommandError, whose text is shown to the user as it is.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from core.errors import CommandError, ConfigError, ExchangeError
-from engine import events
 from engine.control.api import MAX_SPAN, PeriodUnit
 from engine.control.reports import performance, period_report, profit_summary, trade_view
 from engine.control.views import (
@@ -28,18 +27,16 @@ from engine.control.views import (
     ProfitSummary,
     TradeView,
 )
-from engine.engine import Engine, EngineState
+from engine.engine import Engine
 from engine.locks import active_locks, unlock
+from engine.runstate import EngineState
 from engine.settings import Settings
 from engine.strategy import IStrategy
-from engine.trader import open_orders_of
+from engine.trader import ForceExitOutcome, open_orders_of
 from store.book import open_trades, trade_by_id, write
-from store.models import ExitReason, KeyValue, Trade
-
-logger = logging.getLogger(__name__)
+from store.models import KeyValue, Trade
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
-ForceExitOutcome = Literal["exiting", "removed", "closed"]
 _FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
     "exiting": "Exiting trade(s) {}.",
     "removed": "Trade(s) {}: the entry was cancelled with nothing filled; removed.",
@@ -70,7 +67,7 @@ class Commands:
 
     @property
     def state(self) -> str:
-        return self.engine.state.value
+        return self.engine.run_state.state.value
 
     @property
     def dry_run(self) -> bool:
@@ -83,11 +80,8 @@ class Commands:
     # --- state -------------------------------------------------------------------------------
 
     def _set_state(self, state: EngineState, text: str) -> ActionResult:
-        if self.engine.state is state:
+        if not self.engine.run_state.change(state, text):
             return ActionResult(f"Already {state.value}.")
-        self.engine.state = state
-        logger.info("state -> %s", state.value)
-        self.engine.notifier.notify(events.StateChanged(state.value, text))
         return ActionResult(text)
 
     async def start(self) -> ActionResult:
@@ -118,11 +112,8 @@ class Commands:
                                "exchange.name change only with a restart (running "
                                f"{mode} on {running.exchange.name}).")
         async with self.engine.lock:
-            self.engine.configure(settings, strategy)
-            self.engine.blacklist = list(settings.exchange.pair_blacklist)
-            self.engine.state = EngineState(settings.initial_state)
-        self.engine.notifier.notify(events.StateChanged(self.state, "Config reloaded."))
-        return ActionResult(f"Config reloaded; state {self.state}.")
+            state = self.engine.reload(settings, strategy)
+        return ActionResult(f"Config reloaded; state {state.value}.")
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -204,14 +195,13 @@ class Commands:
         return self.engine.whitelist()
 
     def blacklist(self, add: list[str] | None = None) -> list[str]:
-        for pair in add or []:
-            if pair not in self.engine.settings.exchange.pair_whitelist \
-                    and pair not in self.engine.exchange.markets():
-                raise CommandError(f"Unknown pair {pair}: expected a pair like "
-                                   f"ETH/{self.stake_currency}.")
-            if pair not in self.engine.blacklist:
-                self.engine.blacklist.append(pair)
-        return list(self.engine.blacklist)
+        if not add:
+            return list(self.engine.run_state.blacklist)
+        change = self.engine.run_state.add_to_blacklist(add)
+        if change.refused:
+            raise CommandError(f"Unknown pair {change.refused[0]}: expected a pair like "
+                               f"ETH/{self.stake_currency}.")
+        return list(change.blacklist)
 
     def entry_pair_choices(self) -> list[str]:
         busy = {t.pair for t in Trade.select(Trade.pair).where(Trade.is_open)}
@@ -241,7 +231,7 @@ class Commands:
 
     async def balance(self) -> BalanceView:
         try:
-            balances = await self.engine.exchange.fetch_balance()
+            balances = await self.engine.balances()
         except ExchangeError as exc:
             raise CommandError(f"The exchange did not answer: {exc}") from None
         owned = {t.base_currency: t.amount for t in Trade.select().where(Trade.is_open)}
@@ -270,7 +260,7 @@ class Commands:
                     raise CommandError("No open trades.")
             else:
                 trades = [self._trade(trade_id)]
-            outcomes = {t.id: await self._force_exit_one(t) for t in trades}
+            outcomes = {t.id: await self.engine.force_exit(t) for t in trades}
         parts = []
         for outcome, text in _FORCE_EXIT_TEXT.items():
             ids = [i for i, o in outcomes.items() if o == outcome]
@@ -280,32 +270,13 @@ class Commands:
             raise CommandError("Nothing to exit: no price yet, or the order was refused.")
         return ActionResult(" ".join(parts), tuple(i for i, o in outcomes.items() if o))
 
-    async def _force_exit_one(self, trade: Trade) -> ForceExitOutcome | None:
-        """Cancel the trade's open orders, then sell what it holds; None when refused."""
-        from engine.exits import ExitDecision, ExitKind
-
-        for order in open_orders_of(trade):
-            await self.engine.trader.cancel_order(order, "forcesold")
-        fresh = trade_by_id(trade.id)
-        # Cancelling finished the trade: an entry with nothing filled removes it, and an exit
-        # may have filled before the exchange took the cancel.
-        if fresh is None:
-            return "removed"
-        if not fresh.is_open:
-            return "closed"
-        ticker = self.engine.tickers.get(trade.pair)
-        if ticker is None or fresh.amount <= 0 or open_orders_of(fresh):
-            return None
-        decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
-        return "exiting" if await self.engine.trader.exit_trade(fresh, decision, ticker) else None
-
     async def force_entry(self, pair: str, price: float | None = None) -> ActionResult:
         s = self.engine.settings
         if not s.force_entry_enable:
             raise CommandError("Forced entries are disabled (force_entry_enable is false).")
-        if self.engine.state is not EngineState.RUNNING:
+        if self.engine.run_state.state is not EngineState.RUNNING:
             raise CommandError(f"Not running (state {self.state}); /start first.")
-        if not pair.endswith(f"/{s.stake_currency}") or pair not in self.engine.exchange.markets():
+        if not pair.endswith(f"/{s.stake_currency}") or not self.engine.is_market(pair):
             raise CommandError(f"Unknown pair {pair}: expected a pair like ETH/{s.stake_currency}.")
         if price is not None and price <= 0:
             raise CommandError("The price must be a positive number.")
@@ -317,10 +288,7 @@ class Commands:
             ticker = self.engine.tickers.get(pair)
             if ticker is None:
                 raise CommandError(f"No price for {pair} yet; try again after the next iteration.")
-            types = self.engine.trader.order_types
-            kind = types.force_entry or types.entry
-            trade = await self.engine.enter(pair, ticker, self.engine.clock.now(),
-                                            tag="force_entry", price=price, order_type=kind)
+            trade = await self.engine.force_entry(pair, ticker, price)
         if trade is None:
             raise CommandError(f"No entry for {pair}: the stake or the order was refused "
                                "(see /logs).")
@@ -329,12 +297,10 @@ class Commands:
     async def cancel_open_order(self, trade_id: int) -> ActionResult:
         async with self.engine.lock:
             trade = self._trade(trade_id)
-            orders = open_orders_of(trade)
-            if not orders:
-                raise CommandError(f"Trade #{trade_id} has no open order.")
-            for order in orders:
-                await self.engine.trader.cancel_order(order, "user requested order cancel")
-        return ActionResult(f"Cancel requested for {len(orders)} order(s) of trade #{trade_id}.")
+            count = await self.engine.cancel_open_orders(trade, "user requested order cancel")
+        if not count:
+            raise CommandError(f"Trade #{trade_id} has no open order.")
+        return ActionResult(f"Cancel requested for {count} order(s) of trade #{trade_id}.")
 
     async def delete_trade(self, trade_id: int) -> ActionResult:
         async with self.engine.lock:
@@ -347,7 +313,6 @@ class Commands:
                 trade.delete_instance(recursive=True)
         return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
                             "exchange yourself.")
-
 
 
 def _check_span(unit: str, count: int) -> None:

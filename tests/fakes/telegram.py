@@ -3,7 +3,7 @@
     from tests.fakes.telegram import FakeTelegram, make_command_update, make_callback_update
 
     tg = FakeTelegram()
-    app = build_application(settings, engine, request=tg, get_updates_request=tg)
+    app = build_application(settings, commands, request=tg, get_updates_request=tg)
     async with running(app):                          # initialize, post_init, start ... stop
         await drive(app, make_command_update("/status", chat_id, user_id))
         assert "No open trades" in tg.texts()[-1]
