@@ -133,7 +133,7 @@ async def _headless(commands: Commands, settings: Settings) -> None:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from compose import build_commands, build_exchange
+    from compose import build_commands, build_exchange, config_reloader
     from engine.events import LogNotifier
     from engine.loader import strategy_for
     from handlers.logbuffer import install_log_buffer
@@ -144,10 +144,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     exchange = build_exchange(settings, strategy.timeframe, clock)
     log_buffer = install_log_buffer(settings)
 
-    def reload() -> tuple[Settings, IStrategy]:
-        fresh = _settings(args)
-        return fresh, strategy_for(fresh)
-
+    reload = config_reloader(lambda: _settings(args))
     logger.info("tradepilot %s starting: %s on %s", __version__,
                 "DRY-RUN" if settings.dry_run else "LIVE", exchange.name)
     if not settings.telegram.enabled:

@@ -395,6 +395,7 @@ class Engine:
     def reload(self, settings: Settings, strategy: IStrategy) -> EngineState:
         """Adopt a reloaded config whole: settings, strategy, blacklist and run state."""
         self.configure(settings, strategy)
+        self.signals.use(strategy)
         return self.run_state.reload(settings)
 
     def is_market(self, pair: str) -> bool:
