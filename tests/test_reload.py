@@ -1,5 +1,6 @@
 """/reload through the chat, on a strategy file the owner edits while the bot runs: the new
-code trades from the next iteration (issue #18)."""
+code trades from the next iteration, and the run state and the pairs blacklisted in chat stay
+as the owner left them (issue #18)."""
 
 from __future__ import annotations
 
@@ -80,10 +81,12 @@ async def test_after_reload_the_edited_strategy_file_makes_the_next_entry(
     assert tags(chat) == {"ETH/BTC": "tag_one"}
 
     save(tmp_path / "strategies", enters(PAIRS, "tag_two"))
-    await chat.say("/reload")
+    reply = await chat.say("/reload")
     await run(chat)
 
     assert tags(chat) == {"ETH/BTC": "tag_one", "LTC/BTC": "tag_two"}
+    assert reply == ("Config reloaded, strategy Edited read again from its file. Kept: state "
+                     "running; pairs blacklisted in chat: none.")
 
 
 async def test_after_reload_a_raise_added_to_the_strategy_runs_on_the_next_iteration(
@@ -112,3 +115,23 @@ async def test_a_new_timeframe_is_refused_and_the_running_strategy_keeps_trading
     assert tags(chat) == {"ETH/BTC": "tag_one"}
     assert reply == ("New config refused, the old one keeps running: the timeframe changes "
                      "only with a restart (running 5m, the new config has 15m).")
+
+
+async def test_reload_while_paused_stays_paused_and_keeps_the_pairs_blacklisted_in_chat(
+        chat: Chat, tmp_path: Path) -> None:
+    save(tmp_path / "strategies", enters(PAIRS, "tag_one"))
+    assert (await chat.say("/pause")).startswith("Paused")
+    assert "LTC/BTC" in await chat.say("/blacklist LTC/BTC")
+
+    reply = await chat.say("/reload")
+    await run(chat)
+
+    assert chat.commands.state == "paused"
+    assert tags(chat) == {}
+    assert reply == ("Config reloaded, strategy Edited read again from its file. Kept: state "
+                     "paused (/start resumes); pairs blacklisted in chat: LTC/BTC.")
+    assert "LTC/BTC" in await chat.say("/blacklist")
+
+    await chat.say("/start")
+    await run(chat)
+    assert tags(chat) == {"ETH/BTC": "tag_one"}  # LTC/BTC signals on every candle

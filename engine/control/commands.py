@@ -103,8 +103,12 @@ class Commands:
         if refusal:
             raise CommandError(f"New config refused, the old one keeps running: {refusal}")
         async with self.engine.lock:
-            state = self.engine.reload(settings, strategy)
-        return ActionResult(f"Config reloaded; state {state.value}.")
+            kept = self.engine.reload(settings, strategy)
+        state = kept.state.value + ("" if kept.state is EngineState.RUNNING
+                                    else " (/start resumes)")
+        return ActionResult(f"Config reloaded, strategy {type(strategy).__name__} read again "
+                            f"from its file. Kept: state {state}; pairs blacklisted in chat: "
+                            f"{', '.join(kept.blacklisted) or 'none'}.")
 
     def _needs_restart(self, settings: Settings, strategy: IStrategy) -> str | None:
         """What the new config changes that only a restart can, or None."""
