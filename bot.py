@@ -185,7 +185,10 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
     commands = build_commands(settings, strategy, exchange, clock, notifier, reload)
-    request = None if settings.secrets.telegram_token else ConsoleRequest.for_terminal(settings)
+    request = None
+    if _console_chat(settings):
+        # Called on Ctrl-D, once `app` runs.
+        request = ConsoleRequest.for_terminal(settings, stop=lambda: app.stop_running())
     app = build_application(settings, commands, request=request, get_updates_request=request,
                             notifier=notifier, sender=sender, clock=clock, log_buffer=log_buffer)
     try:
