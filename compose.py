@@ -6,6 +6,7 @@ functions, so what is tested is what runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from core.clock import Clock
@@ -13,6 +14,7 @@ from engine.analysis import Analyzer
 from engine.control.commands import Commands, Reloader
 from engine.engine import Engine
 from engine.events import Notifier
+from engine.loader import strategy_for
 from engine.settings import MARKETS_FILE, Settings, offline_datadir
 from engine.signals import LiveSignals
 from engine.strategy import IStrategy
@@ -56,6 +58,14 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock) -> Exchange
         return venue
     return PaperExchange(venue, clock, wallet=settings.dry_run_wallet,
                          stake_currency=settings.stake_currency)
+
+
+def config_reloader(read_settings: Callable[[], Settings]) -> Reloader:
+    """What /reload runs: the config read again, and the strategy it names imported afresh."""
+    def reload() -> tuple[Settings, IStrategy]:
+        settings = read_settings()
+        return settings, strategy_for(settings)
+    return reload
 
 
 def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,

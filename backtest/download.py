@@ -27,7 +27,7 @@ from core.clock import Clock
 from core.errors import ConfigError
 from marketdata.candles import CANDLE_COLUMNS, empty_candles
 from marketdata.files import candle_file, clean_candles, load_candles
-from marketdata.timeframe import timeframe_to_prev_date, timeframe_to_timedelta
+from marketdata.timeframe import TIMEFRAMES, timeframe_to_prev_date, timeframe_to_timedelta
 from venues.exchange import Exchange, MarketRules
 from venues.precision import market_definition, precision_mode
 
@@ -49,11 +49,12 @@ class Downloaded:
 
 
 def _candle_length(timeframe: str) -> timedelta:
-    try:
-        return timeframe_to_timedelta(timeframe)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise ConfigError(f"--timeframes: {timeframe!r} is not a timeframe; expected one like "
-                          "5m, 1h or 1d") from exc
+    """Checked before the first request: "7m" parses, but no exchange serves it and no
+    backtest replays it."""
+    if timeframe not in TIMEFRAMES:
+        raise ConfigError(f"--timeframes: {timeframe!r} is not a timeframe backtests replay; "
+                          f"expected one of {', '.join(TIMEFRAMES)}")
+    return timeframe_to_timedelta(timeframe)
 
 
 async def download(exchange: Exchange, pairs: Sequence[str], timeframes: Sequence[str],

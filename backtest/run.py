@@ -224,6 +224,9 @@ class PrecomputedSignals:
             self._signals[pair] = self._analyzer.signal_at(pair, self._candle)
         return self._signals[pair]
 
+    def use(self, strategy: IStrategy) -> None:
+        raise CommandError("A backtest keeps the strategy its signals were computed with.")
+
 
 # --- the run ---------------------------------------------------------------------------------
 

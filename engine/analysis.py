@@ -134,6 +134,12 @@ class Analyzer:
         self._last_when: datetime | None = None
         self._last_moment = (0, _EPOCH)
 
+    def use(self, strategy: IStrategy) -> None:
+        """Run `strategy` from now on (a /reload's, same timeframe): the frames the one before
+        computed are dropped, so the current candle is analysed again by the new code."""
+        self._strategy = strategy
+        self._analyzed.clear()
+
     def analyze(self, pair: str, candles: pd.DataFrame, now: datetime) -> Signal | None:
         """The signal of the last candle closed at `now`; None when there is none or the
         strategy failed on this pair (logged once, the pair is skipped this iteration)."""

@@ -21,7 +21,7 @@ from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.locks import active_locks, lock_pair, locked_pairs
 from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
 from engine.reconcile import reconcile
-from engine.runstate import EngineState, RunState
+from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
 from engine.signals import SignalSource
 from engine.sizing import (
@@ -393,9 +393,10 @@ class Engine:
 
     # --- the owner's actions: Commands calls these holding `lock` (and flips `run_state`) ---
 
-    def reload(self, settings: Settings, strategy: IStrategy) -> EngineState:
-        """Adopt a reloaded config whole: settings, strategy, blacklist and run state."""
+    def reload(self, settings: Settings, strategy: IStrategy) -> KeptOnReload:
+        """Adopt a reloaded config and strategy; the run state and chat's blacklist stay."""
         self.configure(settings, strategy)
+        self.signals.use(strategy)
         return self.run_state.reload(settings)
 
     def is_market(self, pair: str) -> bool:

@@ -3,6 +3,7 @@ and the runtime blacklist.
 
 The engine reads them on every iteration; they change only through these methods, each of
 which returns what it did. A new state is told to the owner here, whoever asked for it.
+A /reload keeps both: the state the owner chose and the pairs they blacklisted in chat.
 """
 
 from __future__ import annotations
@@ -33,16 +34,27 @@ class BlacklistChange:
     refused: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class KeptOnReload:
+    """What a reload kept of the running bot: its run state and the pairs blacklisted in chat
+    (beyond the new config's own blacklist)."""
+
+    state: EngineState
+    blacklisted: tuple[str, ...]
+
+
 class RunState:
     def __init__(self, settings: Settings, notifier: Notifier,
                  markets: Callable[[], Mapping[str, object]]) -> None:
         self._notifier = notifier
         self._markets = markets  # what the exchange trades, as it reloads them
+        self._state = EngineState(settings.initial_state)
+        self._added: list[str] = []  # blacklisted in chat, in the order they were added
         self._adopt(settings)
 
     def _adopt(self, settings: Settings) -> None:
-        self._state = EngineState(settings.initial_state)
-        self._blacklist = list(settings.exchange.pair_blacklist)
+        configured = list(settings.exchange.pair_blacklist)
+        self._blacklist = configured + [p for p in self._added if p not in configured]
         self._whitelist = settings.exchange.pair_whitelist
 
     @property
@@ -74,10 +86,12 @@ class RunState:
         for pair in pairs:
             if pair not in refused and pair not in self._blacklist:
                 self._blacklist.append(pair)
+                self._added.append(pair)
         return BlacklistChange(tuple(self._blacklist), tuple(refused))
 
-    def reload(self, settings: Settings) -> EngineState:
-        """Back to a reloaded config's state and blacklist; the owner is told."""
+    def reload(self, settings: Settings) -> KeptOnReload:
+        """Adopt a reloaded config's whitelist and blacklist, keeping the run state (its
+        initial_state is for a start) and the pairs blacklisted in chat."""
         self._adopt(settings)
-        self._notifier.notify(events.StateChanged(self._state.value, "Config reloaded."))
-        return self._state
+        kept = tuple(p for p in self._added if p not in settings.exchange.pair_blacklist)
+        return KeptOnReload(self._state, kept)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from engine.analysis import Analyzer, Signal
+from engine.strategy import IStrategy
 from marketdata.cache import CandleCache
 
 
@@ -21,6 +22,11 @@ class SignalSource(Protocol):
         ...
 
     def signal(self, pair: str) -> Signal | None: ...
+
+    def use(self, strategy: IStrategy) -> None:
+        """Compute signals with `strategy` from now on (a /reload's): nothing the strategy
+        before it computed is reused."""
+        ...
 
 
 class LiveSignals:
@@ -37,3 +43,7 @@ class LiveSignals:
 
     def signal(self, pair: str) -> Signal | None:
         return self._signals.get(pair)
+
+    def use(self, strategy: IStrategy) -> None:
+        self._analyzer.use(strategy)
+        self._signals = {}

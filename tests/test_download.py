@@ -174,6 +174,16 @@ async def test_bad_download_requests_are_refused_before_anything_is_written(
     assert not (tmp_path / "data").exists()
 
 
+async def test_a_timeframe_no_backtest_replays_is_refused_before_any_request(
+    exchange: CcxtExchange, server: FakeExchangeServer, clock: ManualClock, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match="--timeframes: '7m' is not a timeframe backtests "
+                                          "replay; expected one of 1m, 3m, 5m"):
+        await download(exchange, ["ETH/BTC"], ["5m", "7m"], 1, tmp_path / "data", clock)
+    assert server.requests == []
+    assert not (tmp_path / "data").exists()
+
+
 def test_downloaded_candles_backtest_without_the_network(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -104,16 +104,31 @@ class Commands:
             settings, strategy = self.reloader()
         except ConfigError as exc:
             raise CommandError(f"New config refused, the old one keeps running: {exc}") from None
+        refusal = self._needs_restart(settings, strategy)
+        if refusal:
+            raise CommandError(f"New config refused, the old one keeps running: {refusal}")
+        async with self.engine.lock:
+            kept = self.engine.reload(settings, strategy)
+        state = kept.state.value + ("" if kept.state is EngineState.RUNNING
+                                    else " (/start resumes)")
+        return ActionResult(f"Config reloaded, strategy {type(strategy).__name__} read again "
+                            f"from its file. Kept: state {state}; pairs blacklisted in chat: "
+                            f"{', '.join(kept.blacklisted) or 'none'}.")
+
+    def _needs_restart(self, settings: Settings, strategy: IStrategy) -> str | None:
+        """What the new config changes that only a restart can, or None."""
         running = self.engine.settings
         if (settings.dry_run, settings.exchange.name) != (running.dry_run, running.exchange.name):
             # The venue (paper or the real account) is built once: switching needs a restart.
             mode = "DRY-RUN" if running.dry_run else "LIVE"
-            raise CommandError("New config refused, the old one keeps running: dry_run and "
-                               "exchange.name change only with a restart (running "
-                               f"{mode} on {running.exchange.name}).")
-        async with self.engine.lock:
-            state = self.engine.reload(settings, strategy)
-        return ActionResult(f"Config reloaded; state {state.value}.")
+            return ("dry_run and exchange.name change only with a restart (running "
+                    f"{mode} on {running.exchange.name}).")
+        timeframe = self.engine.strategy.timeframe
+        if strategy.timeframe != timeframe:
+            # The candles are fetched and cached for one timeframe, chosen at start.
+            return (f"the timeframe changes only with a restart (running {timeframe}, "
+                    f"the new config has {strategy.timeframe}).")
+        return None
 
     # --- queries -----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.clock import ManualClock
 from engine.events import EntryCancelled, LogNotifier, StateChanged
-from engine.runstate import BlacklistChange, EngineState, RunState
+from engine.runstate import BlacklistChange, EngineState, KeptOnReload, RunState
 from store.models import Order, Trade
 from tests.engine.scripted import Scripted
 from tests.factories import make_engine, make_settings, run_for
@@ -56,20 +56,33 @@ def test_blacklisting_adds_each_known_pair_once_and_returns_the_unknown_ones() -
     assert state.blacklist == ("LTC/BTC", "XLM/BTC", PAIR)
 
 
-def test_a_reload_returns_to_the_new_configs_state_and_blacklist_and_tells_the_owner() -> None:
+def test_a_reload_keeps_the_run_state_and_the_pairs_blacklisted_in_chat() -> None:
     state, notifier = run_state()
+    state.change(EngineState.PAUSED, "Paused.")
     state.add_to_blacklist([PAIR])
 
-    after = state.reload(make_settings({**SETTINGS, "initial_state": "stopped",
-                                        "exchange": {"pair_whitelist": ["LTC/BTC"],
-                                                     "pair_blacklist": ["XLM/BTC"]}}))
+    kept = state.reload(make_settings({**SETTINGS, "initial_state": "running",
+                                       "exchange": {"pair_whitelist": ["ADA/BTC"],
+                                                    "pair_blacklist": ["XLM/BTC"]}}))
 
-    assert after is EngineState.STOPPED
-    assert state.blacklist == ("XLM/BTC",)
-    assert list(notifier.events) == [StateChanged("stopped", "Config reloaded.")]
+    assert kept == KeptOnReload(EngineState.PAUSED, (PAIR,))
+    assert state.state is EngineState.PAUSED
+    assert state.blacklist == ("XLM/BTC", PAIR)
+    assert list(notifier.events) == [StateChanged("paused", "Paused.")]  # the reply tells
     # Known pairs are the new whitelist's now.
-    assert state.add_to_blacklist([PAIR, "LTC/BTC"]) == BlacklistChange(
-        ("XLM/BTC", "LTC/BTC"), (PAIR,))
+    assert state.add_to_blacklist(["ADA/BTC", "LTC/BTC"]) == BlacklistChange(
+        ("XLM/BTC", PAIR, "ADA/BTC"), ("LTC/BTC",))
+
+
+def test_a_pair_blacklisted_in_chat_and_then_in_the_config_is_listed_once() -> None:
+    state, _ = run_state()
+    state.add_to_blacklist([PAIR])
+
+    kept = state.reload(make_settings({**SETTINGS, "exchange": {
+        "pair_whitelist": [PAIR], "pair_blacklist": ["XLM/BTC", PAIR]}}))
+
+    assert kept == KeptOnReload(EngineState.RUNNING, ())
+    assert state.blacklist == ("XLM/BTC", PAIR)
 
 
 # --- through a whole engine ------------------------------------------------------------------
@@ -91,15 +104,16 @@ async def engine_after(strategy: Scripted, iterations: int, **overrides: Any) ->
     return commands.engine, notifier
 
 
-async def test_a_reload_adopts_the_new_settings_and_strategy_and_returns_the_new_state() -> None:
+async def test_a_reload_adopts_the_new_settings_and_strategy_and_keeps_the_run_state() -> None:
     engine, _ = await engine_after(Scripted(), 0)
     strategy = Scripted()
 
-    state = engine.reload(make_settings({**SETTINGS, "initial_state": "paused",
-                                         "max_open_trades": 5}), strategy)
+    kept = engine.reload(make_settings({**SETTINGS, "initial_state": "paused",
+                                        "max_open_trades": 5}), strategy)
 
-    assert state is EngineState.PAUSED
-    assert engine.run_state.state is EngineState.PAUSED
+    # initial_state is the state at a start; the owner's state outlives a reload.
+    assert kept == KeptOnReload(EngineState.RUNNING, ())
+    assert engine.run_state.state is EngineState.RUNNING
     assert (engine.settings.max_open_trades, engine.strategy) == (5, strategy)
 
 
