@@ -44,6 +44,7 @@ def unreachable_config(tmp_path: Path) -> Iterator[Path]:
         yield config
 
 
+@pytest.mark.heavy  # waits out the real retry delays, about 8 s
 def test_download_from_an_unreachable_exchange_ends_in_one_line_and_exit_1(
     tmp_path: Path, unreachable_config: Path
 ) -> None:
