@@ -49,6 +49,7 @@ def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     return found
 
 
+@pytest.mark.heavy  # bot.py replays the whole parity case: 57,288 candles, 1,165 trades
 def test_backtest_of_the_parity_case_reproduces_freqtrades_trades_one_for_one(
     tmp_path: Path,
 ) -> None:
