@@ -18,6 +18,8 @@ from engine.signals import LiveSignals
 from engine.strategy import IStrategy
 from marketdata.cache import CandleCache
 from marketdata.files import load_pair_data, timeframe_to_timedelta
+from store.paper_orders import PaperOrders
+from store.store import Store
 from venues.ccxt_exchange import CcxtExchange
 from venues.exchange import Exchange
 from venues.offline import OfflineMarket
@@ -34,13 +36,15 @@ def offline_window(settings: Settings, timeframe: str) -> tuple[datetime, dateti
     return first, last
 
 
-def build_exchange(settings: Settings, timeframe: str, clock: Clock) -> Exchange:
-    """Offline market, paper trading over a real exchange's public data, or live."""
+def build_exchange(settings: Settings, timeframe: str, clock: Clock,
+                   paper_orders: PaperOrders) -> Exchange:
+    """Offline market, paper trading over a real exchange's public data, or live (which
+    leaves `paper_orders` alone)."""
     if settings.is_offline:
         market: Exchange = OfflineMarket.from_files(
             offline_datadir(settings), settings.exchange.pair_whitelist, timeframe,
             MARKETS_FILE, clock)
-        return PaperExchange(market, clock, wallet=settings.dry_run_wallet,
+        return PaperExchange(market, clock, paper_orders, wallet=settings.dry_run_wallet,
                              stake_currency=settings.stake_currency)
     secrets = settings.secrets
     live = not settings.dry_run
@@ -53,20 +57,22 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock) -> Exchange
     )
     if live:
         return venue
-    return PaperExchange(venue, clock, wallet=settings.dry_run_wallet,
+    return PaperExchange(venue, clock, paper_orders, wallet=settings.dry_run_wallet,
                          stake_currency=settings.stake_currency)
 
 
 def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
-                   notifier: Notifier, reloader: Reloader | None = None) -> Commands:
+                   notifier: Notifier, store: Store, reloader: Reloader | None = None
+                   ) -> Commands:
     timeframe = strategy.timeframe
     # Failures that the candle cache and the order lookups absorb still reach the owner.
     exchange = WatchedExchange(exchange)
     candles = CandleCache(exchange, timeframe, strategy.startup_candle_count)
     analyzer = Analyzer(strategy, timeframe,
                         timedelta(minutes=settings.exchange.outdated_offset))
-    engine = Engine(settings, exchange, strategy, clock, notifier, LiveSignals(candles, analyzer))
-    return Commands(engine, reloader)
+    engine = Engine(settings, exchange, strategy, clock, notifier, LiveSignals(candles, analyzer),
+                    store)
+    return Commands(engine, store, reloader)
 
 
 def replay_start(settings: Settings, timeframe: str, stored: datetime | None) -> datetime:
