@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, ne
 from typing import Any, Generic, TypeVar
 
 from peewee import Database, Field, ForeignKeyField, Model, ModelSelect, Query
@@ -37,21 +38,23 @@ class Table(Generic[M]):
         meta = model._meta
         self.database = database
         self.model = model
-        self._fields: tuple[Field, ...] = tuple(meta.sorted_fields)
-        self._names = tuple(_attribute(f) for f in self._fields)
-        self._values: Callable[[M], Values] = attrgetter(*self._names)
         key = meta.primary_key
         if not isinstance(key, Field):
             raise TypeError(f"{model.__name__}: a Table needs a one-column primary key")
         self._key = key
-        self._key_at = self._fields.index(self._key)
+        # Every column but the key, in the table's order: what a record holds.
+        self._fields: tuple[Field, ...] = tuple(f for f in meta.sorted_fields if f is not key)
+        self._names = tuple(_attribute(f) for f in self._fields)
+        self._values: Callable[[M], Values] = attrgetter(*self._names)
+        self._to_db = tuple(f.db_value for f in self._fields)
+        self._indexes = range(len(self._fields))
+        self._every = ((key, str(key.name)), *zip(self._fields, self._names, strict=True))
         self._generated = bool(meta.auto_increment)  # the database picks the key
         self._returning = self._generated and bool(database.returning_clause)
-        self._columns = tuple(i for i in range(len(self._fields)) if i != self._key_at)
-        self._inserted = self._columns if self._generated else tuple(range(len(self._fields)))
-        query = model.insert({self._fields[i]: None for i in self._inserted})
+        columns = dict.fromkeys(self._fields)
+        query = model.insert(columns if self._generated else {key: None, **columns})
         if self._returning:
-            query = query.returning(self._key)
+            query = query.returning(key)
         self._insert_sql = self._sql(query)
         self._updates: dict[tuple[int, ...], str] = {}
         self._records: dict[int, tuple[weakref.ref[M], Values]] = {}
@@ -72,13 +75,18 @@ class Table(Generic[M]):
 
     def insert(self, row: M) -> None:
         values = self._values(row)
-        fields = self._fields
-        cursor = self.database.execute_sql(
-            self._insert_sql, [fields[i].db_value(values[i]) for i in self._inserted])
+        params = [to_db(value) for to_db, value in zip(self._to_db, values, strict=True)]
+        if not self._generated:
+            params.insert(0, self._key.db_value(getattr(row, self._key.name)))
+        cursor = self.database.execute_sql(self._insert_sql, params)
         if self._generated:
             setattr(row, self._key.name,
                     cursor.fetchone()[0] if self._returning else cursor.lastrowid)
-            values = self._values(row)
+        for name, value in zip(self._names, values, strict=True):
+            if value is None:
+                # NULL in the row now; set, it reads without the miss peewee's accessor makes
+                # for a value never given (a backtest reads each trade's columns on each write).
+                setattr(row, name, None)
         self._remember(row, values)
 
     def update(self, row: M) -> bool:
@@ -86,19 +94,17 @@ class Table(Generic[M]):
         values = self._values(row)
         record = self.record(row)
         if record is None:
-            changed = self._columns
-        elif values == record:
-            return False
+            changed = tuple(self._indexes)
         else:
-            changed = tuple(i for i in self._columns if values[i] != record[i])
+            changed = tuple(compress(self._indexes, map(ne, values, record)))
             if not changed:
                 return False
         sql = self._updates.get(changed)
         if sql is None:
             sql = self._updates[changed] = self._update_sql(changed)
-        fields = self._fields
-        params = [fields[i].db_value(values[i]) for i in changed]
-        params.append(self._key.db_value(values[self._key_at]))
+        to_db = self._to_db
+        params = [to_db[i](values[i]) for i in changed]
+        params.append(self._key.db_value(getattr(row, self._key.name)))
         self.database.execute_sql(sql, params)
         self._remember(row, values)
         return True
@@ -123,8 +129,7 @@ class Table(Generic[M]):
     def copy(self, row: M) -> M:
         """Another object of the row, to change while `row` stays as it is; saved, it writes
         what differs from `row`'s record."""
-        values = self._values(row)
-        twin = self.model(**dict(zip(self._names, values, strict=True)))
+        twin = self.model(**{name: getattr(row, name) for _, name in self._every})
         record = self.record(row)
         if record is not None:
             self._remember(twin, record)
@@ -132,7 +137,7 @@ class Table(Generic[M]):
 
     def as_stored(self, row: M) -> None:
         """Make the row's values what reading it back would give (floats, UTC datetimes)."""
-        for field, name in zip(self._fields, self._names, strict=True):
+        for field, name in self._every:
             setattr(row, name, field.python_value(field.db_value(getattr(row, name))))
 
     def forget(self) -> None:
