@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 from dotenv import load_dotenv
 
 from core.clock import Clock, ScaledClock, SystemClock
-from core.errors import ConfigError
+from core.errors import ConfigError, TemporaryError, TradepilotError
 from engine import __version__
 from engine.control.commands import Commands, Reloader
-from engine.settings import Settings
+from engine.settings import Settings, redact
 from engine.strategy import IStrategy
 from store import schema
 from store.store import Store
@@ -74,10 +74,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(path, os.environ)
 
 
+def _console_chat(settings: Settings) -> bool:
+    """No token: the chat is shown in the terminal (handlers/console.py)."""
+    return settings.telegram.enabled and not settings.secrets.telegram_token
+
+
 def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:
     verbosity = max(settings.verbosity, getattr(args, "verbose", 0))
     level = logging.DEBUG if verbosity > 1 else logging.INFO
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    terminal = logging.StreamHandler(sys.stderr)
+    # A service's stderr is its log. Where the terminal shows the chat, or a command's report
+    # and its one-line failure, INFO lines would bury them: the log file (and /logs) get them.
+    if verbosity == 0 and (args.command not in (None, "run") or _console_chat(settings)):
+        terminal.setLevel(logging.WARNING)
+    handlers: list[logging.Handler] = [terminal]
     logfile = getattr(args, "logfile", None) or settings.log_file
     if logfile:
         handlers.append(logging.handlers.RotatingFileHandler(
@@ -132,7 +142,7 @@ async def _headless(commands: Commands, settings: Settings) -> None:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from compose import build_commands, build_exchange
+    from compose import build_commands, build_exchange, config_reloader
     from engine.events import LogNotifier
     from engine.loader import strategy_for
     from handlers.logbuffer import install_log_buffer
@@ -145,10 +155,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database))
     log_buffer = install_log_buffer(settings)
 
-    def reload() -> tuple[Settings, IStrategy]:
-        fresh = _settings(args)
-        return fresh, strategy_for(fresh)
-
+    reload = config_reloader(lambda: _settings(args))
     logger.info("tradepilot %s starting: %s on %s", __version__,
                 "DRY-RUN" if settings.dry_run else "LIVE", exchange.name)
     if not settings.telegram.enabled:
@@ -177,7 +184,10 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
     commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
-    request = None if settings.secrets.telegram_token else ConsoleRequest.for_terminal(settings)
+    request = None
+    if _console_chat(settings):
+        # Called on Ctrl-D, once `app` runs.
+        request = ConsoleRequest.for_terminal(settings, stop=lambda: app.stop_running())
     app = build_application(settings, commands, request=request, get_updates_request=request,
                             notifier=notifier, sender=sender, clock=clock, log_buffer=log_buffer)
     try:
@@ -192,25 +202,51 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
     return 0
 
 
+def _command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "check-config":
+        return _check_config(settings)
+    if args.command in ("backtest", "download-data"):
+        from backtest.cli import run_backtest, run_download
+
+        runner = run_backtest if args.command == "backtest" else run_download
+        return runner(settings, args)
+    return _run(settings, args)
+
+
+def _failure(exc: TradepilotError, secrets: list[str]) -> str:
+    """One line: the message; under any but a ConfigError (whose message is complete), the
+    first library error in its chain that adds to it (for a network failure, the one saying
+    "Cannot connect to host ..."); what to do."""
+    text = str(exc)
+    cause = None if isinstance(exc, ConfigError) else exc.__cause__
+    while cause is not None and (not str(cause) or str(cause) in text):
+        cause = cause.__cause__
+    if cause is not None:
+        text += f" ({cause})"
+    if isinstance(exc, TemporaryError):
+        text += "; try again later"
+    return "tradepilot: " + redact(" ".join(text.split()), secrets) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # PTB 22 warns about int retry_after values unless told to use timedeltas.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
     load_dotenv(Path.cwd() / ".env", override=False)
+    secrets: list[str] = []
     try:
         settings = _settings(args)
+        secrets = settings.secrets.values()
         _configure_logging(settings, args)
-        if args.command == "check-config":
-            return _check_config(settings)
-        if args.command in ("backtest", "download-data"):
-            from backtest.cli import run_backtest, run_download
-
-            runner = run_backtest if args.command == "backtest" else run_download
-            return runner(settings, args)
-        return _run(settings, args)
+        return _command(settings, args)
     except ConfigError as exc:
-        sys.stderr.write(f"tradepilot: {exc}\n")
+        sys.stderr.write(_failure(exc, secrets))
         return 2
+    except TradepilotError as exc:
+        # Raised on purpose with a message for people (the exchange unreachable, the database
+        # locked): a traceback would add nothing but noise. Exit 1 lets systemd retry.
+        sys.stderr.write(_failure(exc, secrets))
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -6,6 +6,7 @@ functions, so what is tested is what runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from core.clock import Clock
@@ -13,11 +14,13 @@ from engine.analysis import Analyzer
 from engine.control.commands import Commands, Reloader
 from engine.engine import Engine
 from engine.events import Notifier
+from engine.loader import strategy_for
 from engine.settings import MARKETS_FILE, Settings, offline_datadir
 from engine.signals import LiveSignals
 from engine.strategy import IStrategy
 from marketdata.cache import CandleCache
-from marketdata.files import load_pair_data, timeframe_to_timedelta
+from marketdata.files import load_pair_data
+from marketdata.timeframe import timeframe_to_timedelta
 from store.paper_orders import PaperOrders
 from store.store import Store
 from venues.ccxt_exchange import CcxtExchange
@@ -61,17 +64,25 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock,
                          stake_currency=settings.stake_currency)
 
 
+def config_reloader(read_settings: Callable[[], Settings]) -> Reloader:
+    """What /reload runs: the config read again, and the strategy it names imported afresh."""
+    def reload() -> tuple[Settings, IStrategy]:
+        settings = read_settings()
+        return settings, strategy_for(settings)
+    return reload
+
+
 def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
                    notifier: Notifier, store: Store, reloader: Reloader | None = None
                    ) -> Commands:
     timeframe = strategy.timeframe
     # Failures that the candle cache and the order lookups absorb still reach the owner.
-    exchange = WatchedExchange(exchange)
-    candles = CandleCache(exchange, timeframe, strategy.startup_candle_count)
+    watched = WatchedExchange(exchange)
+    candles = CandleCache(watched, timeframe, strategy.startup_candle_count)
     analyzer = Analyzer(strategy, timeframe,
                         timedelta(minutes=settings.exchange.outdated_offset))
-    engine = Engine(settings, exchange, strategy, clock, notifier, LiveSignals(candles, analyzer),
-                    store)
+    engine = Engine(settings, watched, strategy, clock, notifier, LiveSignals(candles, analyzer),
+                    store, failures=watched)
     return Commands(engine, store, reloader)
 
 

@@ -25,8 +25,9 @@ from backtest.report import render, write_chart
 from core.clock import SystemClock
 from core.errors import ConfigError
 from engine.loader import strategy_for
-from engine.settings import MARKETS_FILE, PROJECT, TIMEFRAMES, Settings, offline_datadir
+from engine.settings import MARKETS_FILE, PROJECT, Settings, offline_datadir
 from marketdata.files import TimeRange
+from marketdata.timeframe import TIMEFRAMES
 from venues.ccxt_exchange import CcxtExchange
 
 logger = logging.getLogger(__name__)

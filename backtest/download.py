@@ -25,9 +25,9 @@ import pandas as pd
 
 from core.clock import Clock
 from core.errors import ConfigError
-from marketdata.cache import forming_candle_open, timeframe_ms
 from marketdata.candles import CANDLE_COLUMNS, empty_candles
 from marketdata.files import candle_file, clean_candles, load_candles
+from marketdata.timeframe import TIMEFRAMES, timeframe_to_prev_date, timeframe_to_timedelta
 from venues.exchange import Exchange, MarketRules
 from venues.precision import market_definition, precision_mode
 
@@ -48,12 +48,13 @@ class Downloaded:
     last: datetime | None
 
 
-def timeframe_step(timeframe: str) -> timedelta:
-    try:
-        return timedelta(milliseconds=timeframe_ms(timeframe))
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise ConfigError(f"--timeframes: {timeframe!r} is not a timeframe; expected one like "
-                          "5m, 1h or 1d") from exc
+def _candle_length(timeframe: str) -> timedelta:
+    """Checked before the first request: "7m" parses, but no exchange serves it and no
+    backtest replays it."""
+    if timeframe not in TIMEFRAMES:
+        raise ConfigError(f"--timeframes: {timeframe!r} is not a timeframe backtests replay; "
+                          f"expected one of {', '.join(TIMEFRAMES)}")
+    return timeframe_to_timedelta(timeframe)
 
 
 async def download(exchange: Exchange, pairs: Sequence[str], timeframes: Sequence[str],
@@ -62,7 +63,7 @@ async def download(exchange: Exchange, pairs: Sequence[str], timeframes: Sequenc
     """Bring every (pair, timeframe) file up to date with the last `days` days."""
     if days <= 0:
         raise ConfigError(f"--days: expected a positive number of days, got {days}")
-    steps = {timeframe: timeframe_step(timeframe) for timeframe in timeframes}
+    steps = {timeframe: _candle_length(timeframe) for timeframe in timeframes}
     await exchange.load_markets()
     unknown = [pair for pair in pairs if pair not in exchange.markets()]
     if unknown:
@@ -84,8 +85,8 @@ async def _update(exchange: Exchange, pair: str, timeframe: str, step: timedelta
                   datadir: Path, now: datetime) -> Downloaded:
     stored_at = candle_file(datadir, pair, timeframe)
     stored = load_candles(stored_at) if stored_at.is_file() else empty_candles()
-    forming = forming_candle_open(now, timeframe)
-    start = forming_candle_open(now - timedelta(days=days), timeframe)
+    forming = timeframe_to_prev_date(timeframe, now)
+    start = timeframe_to_prev_date(timeframe, now - timedelta(days=days))
     path = stored_at.with_name(
         stored_at.name.removesuffix(".gz").removesuffix(".json").removesuffix(".feather")
         + ".feather")

@@ -24,7 +24,7 @@ from pathlib import Path
 from statistics import fmean, stdev
 
 from backtest.run import BacktestResult, BacktestTrade, iso
-from marketdata.files import timeframe_to_timedelta
+from marketdata.timeframe import timeframe_to_timedelta
 
 DAYS_PER_YEAR = 365
 DAY = timedelta(days=1)

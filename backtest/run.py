@@ -37,7 +37,8 @@ from engine.events import LogNotifier
 from engine.settings import OrderTypes, Settings
 from engine.strategy import IStrategy
 from marketdata.candles import CANDLE_COLUMNS
-from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data, timeframe_to_timedelta
+from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data
+from marketdata.timeframe import timeframe_to_timedelta
 from store import schema
 from store.paper_orders import PaperOrders
 from store.store import Store
@@ -224,12 +225,8 @@ class PrecomputedSignals:
             self._signals[pair] = self._analyzer.signal_at(pair, self._candle)
         return self._signals[pair]
 
-    def dataframe(self, pair: str) -> pd.DataFrame | None:
-        """The analyzed candles up to the last closed one: never a row of the future."""
-        frame = self._analyzer.dataframe(pair)
-        if frame is None or self._candle is None:
-            return frame
-        return frame.loc[frame["date"] <= self._candle].reset_index(drop=True)
+    def use(self, strategy: IStrategy) -> None:
+        raise CommandError("A backtest keeps the strategy its signals were computed with.")
 
 
 # --- the run ---------------------------------------------------------------------------------

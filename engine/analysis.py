@@ -25,7 +25,7 @@ import pandas as pd
 
 from core.errors import StrategyError
 from engine.strategy import IStrategy, LogOnce, safe_populate
-from marketdata.files import timeframe_to_timedelta
+from marketdata.timeframe import timeframe_to_timedelta
 
 logger = logging.getLogger(__name__)
 
@@ -126,13 +126,19 @@ class Analyzer:
                  outdated_offset: timedelta = timedelta(minutes=5),
                  log_once: LogOnce | None = None) -> None:
         self._strategy = strategy
-        self._timeframe = timeframe_to_timedelta(timeframe)
+        self._candle_length = timeframe_to_timedelta(timeframe)
         # Freqtrade's limit: two candles late plus exchange.outdated_offset.
-        self._outdated_after = 2 * self._timeframe + outdated_offset
+        self._outdated_after = 2 * self._candle_length + outdated_offset
         self._log_once = log_once or LogOnce(logger)
         self._analyzed: dict[str, _Analyzed] = {}
         self._last_when: datetime | None = None
         self._last_moment = (0, _EPOCH)
+
+    def use(self, strategy: IStrategy) -> None:
+        """Run `strategy` from now on (a /reload's, same timeframe): the frames the one before
+        computed are dropped, so the current candle is analysed again by the new code."""
+        self._strategy = strategy
+        self._analyzed.clear()
 
     def analyze(self, pair: str, candles: pd.DataFrame, now: datetime) -> Signal | None:
         """The signal of the last candle closed at `now`; None when there is none or the
@@ -207,7 +213,7 @@ class Analyzer:
     def _closed(self, candles: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, int | None]:
         """The candles closed at `now`, and the open time of the last one (ns)."""
         dates = _dates_ns(candles)
-        closed = int(np.searchsorted(dates, _ns(now - self._timeframe), side="right"))
+        closed = int(np.searchsorted(dates, _ns(now - self._candle_length), side="right"))
         if closed == 0:
             return candles.iloc[:0], None
         return (candles if closed == len(dates) else candles.iloc[:closed]), int(dates[closed - 1])

@@ -21,7 +21,6 @@ from engine.settings import (
     IGNORED_FREQTRADE_KEYS,
     NOTIFICATION_TYPES,
     STATES,
-    TIMEFRAMES,
     BacktestSettings,
     ExchangeSettings,
     Internals,
@@ -34,6 +33,7 @@ from engine.settings import (
     TelegramSettings,
     UnfilledTimeout,
 )
+from marketdata.timeframe import TIMEFRAMES
 
 
 def _bool(key: str, value: Any) -> bool:

@@ -3,7 +3,8 @@ trades, its run state, and start-up reconciliation.
 
 The same code runs live, in dry-run, in the offline demo and in backtests: only the injected
 exchange, signal source, clock and database differ. Chat commands go through
-`engine.control.commands.Commands`, which shares this engine's lock.
+`engine.control.commands.Commands`, which shares this engine's lock and changes the engine
+only through the owner's actions below, each of which returns what it did.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
@@ -20,6 +20,7 @@ from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
 from engine.reconcile import reconcile
+from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
 from engine.signals import SignalSource
 from engine.sizing import (
@@ -35,7 +36,8 @@ from engine.trader import STOP_KINDS, Trader, finite_number
 from store.errors import storage_errors
 from store.models import Trade
 from store.store import Store
-from venues.exchange import Exchange, OrderType, Ticker
+from venues.exchange import Balance, Exchange, OrderType, Ticker
+from venues.watched import AbsorbedFailures
 
 logger = logging.getLogger(__name__)
 
@@ -47,27 +49,22 @@ def _implements(strategy: IStrategy, callback: str) -> bool:
     return getattr(type(strategy), callback) is not getattr(IStrategy, callback)
 
 
-class EngineState(StrEnum):
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"
-
-
 class Engine:
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
-                 notifier: Notifier, signals: SignalSource, store: Store) -> None:
+                 notifier: Notifier, signals: SignalSource, store: Store,
+                 failures: AbsorbedFailures | None = None) -> None:
         self.exchange = exchange
+        self.failures = failures
         self.clock = clock
         self.notifier = notifier
         self.signals = signals
         self.store = store
         self.log_once = LogOnce(logger)
-        self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once, store)
-        self.trader.on_close = self._on_trade_closed
+        self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once, store,
+                             on_close=self._on_trade_closed)
         self.lock = asyncio.Lock()
-        self.state = EngineState(settings.initial_state)
+        self.run_state = RunState(settings, notifier, exchange.markets)
         self.tickers: dict[str, Ticker] = {}
-        self.blacklist: list[str] = list(settings.exchange.pair_blacklist)
         self.started_at = clock.now()
         self.last_process: datetime | None = None
         self.last_error: str | None = None
@@ -81,7 +78,7 @@ class Engine:
         self.settings = settings
         self.trader.configure(settings, strategy)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
-                                             self.trader.timeframe_minutes)
+                                             strategy.timeframe)
 
     @property
     def strategy(self) -> IStrategy:
@@ -113,11 +110,11 @@ class Engine:
             stake_currency=s.stake_currency, max_open_trades=s.max_open_trades,
             minimal_roi={str(k): v for k, v in self.trader.rules.minimal_roi},
             stoploss=self.trader.rules.stoploss, trailing_stop=self.trader.rules.trailing_stop,
-            pairs=tuple(self.whitelist()), state=self.state.value, open_trades=open_count,
+            pairs=tuple(self.whitelist()), state=self.run_state.state.value, open_trades=open_count,
             reconciled=summary,
         ))  # fmt: skip
         logger.info("started: %s, %s, state %s; %s", "DRY-RUN" if s.dry_run else "LIVE",
-                    self.exchange.name, self.state.value, summary)
+                    self.exchange.name, self.run_state.state.value, summary)
 
     async def shutdown(self) -> None:
         """Finish the running iteration, optionally cancel open orders, close the exchange."""
@@ -133,7 +130,7 @@ class Engine:
     def whitelist(self) -> list[str]:
         known = self.exchange.markets()
         return [p for p in self.settings.exchange.pair_whitelist
-                if p not in self.blacklist and (not known or p in known)]
+                if p not in self.run_state.blacklist and (not known or p in known)]
 
     def pairs(self) -> list[str]:
         """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""
@@ -156,7 +153,7 @@ class Engine:
             except TemporaryError as exc:
                 self._alert("temporary", f"Exchange unavailable, retrying: {exc}")
             except FatalExchangeError as exc:
-                self.state = EngineState.PAUSED
+                self.run_state.pause_entries()
                 self._alert("fatal", f"Exchange refused our credentials; entries paused: {exc}")
             except StorageError as exc:
                 self._alert("storage", f"Database unavailable ({exc}); no new orders until it "
@@ -187,7 +184,7 @@ class Engine:
         await self.trader.manage_open_orders(now)
         await self._check_wallet(now)
         await self._exit_positions(now)
-        if self.state is EngineState.RUNNING:
+        if self.run_state.state is EngineState.RUNNING:
             await self._enter_positions(now)
 
     async def _refresh_markets(self, now: datetime) -> None:
@@ -199,7 +196,7 @@ class Engine:
     # --- exits -------------------------------------------------------------------------------
 
     async def _exit_positions(self, now: datetime) -> None:
-        strategy_exits = self.state is not EngineState.STOPPED
+        strategy_exits = self.run_state.state is not EngineState.STOPPED
         # One query for all trades: a trade's orders change only while it is looked at.
         waiting = self.store.trades_with_open_orders()
         for trade in self.store.open_trades():
@@ -254,7 +251,7 @@ class Engine:
     def _on_trade_closed(self, trade: Trade) -> None:
         """Lock the pair until the next candle, then let the protections look at history."""
         now = self.clock.now()
-        self.store.lock_pair(trade.pair, auto_lock_until(now, self.trader.timeframe_minutes),
+        self.store.lock_pair(trade.pair, auto_lock_until(now, self.strategy.timeframe),
                              "Auto lock", now)
         if not self.protections:
             return
@@ -387,6 +384,35 @@ class Engine:
                                check.reason)
         return check.stake
 
+    # --- the owner's actions: Commands calls these holding `lock` (and flips `run_state`) ---
+
+    def reload(self, settings: Settings, strategy: IStrategy) -> KeptOnReload:
+        """Adopt a reloaded config and strategy; the run state and chat's blacklist stay."""
+        self.configure(settings, strategy)
+        self.signals.use(strategy)
+        return self.run_state.reload(settings)
+
+    def is_market(self, pair: str) -> bool:
+        return pair in self.exchange.markets()
+
+    async def balances(self) -> dict[str, Balance]:
+        return await self.exchange.fetch_balance()
+
+    async def force_exit(self, trade: Trade) -> bool:
+        """Exit the trade at the bid after cancelling its open orders; False when no exit
+        was placed (no price yet, nothing held, an order still open, a veto)."""
+        return await self.trader.force_exit(trade, self.tickers.get(trade.pair))
+
+    async def force_entry(self, pair: str, ticker: Ticker, price: float | None) -> Trade | None:
+        """The owner's entry, with the force-entry order type; None when it was refused."""
+        types = self.trader.order_types
+        return await self.enter(pair, ticker, self.clock.now(), tag="force_entry", price=price,
+                                order_type=types.force_entry or types.entry)
+
+    async def cancel_open_orders(self, trade: Trade, reason: str) -> int:
+        """Cancel the trade's open orders; how many a cancel was asked for."""
+        return await self.trader.cancel_open_orders(trade, reason)
+
     # --- alerts ------------------------------------------------------------------------------
 
     def _alert(self, key: str, text: str) -> None:
@@ -399,8 +425,7 @@ class Engine:
 
     def _absorbed_failures(self) -> list[str]:
         """Exchange failures that parts of the iteration absorbed (venues.watched)."""
-        take = getattr(self.exchange, "take_failures", None)
-        return list(take()) if take is not None else []
+        return self.failures.take_failures() if self.failures is not None else []
 
     def _report_absorbed_failures(self) -> None:
         absorbed = self._absorbed_failures()

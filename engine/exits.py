@@ -14,21 +14,20 @@ price: every rule then tests and prices at it, as Freqtrade's live bot does.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from core.errors import ConfigError
+from engine.strategy import IStrategy
+from marketdata.timeframe import timeframe_to_minutes
 from store.models import ExitReason, Trade
 from venues.exchange import Ticker
 
 # Freqtrade's CUSTOM_TAG_MAX_LENGTH: longer custom exit reasons are cut.
 CUSTOM_REASON_MAX_LENGTH = 255
-_TIMEFRAME = re.compile(r"^(\d+)([mhdw])$")
-_UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 
 
 class ExitKind(StrEnum):
@@ -44,52 +43,52 @@ class ExitKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ExitRules:
+    """A strategy's exit settings in the form the rules read. No defaults here: a strategy's
+    unset attributes are `IStrategy`'s, the one place they are written."""
+
     minimal_roi: tuple[tuple[int, float], ...]  # (minutes, ratio), sorted by minutes
     stoploss: float  # negative ratio
-    trailing_stop: bool = False
-    trailing_stop_positive: float | None = None
-    trailing_stop_positive_offset: float = 0.0
-    trailing_only_offset_is_reached: bool = False
-    use_exit_signal: bool = True
-    exit_profit_only: bool = False
-    exit_profit_offset: float = 0.0
-    ignore_roi_if_entry_signal: bool = False
-    use_custom_stoploss: bool = False
-    freqtrade_compat: bool = True
+    trailing_stop: bool
+    trailing_stop_positive: float | None
+    trailing_stop_positive_offset: float
+    trailing_only_offset_is_reached: bool
+    use_exit_signal: bool
+    exit_profit_only: bool
+    exit_profit_offset: float
+    ignore_roi_if_entry_signal: bool
+    use_custom_stoploss: bool
+    freqtrade_compat: bool
     # Candle length; Freqtrade's open-price ROI rules apply only to keys on a candle boundary.
-    # 0 means unknown: every key counts as on a boundary.
-    timeframe_minutes: int = 0
+    timeframe_minutes: int
 
     @classmethod
-    def from_strategy(cls, strategy: Any, freqtrade_compat: bool = True) -> ExitRules:
-        """Read the strategy's exit attributes by name (Freqtrade's names and defaults)."""
+    def from_strategy(cls, strategy: IStrategy, freqtrade_compat: bool) -> ExitRules:
+        """The strategy's exit attributes (Freqtrade's names, IStrategy's defaults)."""
+        # IStrategy has no stoploss to fall back on: a strategy must set one.
         stoploss = getattr(strategy, "stoploss", None)
         if isinstance(stoploss, bool) or not isinstance(stoploss, int | float):
             raise ConfigError(f"strategy.stoploss: expected a negative ratio, got {stoploss!r}")
-        positive = getattr(strategy, "trailing_stop_positive", None)
+        positive = strategy.trailing_stop_positive
         return cls(
-            minimal_roi=parse_roi(getattr(strategy, "minimal_roi", None) or {}),
+            minimal_roi=parse_roi(strategy.minimal_roi),
             stoploss=float(stoploss),
-            trailing_stop=bool(getattr(strategy, "trailing_stop", False)),
+            trailing_stop=bool(strategy.trailing_stop),
             trailing_stop_positive=None if positive is None else float(positive),
-            trailing_stop_positive_offset=float(
-                getattr(strategy, "trailing_stop_positive_offset", 0.0) or 0.0),
-            trailing_only_offset_is_reached=bool(
-                getattr(strategy, "trailing_only_offset_is_reached", False)),
-            use_exit_signal=bool(getattr(strategy, "use_exit_signal", True)),
-            exit_profit_only=bool(getattr(strategy, "exit_profit_only", False)),
-            exit_profit_offset=float(getattr(strategy, "exit_profit_offset", 0.0) or 0.0),
-            ignore_roi_if_entry_signal=bool(
-                getattr(strategy, "ignore_roi_if_entry_signal", False)),
-            use_custom_stoploss=bool(getattr(strategy, "use_custom_stoploss", False)),
+            trailing_stop_positive_offset=float(strategy.trailing_stop_positive_offset),
+            trailing_only_offset_is_reached=bool(strategy.trailing_only_offset_is_reached),
+            use_exit_signal=bool(strategy.use_exit_signal),
+            exit_profit_only=bool(strategy.exit_profit_only),
+            exit_profit_offset=float(strategy.exit_profit_offset),
+            ignore_roi_if_entry_signal=bool(strategy.ignore_roi_if_entry_signal),
+            use_custom_stoploss=bool(strategy.use_custom_stoploss),
             freqtrade_compat=freqtrade_compat,
-            timeframe_minutes=timeframe_minutes(getattr(strategy, "timeframe", None)),
+            timeframe_minutes=timeframe_to_minutes(strategy.timeframe),
         )  # fmt: skip
 
 
 def parse_roi(table: Any) -> tuple[tuple[int, float], ...]:
     """A `minimal_roi` dict ({"0": 0.04, "60": 0.02}) as sorted (minutes, ratio) pairs."""
-    if not isinstance(table, dict):
+    if not isinstance(table, Mapping):
         raise ConfigError(f'minimal_roi: expected a table like {{"0": 0.04}}, got {table!r}')
     rows: list[tuple[int, float]] = []
     for key, ratio in table.items():
@@ -99,12 +98,6 @@ def parse_roi(table: Any) -> tuple[tuple[int, float], ...]:
             raise ConfigError(f"minimal_roi.{key}: expected a ratio, got {ratio!r}")
         rows.append((int(str(key).strip()), float(ratio)))
     return tuple(sorted(rows))
-
-
-def timeframe_minutes(timeframe: Any) -> int:
-    """Minutes of a timeframe string such as "5m" or "1h"; 0 when it is not one."""
-    match = _TIMEFRAME.match(timeframe) if isinstance(timeframe, str) else None
-    return int(match.group(1)) * _UNIT_MINUTES[match.group(2)] if match else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +233,7 @@ def roi_close_rate(trade: Trade, roi: float) -> float:
 
 
 def _on_boundary(key: int, rules: ExitRules) -> bool:
-    return rules.timeframe_minutes <= 0 or key % rules.timeframe_minutes == 0
+    return key % rules.timeframe_minutes == 0
 
 
 def _roi_price(trade: Trade, ticker: Ticker, rules: ExitRules, minutes: int,
@@ -319,7 +312,11 @@ def exit_candidates(trade: Trade, ticker: Ticker, now: datetime, rules: ExitRule
                     enter_signal: bool, exit_signal: bool, exit_tag: str | None,
                     custom_exit: str | bool | None) -> list[ExitDecision]:
     """Every exit that triggers on this ticker, best first (X3): signal or custom exit, stop,
-    ROI, trailing stop. The engine places the first one the strategy confirms."""
+    ROI, trailing stop. The engine places the first one the strategy confirms.
+
+    The caller has already applied `update_stop` for this ticker to the trade. For a replayed
+    candle, `now` is the candle's open time and the ticker's `last` its close.
+    """
     minutes = trade_minutes(trade, now)
     found: list[ExitDecision] = []
     signal = _signal_exit(trade, ticker, rules, enter_signal, exit_signal, exit_tag, custom_exit)
@@ -337,19 +334,6 @@ def exit_candidates(trade: Trade, ticker: Ticker, now: datetime, rules: ExitRule
     if stop is not None and stop.kind is ExitKind.TRAILING:
         found.append(stop)
     return found
-
-
-def decide_exit(trade: Trade, ticker: Ticker, now: datetime, rules: ExitRules, *,
-                enter_signal: bool, exit_signal: bool, exit_tag: str | None,
-                custom_exit: str | bool | None) -> ExitDecision | None:
-    """The exit to place for this ticker, or None to hold.
-
-    The caller has already applied `update_stop` for this ticker to the trade. For a replayed
-    candle, `now` is the candle's open time and the ticker's `last` its close.
-    """
-    found = exit_candidates(trade, ticker, now, rules, enter_signal=enter_signal,
-                            exit_signal=exit_signal, exit_tag=exit_tag, custom_exit=custom_exit)
-    return found[0] if found else None
 
 
 def clamp_custom_price(proposed: float, custom: float | None, max_distance_ratio: float) -> float:

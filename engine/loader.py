@@ -2,7 +2,9 @@
 
 Every problem is a ConfigError that names the file and line or the attribute and the expected
 form, so the bot refuses to start (exit status 2) rather than trade with a half-loaded strategy.
-Each file of the folder is imported on its own, fresh, so `/reload` picks up edits.
+Each strategy file, of the folder or named by module path, runs from its current source as a
+new module on every load, so `/reload` picks up edits: no module object kept in `sys.modules`
+and no bytecode cached in `__pycache__` is reused.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Mapping
+from importlib.machinery import SourceFileLoader
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 from core.errors import ConfigError
 from engine.config import _bool, _int, _number, _roi, _str
-from engine.settings import TIMEFRAMES, Settings, project_path
+from engine.settings import Settings, project_path
 from engine.strategy import IStrategy
+from marketdata.timeframe import TIMEFRAMES
 
 logger = logging.getLogger(__name__)
 
@@ -105,19 +109,37 @@ def _pick(name: str, folder: Path, found: dict[str, list[tuple[Path, type[IStrat
                       f"{names}{unreadable}")
 
 
-def _import_file(file: Path) -> ModuleType:
-    """Import one strategy file as a fresh module of its own."""
-    module_name = f"tradepilot_strategy_{file.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, file)
+class _FromSource(SourceFileLoader):
+    """Compiles the file's source as it is now. The standard loader would reuse a `.pyc`
+    whose recorded mtime (whole seconds) and size match the file's, which they still do after
+    an edit within the same second that keeps the size (a changed tag, a changed number)."""
+
+    def get_code(self, fullname: str) -> CodeType:
+        path = self.get_filename(fullname)
+        return self.source_to_code(self.get_data(path), path)
+
+
+def _import_file(file: Path, module_name: str | None = None,
+                 package_path: list[str] | None = None) -> ModuleType:
+    """Run one strategy file as a new module (by default a module of its own, named after the
+    file); an earlier module of that name is left as it was when this one fails."""
+    module_name = module_name or f"tradepilot_strategy_{file.stem}"
+    spec = importlib.util.spec_from_file_location(
+        module_name, file, loader=_FromSource(module_name, str(file)),
+        submodule_search_locations=package_path)
     if spec is None or spec.loader is None:
         raise ConfigError(f"{file}: cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
+    earlier = sys.modules.get(module_name)
     # Registered while it runs: dataclasses and typing look their module up by name.
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        sys.modules.pop(module_name, None)
+        if earlier is None:
+            sys.modules.pop(module_name, None)
+        else:
+            sys.modules[module_name] = earlier
         raise ConfigError(_import_failure(exc, file)) from None
     return module
 
@@ -127,22 +149,37 @@ def _from_module_path(name: str) -> type[IStrategy]:
     if not module_name or not class_name:
         raise ConfigError(f"strategy: {name!r} is not a module path; expected "
                           "package.module:ClassName or a class name")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if missing != module_name and not module_name.startswith(f"{missing}."):
-            raise ConfigError(_import_failure(exc, None)) from None
-        raise ConfigError(f"strategy: no module named {module_name}; expected "
-                          "package.module:ClassName importable from the project folder") from None
-    except Exception as exc:
-        raise ConfigError(_import_failure(exc, None)) from None
+    module = _import_module(module_name)
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, IStrategy)):
         names = ", ".join(sorted(c.__name__ for c in _strategy_classes(module))) or "none"
         raise ConfigError(f"strategy: no strategy class {class_name} in module {module_name}; "
                           f"classes found: {names}")
     return cls
+
+
+def _import_module(module_name: str) -> ModuleType:
+    """The module, run afresh when it is a source file; `importlib.import_module` would hand
+    back the one imported at start-up, whatever was edited since."""
+    not_found = ConfigError(f"strategy: no module named {module_name}; expected "
+                            "package.module:ClassName importable from the project folder")
+    try:
+        spec = importlib.util.find_spec(module_name)  # imports the parent packages
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing != module_name and not module_name.startswith(f"{missing}."):
+            raise ConfigError(_import_failure(exc, None)) from None
+        raise not_found from None
+    except Exception as exc:
+        raise ConfigError(_import_failure(exc, None)) from None
+    if spec is None:
+        raise not_found
+    if spec.origin is not None and spec.origin.endswith(".py"):
+        return _import_file(Path(spec.origin), module_name, spec.submodule_search_locations)
+    try:
+        return importlib.import_module(module_name)
+    except Exception as exc:
+        raise ConfigError(_import_failure(exc, None)) from None
 
 
 def _strategy_classes(module: ModuleType) -> list[type[IStrategy]]:

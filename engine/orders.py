@@ -1,10 +1,12 @@
-"""The order life cycle, crash-safe: intent row → submit → apply snapshots → cancel.
+"""The order life cycle, crash-safe: intent row → submit → outcome → snapshots → cancel.
 
 Intent before send: an order's row (with a fresh client order id, status PENDING_SUBMIT) is
 committed before the exchange is called, so a crash or a lost response can always be
 resolved by looking the order up by its client id, and a pending intent is never sent twice.
-Snapshots are absolute: each overwrites the row with the exchange's cumulative values and
-the trade is recomputed from its orders, so applying the same snapshot twice changes nothing.
+Submitting returns an outcome for every answer the exchange can give: placed, refused, or
+unknown. Snapshots are absolute: each overwrites the row with the exchange's cumulative values
+and the trade is recomputed from its orders, so applying the same snapshot twice changes
+nothing. Every change to a row is returned as an `Applied`, for the trader to react to once.
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ def new_client_order_id() -> str:
     return CLIENT_ID_PREFIX + uuid.uuid4().hex[:22]
 
 
+ENDED = (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FAILED)
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What one snapshot changed, so the engine can tell the user once."""
+    """What one change to an order's row did, so the trader can tell the user once."""
 
     order: Order
     before: OrderStatus
@@ -57,12 +62,40 @@ class Applied:
         return self.after == OrderStatus.FILLED and self.before != OrderStatus.FILLED
 
     @property
-    def newly_cancelled(self) -> bool:
-        return self.after == OrderStatus.CANCELED and self.before != OrderStatus.CANCELED
+    def newly_ended(self) -> bool:
+        """Cancelled, rejected or failed by this change: the order will not fill (further)."""
+        return self.after in ENDED and self.before != self.after
 
     @property
     def fill_grew(self) -> bool:
         return self.filled_after > self.filled_before
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The exchange took the order; `change` is what its answer changed (it may have filled,
+    or ended at once, as an expired market order does)."""
+
+    change: Applied
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The exchange refused the order, or confirmed it never arrived: the row is marked
+    REJECTED or FAILED (`change`), and it is never sent again."""
+
+    change: Applied
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """No answer: the row stays PENDING_SUBMIT, resolved later by looking up its client id."""
+
+    order: Order
+
+
+Submitted = Placed | Refused | Unknown
 
 
 def status_of(snapshot: OrderSnapshot) -> OrderStatus:
@@ -95,12 +128,11 @@ class OrderManager:
         # Client order id -> when an acknowledged open order was first not found.
         self._missing: dict[str, datetime] = {}
 
-    async def submit(self, order: Order) -> Applied | None:
-        """Send a committed intent. Returns what changed, or None while the outcome is unknown.
+    async def submit(self, order: Order) -> Submitted:
+        """Send a committed intent and record what the exchange answered.
 
-        A refusal marks the order REJECTED (or FAILED when it never arrived) and re-raises, so
-        the caller can clean up the trade; an unknown outcome leaves it PENDING_SUBMIT for
-        reconciliation by client id.
+        Outages (TemporaryError, FatalExchangeError) still end the iteration: the intent stays
+        PENDING_SUBMIT and is resolved by client id, as an unknown one is.
         """
         request = OrderRequest(
             pair=order.ft_pair, side=cast(Side, order.side),
@@ -112,14 +144,14 @@ class OrderManager:
         except OrderStateUnknown:
             logger.warning("order %s: outcome unknown, will look it up by client id",
                            order.client_order_id)
-            return None
+            return Unknown(order)
         except (OrderRejected, OrderNotPlaced) as exc:
-            self._fail(order, OrderStatus.REJECTED if isinstance(exc, OrderRejected)
-                       else OrderStatus.FAILED, str(exc))
-            raise
-        return self.apply(order, snapshot)
+            status = OrderStatus.REJECTED if isinstance(exc, OrderRejected) else OrderStatus.FAILED
+            return Refused(self._fail(order, status, str(exc)), str(exc))
+        return Placed(self.apply(order, snapshot))
 
-    def _fail(self, order: Order, status: OrderStatus, reason: str) -> None:
+    def _fail(self, order: Order, status: OrderStatus, reason: str) -> Applied:
+        before = order.order_status
         order.transition(status)
         order.ft_cancel_reason = reason[:250]
         order.remaining = 0.0
@@ -127,6 +159,7 @@ class OrderManager:
         self._store.write(order)
         logger.info("trade=%s pair=%s client_id=%s order %s: %s", order.trade_id, order.ft_pair,
                     order.client_order_id, status.value, reason)
+        return Applied(order, before, status, order.filled, order.filled)
 
     def apply(self, order: Order, snapshot: OrderSnapshot) -> Applied:
         """Overwrite the order with the exchange's cumulative values; recompute its trade."""
@@ -173,22 +206,19 @@ class OrderManager:
         return self.apply(order, snapshot)
 
     def _not_found(self, order: Order) -> Applied | None:
-        before = order.order_status
-        if before == OrderStatus.PENDING_SUBMIT:
+        if order.order_status == OrderStatus.PENDING_SUBMIT:
             # Never reached the exchange: it is failed, and it is never sent again.
-            self._fail(order, OrderStatus.FAILED, "not found on the exchange after submit")
-        elif order.is_open:
-            # The exchange took this order: "not found" is its glitch until it lasts, and
-            # taking it for cancelled would lose any fill it has.
-            first = self._missing.setdefault(order.client_order_id, self._clock.now())
-            if self._clock.now() - first < NOT_FOUND_GRACE:
-                raise TemporaryError(f"order {order.order_id} ({order.ft_pair}) not found on "
-                                     f"the exchange since {first:%H:%M} UTC")
-            self._missing.pop(order.client_order_id, None)
-            self._fail(order, OrderStatus.CANCELED, "cancelled on exchange")
-        else:
+            return self._fail(order, OrderStatus.FAILED, "not found on the exchange after submit")
+        if not order.is_open:
             return None
-        return Applied(order, before, order.order_status, order.filled, order.filled)
+        # The exchange took this order: "not found" is its glitch until it lasts, and taking
+        # it for cancelled would lose any fill it has.
+        first = self._missing.setdefault(order.client_order_id, self._clock.now())
+        if self._clock.now() - first < NOT_FOUND_GRACE:
+            raise TemporaryError(f"order {order.order_id} ({order.ft_pair}) not found on "
+                                 f"the exchange since {first:%H:%M} UTC")
+        self._missing.pop(order.client_order_id, None)
+        return self._fail(order, OrderStatus.CANCELED, "cancelled on exchange")
 
     async def cancel(self, order: Order, reason: str) -> Applied | None:
         """Ask the exchange to cancel, then apply what it reports (a fill may have won)."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import ConfigError
+from marketdata.timeframe import timeframe_to_minutes, timeframe_to_next_date
 from store.models import ExitReason
 
 GLOBAL = "*"
@@ -23,7 +24,6 @@ STOP_REASONS = frozenset({
     ExitReason.STOP_LOSS.value, ExitReason.TRAILING_STOP_LOSS.value,
     ExitReason.STOPLOSS_ON_EXCHANGE.value, ExitReason.LIQUIDATION.value,
 })  # fmt: skip
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Protections that lock the pair whose trade closed; StoplossGuard also locks globally.
 _LOCAL = frozenset({"CooldownPeriod", "StoplossGuard", "LowProfitPairs"})
 
@@ -57,7 +57,7 @@ class Protection:
     kind: str
     stop_minutes: int
     lookback_minutes: int
-    timeframe_minutes: int
+    timeframe: str  # the strategy's: lock ends are rounded up to its candles
     trade_limit: int
     required_profit: float = 0.0
     only_per_pair: bool = False
@@ -103,16 +103,16 @@ _KNOWN_KEYS = frozenset({
 })  # fmt: skip
 
 
-def parse_protections(config: list[dict], timeframe_minutes: int) -> list[Protection]:
+def parse_protections(config: list[dict], timeframe: str) -> list[Protection]:
     """Validate a strategy's `protections` list; a bad entry raises ConfigError naming it."""
     if not isinstance(config, list):
         raise ConfigError(f"protections: expected a list of {{\"method\": ...}} objects, got "
                           f"{config!r}")
-    return [_parse_one(f"protections[{i}]", entry, timeframe_minutes)
+    return [_parse_one(f"protections[{i}]", entry, timeframe)
             for i, entry in enumerate(config)]
 
 
-def _parse_one(where: str, entry: Any, timeframe: int) -> Protection:
+def _parse_one(where: str, entry: Any, timeframe: str) -> Protection:
     if not isinstance(entry, Mapping):
         raise ConfigError(f"{where}: expected an object like {{\"method\": \"CooldownPeriod\"}}, "
                           f"got {entry!r}")
@@ -124,11 +124,12 @@ def _parse_one(where: str, entry: Any, timeframe: int) -> Protection:
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} for {kind}")
     where = f"{where} ({kind})"
+    candle = timeframe_to_minutes(timeframe)
     return Protection(
         kind=kind,
-        stop_minutes=_duration(where, entry, "stop_duration", timeframe, 60),
-        lookback_minutes=_duration(where, entry, "lookback_period", timeframe, 60),
-        timeframe_minutes=timeframe,
+        stop_minutes=_duration(where, entry, "stop_duration", candle, 60),
+        lookback_minutes=_duration(where, entry, "lookback_period", candle, 60),
+        timeframe=timeframe,
         trade_limit=int(_number(where, entry, "trade_limit", _DEFAULT_TRADE_LIMIT[kind], 1)),
         required_profit=_number(where, entry, "required_profit", 0.0),
         only_per_pair=_flag(where, entry, "only_per_pair"),
@@ -147,7 +148,7 @@ def _number(where: str, entry: Mapping, key: str, default: float,
     return float(value)
 
 
-def _duration(where: str, entry: Mapping, key: str, timeframe: int, default: int) -> int:
+def _duration(where: str, entry: Mapping, key: str, candle: int, default: int) -> int:
     """Minutes from `key` (minutes) or `key`_candles (candles of the strategy's timeframe)."""
     candles = f"{key}_candles"
     if key in entry and candles in entry:
@@ -157,7 +158,7 @@ def _duration(where: str, entry: Mapping, key: str, timeframe: int, default: int
         if count != int(count):
             raise ConfigError(f"{where}.{candles}: expected a whole number of candles, got "
                               f"{entry[candles]!r}")
-        return int(count) * timeframe
+        return int(count) * candle
     return int(_number(where, entry, key, default, 0))
 
 
@@ -182,12 +183,10 @@ def _clock_time(where: str, value: Any) -> tuple[int, int] | None:
 # --- evaluation ------------------------------------------------------------------------------
 
 
-def auto_lock_until(close_time: datetime, timeframe_minutes: int) -> datetime:
+def auto_lock_until(close_time: datetime, timeframe: str) -> datetime:
     """The start of the next candle after `close_time` (Freqtrade's "Auto lock"): a pair
     cannot be re-entered on the candle it closed on."""
-    step = max(timeframe_minutes, 1) * 60
-    elapsed = int((close_time - _EPOCH).total_seconds())
-    return _EPOCH + timedelta(seconds=(elapsed // step + 1) * step)
+    return timeframe_to_next_date(timeframe, close_time)
 
 
 def evaluate(protections: list[Protection], closed: list[ClosedTradeInfo], pair: str,
@@ -235,7 +234,7 @@ def _check(protection: Protection, closed: list[ClosedTradeInfo], pair: str | No
     reason, counted = found
     until = _lock_end(protection, max(t.close_date for t in counted), now)
     request = LockRequest(pair=pair or GLOBAL, reason=reason, protection=protection.kind,
-                          until=auto_lock_until(until, protection.timeframe_minutes))
+                          until=auto_lock_until(until, protection.timeframe))
     return request, until
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import logging
 
 from core.errors import ExchangeError
-from engine.orders import Applied
 from engine.trader import Trader, is_dust
-from store.models import OrderStatus
 from store.store import Store
 
 logger = logging.getLogger(__name__)
@@ -33,8 +31,8 @@ async def reconcile(trader: Trader, store: Store, pairs: list[str]) -> str:
             continue
         if applied is not None and (applied.before != applied.after or applied.fill_grew):
             changed += 1
-            await trader.after(applied)
-    await _finish_cut_closes(trader, store)
+            trader.react(applied)
+    _finish_cut_closes(trader, store)
     removed = _remove_empty_trades(store)
     unknown = await _unknown_open_orders(trader, store, pairs)
     summary = f"checked {checked} open orders, {changed} updated, {removed} empty trades removed"
@@ -44,7 +42,7 @@ async def reconcile(trader: Trader, store: Store, pairs: list[str]) -> str:
     return summary
 
 
-async def _finish_cut_closes(trader: Trader, store: Store) -> None:
+def _finish_cut_closes(trader: Trader, store: Store) -> None:
     """An exit's fill was recorded but the kill (or a database outage) came before the trade
     was closed: react to that fill now, once, instead of taking the trade for one that never
     filled. What the exit left may be dust (an entry fee paid in the coin), not zero."""
@@ -57,7 +55,7 @@ async def _finish_cut_closes(trader: Trader, store: Store) -> None:
         last = exits[-1]
         logger.info("trade=%s pair=%s: exit %s filled before the restart; closing the trade",
                     trade.id, trade.pair, last.client_order_id)
-        await trader.after(Applied(last, OrderStatus.OPEN, last.order_status, 0.0, last.filled))
+        trader.exit_filled(trade, last)
 
 
 def _remove_empty_trades(store: Store) -> int:

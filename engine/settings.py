@@ -16,12 +16,18 @@ from typing import Any, Literal
 OFFLINE_EXCHANGE = "offline"
 PROJECT = Path(__file__).resolve().parent.parent
 MARKETS_FILE = PROJECT / "data" / "markets.json"
-TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
 NOTIFICATION_TYPES = (
     "entry", "entry_fill", "entry_cancel", "exit", "exit_fill", "exit_cancel",
     "protection_trigger", "protection_trigger_global", "warning", "error", "status", "startup",
 )  # fmt: skip
 STATES = ("running", "paused", "stopped")
+# Config keys that replace the strategy attribute of the same name, as in Freqtrade.
+STRATEGY_KEYS = (
+    "timeframe", "minimal_roi", "stoploss", "trailing_stop", "trailing_stop_positive",
+    "trailing_stop_positive_offset", "trailing_only_offset_is_reached", "use_custom_stoploss",
+    "use_exit_signal", "exit_profit_only", "exit_profit_offset", "ignore_roi_if_entry_signal",
+    "process_only_new_candles", "unfilledtimeout", "order_types",
+)  # fmt: skip
 
 # Keys a Freqtrade config may carry that tradepilot accepts and ignores (logged at start).
 IGNORED_FREQTRADE_KEYS = frozenset({
@@ -189,14 +195,7 @@ class Settings:
 
     def strategy_overrides(self) -> dict[str, Any]:
         """Config values that replace the strategy's own, as Freqtrade's config does."""
-        keys = (
-            "timeframe", "minimal_roi", "stoploss", "trailing_stop", "trailing_stop_positive",
-            "trailing_stop_positive_offset", "trailing_only_offset_is_reached",
-            "use_custom_stoploss", "use_exit_signal", "exit_profit_only", "exit_profit_offset",
-            "ignore_roi_if_entry_signal", "process_only_new_candles", "unfilledtimeout",
-            "order_types",
-        )  # fmt: skip
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        return {k: getattr(self, k) for k in STRATEGY_KEYS if getattr(self, k) is not None}
 
     def redacted(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets replaced by a marker."""

@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-import pandas as pd
-
 from engine.analysis import Analyzer, Signal
+from engine.strategy import IStrategy
 from marketdata.cache import CandleCache
 
 
@@ -24,7 +23,10 @@ class SignalSource(Protocol):
 
     def signal(self, pair: str) -> Signal | None: ...
 
-    def dataframe(self, pair: str) -> pd.DataFrame | None: ...
+    def use(self, strategy: IStrategy) -> None:
+        """Compute signals with `strategy` from now on (a /reload's): nothing the strategy
+        before it computed is reused."""
+        ...
 
 
 class LiveSignals:
@@ -42,5 +44,6 @@ class LiveSignals:
     def signal(self, pair: str) -> Signal | None:
         return self._signals.get(pair)
 
-    def dataframe(self, pair: str) -> pd.DataFrame | None:
-        return self._analyzer.dataframe(pair)
+    def use(self, strategy: IStrategy) -> None:
+        self._analyzer.use(strategy)
+        self._signals = {}

@@ -26,7 +26,7 @@ from core.errors import ConfigError, StrategyError
 
 # The config's own parsers, so a bad strategy value reads like a bad config value.
 from engine.config import _order_types, _timeout
-from engine.settings import OrderTypes, UnfilledTimeout
+from engine.settings import STRATEGY_KEYS, OrderTypes, UnfilledTimeout
 from store.models import Order, Trade
 
 if TYPE_CHECKING:
@@ -35,13 +35,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ALL_PAIRS: Final = "*"
-# Strategy attributes a config value replaces (the keys of Settings.strategy_overrides).
-OVERRIDABLE: Final = frozenset({
-    "timeframe", "minimal_roi", "stoploss", "trailing_stop", "trailing_stop_positive",
-    "trailing_stop_positive_offset", "trailing_only_offset_is_reached", "use_custom_stoploss",
-    "use_exit_signal", "exit_profit_only", "exit_profit_offset", "ignore_roi_if_entry_signal",
-    "process_only_new_candles", "unfilledtimeout", "order_types",
-})  # fmt: skip
 
 
 class LogOnce:
@@ -232,9 +225,9 @@ class IStrategy:
     def apply_overrides(self, overrides: Mapping[str, Any]) -> None:
         """Let config values replace the strategy's own, as Freqtrade's StrategyResolver does."""
         for key, value in overrides.items():
-            if key not in OVERRIDABLE:
+            if key not in STRATEGY_KEYS:
                 raise ConfigError(f"{key}: not a strategy setting; expected one of "
-                                  f"{', '.join(sorted(OVERRIDABLE))}")
+                                  f"{', '.join(sorted(STRATEGY_KEYS))}")
             setattr(self, key, value)
             logger.info("Override strategy '%s' with value in config file: %s.", key, value)
 

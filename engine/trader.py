@@ -1,8 +1,11 @@
 """Turning decisions into orders and orders into trades: entries, exits and fills.
 
-Every exchange outcome passes through `_after()`, the one place that reacts to an order
-changing (entry filled, exit filled, cancelled, failed), so notifications, trade closes and
-clean-ups happen exactly once whatever path the snapshot arrived by.
+An order's walk, top to bottom of this module: `open_trade` or `exit_trade` decides and writes
+the intent row (`orders.record_intent`), `_send` submits it and gets an outcome
+(`orders.Placed`, `Refused` or `Unknown`), and `react` turns what the order's row changed into
+the trade's events: entry filled, exit filled (the trade closes), entry or exit ended. Every
+later change (a refresh, a cancel, reconciliation) is reacted to by the same `react`, so
+notifications, trade closes and clean-ups happen exactly once whatever path the change took.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from core.clock import Clock
-from core.errors import OrderNotPlaced, OrderRejected, TemporaryError
+from core.errors import OrderRejected, TemporaryError
 from engine import events
 from engine.events import Notifier
 from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, initial_stop
-from engine.orders import Applied, OrderManager, record_intent
+from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, record_intent
 from engine.settings import Settings
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from marketdata.files import timeframe_to_seconds
+from marketdata.timeframe import timeframe_to_minutes
 from store.models import ExitReason, Order, OrderStatus, Trade
 from store.store import Store
 from venues.exchange import Exchange, OrderType, Rounding, Ticker
@@ -41,14 +44,15 @@ class Trader:
     """Places and follows orders for one engine; owns no schedule and no state machine."""
 
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
-                 notifier: Notifier, log_once: LogOnce, store: Store) -> None:
+                 notifier: Notifier, log_once: LogOnce, store: Store, *,
+                 on_close: Callable[[Trade], None]) -> None:
         self.exchange = exchange
         self.clock = clock
         self.notifier = notifier
         self.log_once = log_once
         self.store = store
         self.orders = OrderManager(exchange, clock, store)
-        self.on_close: Callable[[Trade], None] = lambda _trade: None
+        self._on_close = on_close  # after every close, whoever closed the trade
         self.configure(settings, strategy)
 
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
@@ -99,23 +103,7 @@ class Trader:
 
     @property
     def timeframe_minutes(self) -> int:
-        return timeframe_to_seconds(self.strategy.timeframe) // 60
-
-    async def _send(self, order: Order) -> None:
-        # A refusal repeats every iteration while its cause lasts: the owner hears of it once,
-        # until an order of that pair and side goes through.
-        episode = ("order-refused", order.ft_pair, order.side)
-        try:
-            applied = await self.orders.submit(order)
-        except (OrderRejected, OrderNotPlaced) as exc:
-            if self.log_once.warning(episode, "order for %s refused: %s", order.ft_pair, exc):
-                self.notifier.notify(
-                    events.WarningNotice(f"{order.ft_pair}: order refused: {exc}"))
-            applied = Applied(order, OrderStatus.PENDING_SUBMIT, order.order_status, 0.0, 0.0)
-        else:
-            self.log_once.forget(episode)
-        if applied is not None:
-            await self.after(applied)
+        return timeframe_to_minutes(self.strategy.timeframe)
 
     # --- exits -----------------------------------------------------------------------------
 
@@ -203,39 +191,55 @@ class Trader:
             trade.recalc_from_orders(self.store.filled_orders(trade))
             self.store.write(trade)
 
-    # --- order outcomes --------------------------------------------------------------------
+    # --- sending, and reacting to what changed ---------------------------------------------
 
-    async def after(self, applied: Applied) -> None:
-        """React once to what a snapshot changed."""
-        order = applied.order
+    async def _send(self, order: Order) -> None:
+        # A refusal repeats every iteration while its cause lasts: the owner hears of it once,
+        # until an order of that pair and side goes through.
+        episode = ("order-refused", order.ft_pair, order.side)
+        match await self.orders.submit(order):
+            case Placed(change):
+                self.log_once.forget(episode)
+                self.react(change)
+            case Refused(change, reason):
+                if self.log_once.warning(episode, "order for %s refused: %s", order.ft_pair,
+                                         reason):
+                    self.notifier.notify(
+                        events.WarningNotice(f"{order.ft_pair}: order refused: {reason}"))
+                self.react(change)
+            case Unknown():
+                self.log_once.forget(episode)
+
+    def react(self, change: Applied) -> None:
+        """React once to what a change of an order's row did to its trade."""
+        order = change.order
         trade = self.store.trade(order.trade_id)
         if trade is None:
             return
         if order.is_entry:
-            await self._after_entry(trade, applied)
-        else:
-            self._after_exit(trade, applied)
+            if change.fill_grew:
+                self._rebase_stop(trade)
+            if change.newly_filled:
+                self._entry_filled(trade)
+            elif change.newly_ended:
+                self._entry_gone(trade, order)
+        elif change.newly_filled or (change.fill_grew and not order.is_open):
+            self.exit_filled(trade, order)
+        elif change.newly_ended:
+            self._exit_ended(trade, order)
 
-    async def _after_entry(self, trade: Trade, applied: Applied) -> None:
-        order = applied.order
-        if applied.fill_grew:
-            self._rebase_stop(trade)
-        if applied.newly_filled:
-            logger.info("trade=%s pair=%s entry filled %.8g @ %.8g", trade.id, trade.pair,
-                        trade.amount, trade.open_rate)
-            self.notifier.notify(events.EntryFilled(
-                trade_id=trade.id, pair=trade.pair, amount=trade.amount,
-                open_rate=trade.open_rate, stake_amount=trade.stake_amount,
-                stake_currency=trade.stake_currency, enter_tag=trade.enter_tag,
-            ))  # fmt: skip
-            safe_call(trade.pair, self.strategy.order_filled, default=None,
-                      log_once=self.log_once,
-                      trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
-                      order=None, current_time=self.clock.now())
-        elif applied.after in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FAILED):
-            if applied.before == applied.after:
-                return
-            self._entry_gone(trade, order)
+    def _entry_filled(self, trade: Trade) -> None:
+        logger.info("trade=%s pair=%s entry filled %.8g @ %.8g", trade.id, trade.pair,
+                    trade.amount, trade.open_rate)
+        self.notifier.notify(events.EntryFilled(
+            trade_id=trade.id, pair=trade.pair, amount=trade.amount,
+            open_rate=trade.open_rate, stake_amount=trade.stake_amount,
+            stake_currency=trade.stake_currency, enter_tag=trade.enter_tag,
+        ))  # fmt: skip
+        safe_call(trade.pair, self.strategy.order_filled, default=None,
+                  log_once=self.log_once,
+                  trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
+                  order=None, current_time=self.clock.now())
 
     def _entry_gone(self, trade: Trade, order: Order) -> None:
         reason = order.ft_cancel_reason or order.status
@@ -259,20 +263,15 @@ class Trader:
         trade.stop_loss_pct = trade.initial_stop_loss_pct = stop.stop_loss_pct
         self.store.write(trade)
 
-    def _after_exit(self, trade: Trade, applied: Applied) -> None:
-        order = applied.order
-        if applied.newly_filled or (applied.fill_grew and not order.is_open):
-            self._exit_filled(trade, order)
-        elif applied.after in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FAILED):
-            if applied.before == applied.after:
-                return
-            trade.exit_reason = None
-            self.store.write(trade)
-            self.notifier.notify(events.ExitCancelled(
-                trade_id=trade.id, pair=trade.pair,
-                reason=order.ft_cancel_reason or order.status))
+    def _exit_ended(self, trade: Trade, order: Order) -> None:
+        trade.exit_reason = None
+        self.store.write(trade)
+        self.notifier.notify(events.ExitCancelled(
+            trade_id=trade.id, pair=trade.pair, reason=order.ft_cancel_reason or order.status))
 
-    def _exit_filled(self, trade: Trade, order: Order) -> None:
+    def exit_filled(self, trade: Trade, order: Order) -> None:
+        """The exit filled (partly, when it left more than dust): close the trade, tell the
+        owner. Reconciliation calls it too, for a fill recorded before a crash."""
         rate = order.average or order.price
         closes = is_dust(trade, self.exchange.rules(trade.pair).amount_step)
         when = order.order_filled_date or self.clock.now()
@@ -293,7 +292,7 @@ class Trader:
             partial=not closes,
         ))  # fmt: skip
         if closes:
-            self.on_close(trade)
+            self._on_close(trade)
 
     def close_externally(self, trade: Trade, rate: float) -> None:
         """The coins left the wallet without us (sold by hand): close the trade at `rate`.
@@ -318,7 +317,7 @@ class Trader:
         self.notifier.notify(events.WarningNotice(
             f"Trade #{trade.id} {trade.pair}: the coins are no longer in the wallet (sold "
             f"outside the bot?). Closed it as {ExitReason.SOLD_ON_EXCHANGE.value}."))
-        self.on_close(trade)
+        self._on_close(trade)
 
     # --- open order management -----------------------------------------------------------
 
@@ -332,7 +331,7 @@ class Trader:
                                       order.client_order_id, order.ft_pair, exc)
                 continue
             if applied is not None:
-                await self.after(applied)
+                self.react(applied)
             if order.is_open and order.order_id is not None and self._timed_out(order, now):
                 await self.cancel_order(order, "cancelled due to timeout")
 
@@ -358,7 +357,25 @@ class Trader:
             return
         applied = await self.orders.cancel(order, reason)
         if applied is not None:
-            await self.after(applied)
+            self.react(applied)
+
+    async def cancel_open_orders(self, trade: Trade, reason: str) -> int:
+        """Cancel every order of the trade still open; how many were asked to cancel."""
+        orders = self.store.open_orders_of(trade)
+        for order in orders:
+            await self.cancel_order(order, reason)
+        return len(orders)
+
+    async def force_exit(self, trade: Trade, ticker: Ticker | None) -> bool:
+        """The owner's exit at the bid, after cancelling the trade's open orders. False when
+        none was placed: no price yet, nothing held, an order still open, or a veto."""
+        await self.cancel_open_orders(trade, "forcesold")
+        fresh = self.store.trade(trade.id)
+        if fresh is None or not fresh.is_open or ticker is None or fresh.amount <= 0 \
+                or self.store.open_orders_of(fresh):
+            return False
+        decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
+        return await self.exit_trade(fresh, decision, ticker)
 
     def _remainder_too_small(self, order: Order, trade: Trade) -> bool:
         rules = self.exchange.rules(trade.pair)

@@ -1,9 +1,9 @@
 """Builds the python-telegram-bot Application that runs the whole bot on one event loop.
 
 Life cycle:
-* post_init: start the outbox sender, `await engine.startup()` (reconciliation and the startup
-  message), register the command menu, schedule the iteration job.
-* post_stop: `await engine.shutdown()` while the bot can still send, then give the outbox a
+* post_init: start the outbox sender, `await control.startup()` (the engine's reconciliation and
+  startup message), register the command menu, schedule the iteration job.
+* post_stop: `await control.shutdown()` while the bot can still send, then give the outbox a
   few seconds to deliver the last messages and stop the sender.
 * post_shutdown: the same clean-up for runs that never got as far as running.
 
@@ -63,7 +63,7 @@ CONFLICT_HELP = ("another process is polling this bot token; stop it (a second c
 App = Application[Any, Any, Any, Any, Any, Any]
 
 
-class BotEngine(Control, Protocol):
+class BotControl(Control, Protocol):
     """The command API plus the life cycle the application drives."""
 
     async def startup(self) -> None: ...
@@ -91,13 +91,15 @@ class ErrorThrottle:
         return True
 
 
-class Runtime:
-    """The collaborators and hooks of one Application run."""
+class AppHooks:
+    """What python-telegram-bot calls back during one Application run: the life-cycle hooks
+    (post_init, post_stop, post_shutdown), the iteration job and the error handler, with
+    what they need to do their work."""
 
-    def __init__(self, settings: Settings, engine: BotEngine, notifier: Notifier | None,
+    def __init__(self, settings: Settings, control: BotControl, notifier: Notifier | None,
                  sender: OutboxSender, monotonic: Callable[[], float]) -> None:
         self.settings = settings
-        self.engine = engine
+        self.control = control
         self.notifier = notifier
         self.sender = sender
         self.errors = ErrorThrottle(monotonic)
@@ -110,7 +112,7 @@ class Runtime:
             self.notifier.notify(ErrorNotice(redact(text, self.settings.secrets.values())))
 
     async def post_init(self, app: App) -> None:
-        await self.engine.startup()
+        await self.control.startup()
         self.sender.start(app.bot)
         try:
             await app.bot.set_my_commands(menu(COMMANDS))
@@ -126,7 +128,7 @@ class Runtime:
     async def tick(self, _context: Context) -> None:
         """One engine iteration; a crash is logged and reported, and the next one runs."""
         try:
-            await self.engine.process()
+            await self.control.process()
         except Exception as exc:  # the loop must survive any one bad iteration
             logger.exception("engine iteration failed")
             # Digits vary between otherwise identical failures (ids, prices, times).
@@ -148,7 +150,7 @@ class Runtime:
             return
         self.engine_stopped = True
         try:
-            await self.engine.shutdown()
+            await self.control.shutdown()
         except Exception:  # shutdown goes on: the sender and the loop still need closing
             logger.exception("engine shutdown failed")
 
@@ -175,7 +177,7 @@ def aligned_first_run(interval: float, now: float) -> float:
     return interval - (now % interval) + CANDLE_SLACK_SECONDS
 
 
-def _builder(settings: Settings, runtime: Runtime, request: BaseRequest | None,
+def _builder(settings: Settings, hooks: AppHooks, request: BaseRequest | None,
              get_updates_request: BaseRequest | None,
              rate_limiter: BaseRateLimiter[Any] | None,
              ) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
@@ -184,9 +186,9 @@ def _builder(settings: Settings, runtime: Runtime, request: BaseRequest | None,
         .token(settings.secrets.telegram_token or OFFLINE_TOKEN)
         .rate_limiter(rate_limiter or AIORateLimiter())
         .concurrent_updates(True)  # a command waiting on the exchange never delays /status
-        .post_init(runtime.post_init)
-        .post_stop(runtime.post_stop)
-        .post_shutdown(runtime.post_shutdown)
+        .post_init(hooks.post_init)
+        .post_stop(hooks.post_stop)
+        .post_shutdown(hooks.post_shutdown)
     )
     if settings.secrets.telegram_api_url:
         builder = builder.base_url(settings.secrets.telegram_api_url)
@@ -199,7 +201,7 @@ def _builder(settings: Settings, runtime: Runtime, request: BaseRequest | None,
 
 def build_application(
     settings: Settings,
-    engine: BotEngine,
+    control: BotControl,
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
@@ -214,30 +216,29 @@ def build_application(
 
     Without TELEGRAM_TOKEN pass a local transport (handlers.console.ConsoleRequest) as both
     requests; the token is then a placeholder that never leaves the process. Pass the `sender`
-    whose `wake` the notifier was given; without one, a sender is made here (it is in
-    `bot_data["sender"]`) and picks new messages up at its idle poll. `log_buffer` defaults
-    to the one installed on the root logger. `rate_limiter` defaults to AIORateLimiter at
-    Telegram's flood limits (30 messages a second), which tests of thousands of replies lift.
+    whose `wake` the notifier was given; without one, a sender is made here and picks new
+    messages up at its idle poll. `log_buffer` defaults to the one installed on the root
+    logger. `rate_limiter` defaults to AIORateLimiter at Telegram's flood limits (30 messages
+    a second), which tests of thousands of replies lift. Handlers find their collaborators in
+    one typed `BotContext` (`handlers.context.bot_context`), the only entry of `bot_data`.
     """
     owner = owner_chat_id(settings)
     sender = sender or OutboxSender(Outbox(), owner, clock=clock)
-    runtime = Runtime(settings, engine, notifier, sender, monotonic)
+    hooks = AppHooks(settings, control, notifier, sender, monotonic)
     for name in PTB_BOT_LOGGERS:
         shield(logging.getLogger(name), settings.secrets.values())
     # The rate limiter gives a 429 up at once and logs that as an error with a traceback; the
     # outbox then waits the flood limit out and sends again, and a refused reply reaches the
     # error handler. That one message is no news, but it would alarm an owner reading /logs.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
-    app = _builder(settings, runtime, request, get_updates_request, rate_limiter).build()
-    app.bot_data["engine"] = engine
+    app = _builder(settings, hooks, request, get_updates_request, rate_limiter).build()
     app.bot_data[BOT_DATA_KEY] = BotContext(
-        engine=engine, settings=settings, clock=clock or SystemClock(),
+        control=control, settings=settings, clock=clock or SystemClock(),
         owner_chat_id=owner, confirmations=Confirmations(monotonic),
         log_buffer=log_buffer or installed_log_buffer(), version=version(),
     )
-    app.bot_data["sender"] = sender
     app.add_handler(TypeHandler(Update, make_gate(settings)), group=-1)
     register(app, command_filter(settings))
     app.add_handler(CallbackQueryHandler(on_button))
-    app.add_error_handler(runtime.on_error)
+    app.add_error_handler(hooks.on_error)
     return app

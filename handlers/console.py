@@ -3,14 +3,16 @@
 `ConsoleRequest` is a `telegram.request.BaseRequest` that answers the Bot API locally. Lines
 typed at the terminal become message updates from the owner (getUpdates); every message the
 bot would send is printed as plain text, with its inline buttons numbered so that typing the
-number presses the button. Charts are written as PNG files and their path printed. Nothing
-goes over the network, so the demo runs with no token and no internet.
+number presses the button. Charts are written as PNG files and their path printed; the folder
+they are in is removed when the bot stops. The end of the input (Ctrl-D) stops the bot as Ctrl-C
+does. Nothing goes over the network, so the demo runs with no token and no internet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import sys
 import tempfile
@@ -30,7 +32,9 @@ Output = Callable[[str], None]
 _BOT_USER = {"id": 1, "is_bot": True, "first_name": "tradepilot", "username": "tradepilot_bot"}
 _OWNER = {"id": DEMO_USER_ID, "is_bot": False, "first_name": "owner"}
 BANNER = ("Offline console: the bot's messages appear here. Type a command such as /status, "
-          "/profit, /forceexit 1 or /help; type a button's number to press it. Ctrl-C quits.")
+          "/profit, /forceexit 1 or /help; type a button's number to press it. Ctrl-C or "
+          "Ctrl-D quits.")
+INPUT_CLOSED = "Input closed (Ctrl-D): stopping."
 
 
 def write_stdout(text: str) -> None:
@@ -42,29 +46,34 @@ class ConsoleRequest(BaseRequest):
     """Serves both `request` and `get_updates_request` of one Application.
 
     `input_queue` and `output` are the seams for tests; by default lines come from stdin
-    (read in a daemon thread) and text goes to stdout.
+    (read in a daemon thread) and text goes to stdout. None in the queue is the end of the
+    input, on which `stop` is called: the Application's `stop_running`. Charts go to
+    `photo_dir`, or to a temporary folder of this request's, removed at its shutdown.
     """
 
-    def __init__(self, input_queue: asyncio.Queue[str] | None = None,
-                 output: Output | None = None, *, chat_id: int = DEMO_CHAT_ID,
-                 user_id: int = DEMO_USER_ID, photo_dir: Path | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, input_queue: asyncio.Queue[str | None] | None = None,
+                 output: Output | None = None, *, stop: Callable[[], None],
+                 chat_id: int = DEMO_CHAT_ID, user_id: int = DEMO_USER_ID,
+                 photo_dir: Path | None = None, clock: Callable[[], float] = time.time) -> None:
         self._read_stdin = input_queue is None
-        self._queue: asyncio.Queue[str] = input_queue or asyncio.Queue()
+        self._queue: asyncio.Queue[str | None] = input_queue or asyncio.Queue()
         self._output = output or write_stdout
+        self._stop = stop
         self._chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
         self._user = {**_OWNER, "id": user_id}
         self._photo_dir = photo_dir
+        self._own_photo_dir: tempfile.TemporaryDirectory[str] | None = None
         self._clock = clock
         self._next_id = 0
         self._buttons: list[tuple[dict[str, Any], str]] = []
         self._started = False
 
     @classmethod
-    def for_terminal(cls, settings: Settings) -> ConsoleRequest:
+    def for_terminal(cls, settings: Settings, stop: Callable[[], None]) -> ConsoleRequest:
         """Reads stdin and prints to stdout, speaking as the owner (the first authorized user)."""
         users = settings.telegram.authorized_users
-        return cls(chat_id=owner_chat_id(settings), user_id=users[0] if users else DEMO_USER_ID)
+        return cls(stop=stop, chat_id=owner_chat_id(settings),
+                   user_id=users[0] if users else DEMO_USER_ID)
 
     @property
     def read_timeout(self) -> float | None:
@@ -79,7 +88,11 @@ class ConsoleRequest(BaseRequest):
             start_stdin_reader(self._queue, asyncio.get_running_loop())
 
     async def shutdown(self) -> None:
-        """Nothing to release: the stdin thread is a daemon."""
+        """The charts go with the bot; the stdin thread is a daemon. Called twice: this
+        object is both of the Bot's requests."""
+        if self._own_photo_dir is not None:
+            self._own_photo_dir.cleanup()
+            self._own_photo_dir = self._photo_dir = None
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          read_timeout: Any = None, write_timeout: Any = None,
@@ -137,9 +150,10 @@ class ConsoleRequest(BaseRequest):
 
     def _photo(self, params: dict[str, Any], data: RequestData | None) -> dict[str, Any]:
         message = self._message(str(params.get("caption", "")))
-        directory = self._photo_dir or Path(tempfile.mkdtemp(prefix="tradepilot-"))
-        self._photo_dir = directory
-        path = directory / f"chart-{message['message_id']}.png"
+        if self._photo_dir is None:
+            self._own_photo_dir = tempfile.TemporaryDirectory(prefix="tradepilot-charts-")
+            self._photo_dir = Path(self._own_photo_dir.name)
+        path = self._photo_dir / f"chart-{message['message_id']}.png"
         for _name, (_filename, content, _mime) in (data.multipart_data if data else {}).items():
             if isinstance(content, bytes):
                 path.write_bytes(content)
@@ -156,6 +170,10 @@ class ConsoleRequest(BaseRequest):
             async with asyncio.timeout(wait):
                 line = await self._queue.get()
         except TimeoutError:
+            return []
+        if line is None:
+            self._output(INPUT_CLOSED)
+            self._stop()
             return []
         update = self._update_from(line.strip())
         return [update] if update else []
@@ -179,13 +197,14 @@ class ConsoleRequest(BaseRequest):
         return int(self._clock())
 
 
-def start_stdin_reader(queue: asyncio.Queue[str], loop: asyncio.AbstractEventLoop,
+def start_stdin_reader(queue: asyncio.Queue[str | None], loop: asyncio.AbstractEventLoop,
                        stream: Any = None) -> threading.Thread:
-    """Feed lines typed at the terminal into `queue` from a daemon thread."""
+    """Feed lines typed at the terminal into `queue` from a daemon thread, then None when the
+    input ends."""
     source = stream or sys.stdin
 
     def pump() -> None:
-        for line in source:
+        for line in itertools.chain(source, [None]):
             with contextlib.suppress(RuntimeError):  # the loop closed: the bot is stopping
                 loop.call_soon_threadsafe(queue.put_nowait, line)
 

@@ -1,9 +1,10 @@
 """What every command handler shares: the bot's collaborators, one call's context, and the
 reply helpers that escape, split and send.
 
-Handlers are `async def cmd(call: Call) -> None`: parse `call.args`, make one engine call,
-format, `await call.reply(...)`. A CommandError (a usage line or an engine refusal) becomes the
-reply text as it is; anything else goes on to the application's error handler.
+Handlers are `async def cmd(call: Call) -> None`: parse `call.args`, make one call of the
+command API (`call.control`), format, `await call.reply(...)`. A CommandError (a usage line or
+an engine refusal) becomes the reply text as it is; anything else goes on to the application's
+error handler.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ Context = CallbackContext[Any, Any, Any, Any]
 class BotContext:
     """The bot's collaborators, stored once in `application.bot_data`."""
 
-    engine: Control
+    control: Control  # the command API (engine.control.commands.Commands)
     settings: Settings
     clock: Clock
     owner_chat_id: int
@@ -70,8 +71,8 @@ class Call:
         return list(self.context.args or [])
 
     @property
-    def engine(self) -> Control:
-        return self.bot.engine
+    def control(self) -> Control:
+        return self.bot.control
 
     @property
     def chat_id(self) -> int:

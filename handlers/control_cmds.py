@@ -20,7 +20,7 @@ FORCE_ENTRY_DISABLED = ("Forced entries are disabled: set \"force_entry_enable\"
 
 async def cmd_start(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    await call.reply(esc((await call.engine.start()).text))
+    await call.reply(esc((await call.control.start()).text))
 
 
 async def cmd_stop(call: Call) -> None:
@@ -35,24 +35,24 @@ async def cmd_stop(call: Call) -> None:
 
 async def cmd_pause(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    await call.reply(esc((await call.engine.pause()).text))
+    await call.reply(esc((await call.control.pause()).text))
 
 
 async def cmd_reload(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    await call.reply(esc((await call.engine.reload()).text))
+    await call.reply(esc((await call.control.reload()).text))
 
 
 async def cmd_forceexit(call: Call) -> None:
     target = parse.exit_target(call.args, call.usage)
     if target is None:
-        trades = call.engine.status()
+        trades = call.control.status()
         if not trades:
             await call.reply("No open trades.")
             return
         await call.reply("Which trade should be exited?", trades_keyboard(trades, call.bot.now()))
     elif target == "all":
-        count = len(call.engine.status())
+        count = len(call.control.status())
         if not count:
             await call.reply("No open trades.")
             return
@@ -60,32 +60,32 @@ async def cmd_forceexit(call: Call) -> None:
         await call.reply(f"<b>Exit all {count} open trades</b> at the current exit rate?",
                          confirm_keyboard(token, "Yes, exit all"))
     else:
-        await call.reply(esc((await call.engine.force_exit(target)).text))
+        await call.reply(esc((await call.control.force_exit(target)).text))
 
 
 async def cmd_forceenter(call: Call) -> None:
     if not call.bot.settings.force_entry_enable:
         raise CommandError(FORCE_ENTRY_DISABLED)
-    parsed = parse.entry_args(call.args, call.usage, call.engine.stake_currency)
+    parsed = parse.entry_args(call.args, call.usage, call.control.stake_currency)
     if parsed is None:
-        pairs = call.engine.entry_pair_choices()
+        pairs = call.control.entry_pair_choices()
         if not pairs:
             await call.reply("No pair is free for a forced entry.")
             return
         await call.reply("Which pair should be entered?", pairs_keyboard(pairs))
         return
     pair, price = parsed
-    await call.reply(esc((await call.engine.force_entry(pair, price)).text))
+    await call.reply(esc((await call.control.force_entry(pair, price)).text))
 
 
 async def cmd_cancel_open_order(call: Call) -> None:
     trade_id = parse.trade_id(call.args, call.usage)
-    await call.reply(esc((await call.engine.cancel_open_order(trade_id)).text))
+    await call.reply(esc((await call.control.cancel_open_order(trade_id)).text))
 
 
 async def cmd_delete(call: Call) -> None:
     trade_id = parse.trade_id(call.args, call.usage)
-    trades = call.engine.status([trade_id])
+    trades = call.control.status([trade_id])
     if not trades:
         raise CommandError(f"No trade with id {trade_id}.")
     trade = trades[0]
@@ -98,29 +98,29 @@ async def cmd_delete(call: Call) -> None:
 
 
 async def cmd_unlock(call: Call) -> None:
-    target = parse.pair_or_lock_id(call.args, call.usage, call.engine.stake_currency)
-    result = call.engine.unlock(target)
-    await call.reply(esc(result.text) + "\n\n" + locks_text(call.engine.locks()))
+    target = parse.pair_or_lock_id(call.args, call.usage, call.control.stake_currency)
+    result = call.control.unlock(target)
+    await call.reply(esc(result.text) + "\n\n" + locks_text(call.control.locks()))
 
 
 async def run_confirmed(call: Call, action: str) -> None:
     """Carry out a confirmed destructive action and show the outcome in place of the question."""
     if action == "stop":
-        result = await call.engine.stop()
+        result = await call.control.stop()
     elif action == "fx:all":
-        result = await call.engine.force_exit("all")
+        result = await call.control.force_exit("all")
     elif action.startswith("delete:"):
-        result = await call.engine.delete_trade(int(action.removeprefix("delete:")))
+        result = await call.control.delete_trade(int(action.removeprefix("delete:")))
     else:
         raise CommandError("This button is no longer valid; send the command again.")
     await call.edit(esc(result.text))
 
 
 async def press_force_exit(call: Call, trade_id: int) -> None:
-    await call.edit(esc((await call.engine.force_exit(trade_id)).text))
+    await call.edit(esc((await call.control.force_exit(trade_id)).text))
 
 
 async def press_force_entry(call: Call, pair: str) -> None:
     if not call.bot.settings.force_entry_enable:
         raise CommandError(FORCE_ENTRY_DISABLED)
-    await call.edit(esc((await call.engine.force_entry(pair)).text))
+    await call.edit(esc((await call.control.force_entry(pair)).text))

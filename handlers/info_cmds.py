@@ -44,22 +44,22 @@ PERIODS: dict[str, tuple[PeriodUnit, int, int]] = {
 
 
 async def _status_table(bot: BotContext, _arg: int | None) -> str:
-    return status_table_text(bot.engine.status(), bot.now())
+    return status_table_text(bot.control.status(), bot.now())
 
 
 async def _profit(bot: BotContext, days: int | None) -> str:
-    return profit_text(bot.engine.profit(days))
+    return profit_text(bot.control.profit(days))
 
 
 async def _balance(bot: BotContext, _arg: int | None) -> str:
-    return balance_text(await bot.engine.balance(), bot.settings.telegram.balance_dust_level)
+    return balance_text(await bot.control.balance(), bot.settings.telegram.balance_dust_level)
 
 
 def _period(command: str) -> Callable[[BotContext, int | None], Awaitable[str]]:
     unit, default, _ = PERIODS[command]
 
     async def render(bot: BotContext, count: int | None) -> str:
-        return periods_text(bot.engine.periods(unit, count or default))
+        return periods_text(bot.control.periods(unit, count or default))
 
     return render
 
@@ -87,13 +87,13 @@ async def cmd_status(call: Call) -> None:
     if target == "table":
         await _reply_refreshable(call, "status_table", None)
         return
-    trades = call.engine.status(target or None)
+    trades = call.control.status(target or None)
     await call.reply(status_text(trades, call.bot.now()))
 
 
 async def cmd_trades(call: Call) -> None:
     count = parse.optional_whole(call.args, call.usage, 1, 100) or 10
-    await call.reply(trades_text(call.engine.trades(count), call.bot.now()))
+    await call.reply(trades_text(call.control.trades(count), call.bot.now()))
 
 
 async def cmd_profit(call: Call) -> None:
@@ -114,7 +114,7 @@ def period_command(command: str) -> Callable[[Call], Awaitable[None]]:
 
 async def cmd_performance(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    await call.reply(performance_text(call.engine.performance(), call.engine.stake_currency))
+    await call.reply(performance_text(call.control.performance(), call.control.stake_currency))
 
 
 async def cmd_balance(call: Call) -> None:
@@ -124,12 +124,12 @@ async def cmd_balance(call: Call) -> None:
 
 async def cmd_count(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    await call.reply(count_text(call.engine.count()))
+    await call.reply(count_text(call.control.count()))
 
 
 async def cmd_locks(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    await call.reply(locks_text(call.engine.locks()))
+    await call.reply(locks_text(call.control.locks()))
 
 
 def _pairs_text(title: str, pairs: list[str]) -> str:
@@ -141,12 +141,12 @@ def _pairs_text(title: str, pairs: list[str]) -> str:
 
 async def cmd_whitelist(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    await call.reply(_pairs_text("Whitelist", call.engine.whitelist()))
+    await call.reply(_pairs_text("Whitelist", call.control.whitelist()))
 
 
 async def cmd_blacklist(call: Call) -> None:
-    added = parse.pair_list(call.args, call.usage, call.engine.stake_currency)
-    await call.reply(_pairs_text("Blacklist", call.engine.blacklist(added or None)))
+    added = parse.pair_list(call.args, call.usage, call.control.stake_currency)
+    await call.reply(_pairs_text("Blacklist", call.control.blacklist(added or None)))
 
 
 async def cmd_logs(call: Call) -> None:
@@ -163,13 +163,13 @@ async def cmd_logs(call: Call) -> None:
 
 async def cmd_show_config(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    engine = call.engine
-    await call.reply(config_text(engine.show_config(), engine.dry_run, engine.state))
+    control = call.control
+    await call.reply(config_text(control.show_config(), control.dry_run, control.state))
 
 
 async def cmd_health(call: Call) -> None:
     parse.no_args(call.args, call.usage)
-    await call.reply(health_text(call.engine.health(), call.bot.now()))
+    await call.reply(health_text(call.control.health(), call.bot.now()))
 
 
 async def cmd_version(call: Call) -> None:
@@ -181,9 +181,9 @@ async def cmd_version(call: Call) -> None:
 
 async def cmd_chart(call: Call) -> None:
     days = parse.optional_whole(call.args, call.usage, 1, MAX_SPAN) or 30
-    series = call.engine.closed_profit_series(days)
-    trades = call.engine.status()
-    currency = call.engine.stake_currency
+    series = call.control.closed_profit_series(days)
+    trades = call.control.status()
+    currency = call.control.stake_currency
     png = await asyncio.to_thread(render_chart, series, trades, currency, days)
     await call.reply_photo(png, f"Closed profit over {days} days and {len(trades)} open trades")
 

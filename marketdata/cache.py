@@ -7,7 +7,7 @@ about, so a refresh sends nothing until another candle has closed, and then asks
 candles since that slot (gaps in thin markets are therefore not asked for again and again). The
 candle still forming at `now` is never kept: strategies see closed candles only.
 
-Candle boundaries come from ccxt's timeframe helpers, which is why this module may import ccxt.
+Candle boundaries come from `marketdata.timeframe`.
 """
 
 from __future__ import annotations
@@ -18,23 +18,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
-import ccxt
 import pandas as pd
 
 from core.errors import ConfigError, ExchangeError
 from marketdata.candles import CANDLE_COLUMNS, empty_candles
+from marketdata.timeframe import timeframe_to_msecs, timeframe_to_prev_date
 
 logger = logging.getLogger(__name__)
-
-def timeframe_ms(timeframe: str) -> int:
-    """Length of one candle in milliseconds ("5m" -> 300000)."""
-    return int(ccxt.Exchange.parse_timeframe(timeframe)) * 1000
-
-
-def forming_candle_open(now: datetime, timeframe: str) -> datetime:
-    """Open time of the candle still forming at `now` (ccxt's round_timeframe, rounding down)."""
-    ms = ccxt.Exchange.round_timeframe(timeframe, _ms(now), ccxt.ROUND_DOWN)
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,7 +61,7 @@ class CandleCache:
             )
         self._exchange = exchange
         self._timeframe = timeframe
-        self._tf_ms = timeframe_ms(timeframe)
+        self._tf_ms = timeframe_to_msecs(timeframe)
         self._startup = max(startup_candles, 1)
         self._max = max_candles
         self._frames: dict[str, pd.DataFrame] = {}
@@ -94,7 +84,8 @@ class CandleCache:
         Returns the pairs that received new closed candles. A pair whose fetch fails keeps its
         cached candles (a warning is logged) and is asked again on the next refresh.
         """
-        newest = _ms(forming_candle_open(now, self._timeframe)) - self._tf_ms
+        # The candle forming at `now` is not closed: the newest closed one opened a candle before.
+        newest = _ms(timeframe_to_prev_date(self._timeframe, now)) - self._tf_ms
         due = [p for p in dict.fromkeys(pairs) if self._asked.get(p, newest - 1) < newest]
         results = await asyncio.gather(*(self._refresh_pair(p, newest) for p in due))
         return {pair for pair, fresh in zip(due, results, strict=True) if fresh}

@@ -10,16 +10,16 @@ import gzip
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import ccxt
 import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError
 from marketdata.candles import CANDLE_COLUMNS, empty_candles
+from marketdata.timeframe import timeframe_to_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +31,6 @@ _MERGE = {"open": "first", "high": "max", "low": "min", "close": "last", "volume
 _FILL = {**_MERGE, "volume": "sum"}
 
 TimeRange = tuple[datetime | None, datetime | None]
-
-
-def timeframe_to_seconds(timeframe: str) -> int:
-    return int(ccxt.Exchange.parse_timeframe(timeframe))
-
-
-def timeframe_to_timedelta(timeframe: str) -> timedelta:
-    return timedelta(seconds=timeframe_to_seconds(timeframe))
 
 
 def candle_file(datadir: Path | str, pair: str, timeframe: str) -> Path:

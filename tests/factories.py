@@ -15,7 +15,7 @@ from peewee import Database
 from compose import build_commands, build_exchange
 from core.clock import ManualClock
 from engine.config import parse_config
-from engine.control.commands import Commands
+from engine.control.commands import Commands, Reloader
 from engine.events import LogNotifier, Notifier
 from engine.loader import strategy_for
 from engine.settings import MARKETS_FILE, offline_datadir
@@ -41,13 +41,15 @@ def make_engine(tmp_path: Path | None = None, *, settings_overrides: dict[str, A
                 env: dict[str, str] | None = None, strategy: IStrategy | None = None,
                 partial_fill_ratio: float | None = None,
                 wrap: Callable[[Exchange], Exchange] | None = None,
+                reloader: Reloader | None = None,
                 database: Database | None = None) -> Commands:
     """An engine's command API (with `.engine` and `.store`) on a fresh database.
 
     With `tmp_path` the database is a file there (survives a "restart": call again with the
     same path), otherwise in memory; `database` (not yet opened) replaces either. `strategy`
     replaces the configured one (with the config's overrides applied); `wrap` decorates the
-    exchange (slow or crashing exchanges).
+    exchange (slow or crashing exchanges); `reloader` is what /reload runs (none: "not
+    available in this run").
     """
     if database is not None:
         schema.open_database(database)
@@ -73,7 +75,8 @@ def make_engine(tmp_path: Path | None = None, *, settings_overrides: dict[str, A
                                  partial_fill_ratio=partial_fill_ratio)
     if wrap is not None:
         exchange = wrap(exchange)
-    return build_commands(settings, strategy, exchange, clock, notifier or LogNotifier(), store)
+    return build_commands(settings, strategy, exchange, clock, notifier or LogNotifier(),
+                          store, reloader)
 
 
 async def run_for(commands: Commands, clock: ManualClock, iterations: int,

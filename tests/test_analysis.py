@@ -205,6 +205,20 @@ def test_without_process_only_new_candles_every_call_recomputes(eth: pd.DataFram
     assert strategy.calls.count("indicators") == 3
 
 
+def test_a_strategy_swapped_in_by_reload_analyses_the_current_candle_again(
+        eth: pd.DataFrame) -> None:
+    before, after = Recorder(), Recorder()
+    analyzer = Analyzer(before, "5m")
+    now = just_after_close(eth, 199)
+    analyzer.analyze("ETH/BTC", eth.iloc[:200], now)
+
+    analyzer.use(after)
+    analyzer.analyze("ETH/BTC", eth.iloc[:200], now + timedelta(seconds=30))
+
+    assert before.calls == ["indicators", "entry", "exit"]
+    assert after.calls == ["indicators", "entry", "exit"]
+
+
 # --- stale data, broken strategies -----------------------------------------------------------
 
 

@@ -172,6 +172,21 @@ def test_the_table_check_sees_queries_and_row_writes_but_not_dict_updates(
     assert calls == ["3 .select(", "4 .update(", "5 .save("]
 
 
+def test_timeframe_arithmetic_lives_in_its_own_module() -> None:
+    """Every reading of a timeframe string goes through marketdata/timeframe.py."""
+    home = ROOT / "marketdata" / "timeframe.py"
+    others = [p for layer in LAYERS for p in _modules(layer) if p != home]
+    others += [ROOT / root for root in ROOTS]
+    helpers = {_where(p): node.name for p in others
+               for node in ast.parse(p.read_text(encoding="utf-8")).body
+               if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+               and "timeframe" in node.name}
+    ccxt_calls = [_where(p) for p in others
+                  if any(helper in p.read_text(encoding="utf-8")
+                         for helper in ("parse_timeframe", "round_timeframe"))]
+    assert (helpers, ccxt_calls) == ({}, [])
+
+
 def test_modules_stay_small() -> None:
     sizes = {_where(p): len(p.read_text(encoding="utf-8").splitlines())
              for layer in LAYERS for p in _modules(layer)}

@@ -20,8 +20,6 @@ from marketdata.files import (
     load_candles,
     load_pair_data,
     ohlcv_to_frame,
-    timeframe_to_seconds,
-    timeframe_to_timedelta,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "ohlcv"
@@ -48,12 +46,6 @@ def candle_rows(draw: st.DrawFn) -> list[list[float]]:
         o, c = draw(st.floats(low, high)), draw(st.floats(low, high))
         rows.append([EPOCH_2018 + slot * FIVE_MIN_MS, o, high, low, c, draw(volumes)])
     return rows
-
-
-def test_timeframes_come_from_ccxt_helpers() -> None:
-    assert timeframe_to_seconds("5m") == 300
-    assert timeframe_to_seconds("1h") == 3600
-    assert timeframe_to_timedelta("1d").total_seconds() == 86_400
 
 
 def test_candle_file_uses_freqtrade_naming_and_prefers_existing_formats(tmp_path: Path) -> None:

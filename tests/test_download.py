@@ -163,6 +163,7 @@ async def test_the_markets_file_rounds_offline_as_the_exchange_does(
     (["ETH/BTC"], ["5m"], 0, "--days: expected a positive number"),
     (["DOGE/BTC"], ["5m"], 1, "--pairs: DOGE/BTC not a market on binance"),
     (["ETH/BTC"], ["5 minutes"], 1, "--timeframes: '5 minutes' is not a timeframe"),
+    (["ETH/BTC"], ["5x"], 1, "--timeframes: '5x' is not a timeframe"),
 ])  # fmt: skip
 async def test_bad_download_requests_are_refused_before_anything_is_written(
     exchange: CcxtExchange, clock: ManualClock, tmp_path: Path, pairs: list[str],
@@ -170,6 +171,16 @@ async def test_bad_download_requests_are_refused_before_anything_is_written(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         await download(exchange, pairs, timeframes, days, tmp_path / "data", clock)
+    assert not (tmp_path / "data").exists()
+
+
+async def test_a_timeframe_no_backtest_replays_is_refused_before_any_request(
+    exchange: CcxtExchange, server: FakeExchangeServer, clock: ManualClock, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match="--timeframes: '7m' is not a timeframe backtests "
+                                          "replay; expected one of 1m, 3m, 5m"):
+        await download(exchange, ["ETH/BTC"], ["5m", "7m"], 1, tmp_path / "data", clock)
+    assert server.requests == []
     assert not (tmp_path / "data").exists()
 
 

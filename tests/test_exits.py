@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import ccxt
 import pytest
@@ -21,13 +21,13 @@ from engine.exits import (
     ExitKind,
     ExitRules,
     clamp_custom_price,
-    decide_exit,
     exit_candidates,
     initial_stop,
     roi_close_rate,
     roi_threshold,
     update_stop,
 )
+from engine.strategy import IStrategy
 from store import models
 from tests.factories import trade_row
 from venues.exchange import Rounding, Ticker
@@ -58,11 +58,22 @@ def nearest(price: float, pair: str = PAIR) -> float:
     return round_price(EXCHANGE, pair, price)
 
 
+class Unset(IStrategy):
+    """A strategy that sets only its timeframe: every other attribute is IStrategy's."""
+
+    timeframe = "5m"
+
+
+def strategy_with(**attrs: object) -> IStrategy:
+    strategy = Unset()
+    for name, value in attrs.items():
+        setattr(strategy, name, value)
+    return strategy
+
+
 def rules(**overrides: object) -> ExitRules:
-    values: dict = {"minimal_roi": ((0, 0.04), (60, 0.02), (120, 0.0)), "stoploss": -0.05,
-                    "timeframe_minutes": 5}
-    values.update(overrides)
-    return ExitRules(**values)
+    strategy = strategy_with(minimal_roi={"0": 0.04, "60": 0.02, "120": 0.0}, stoploss=-0.05)
+    return replace(ExitRules.from_strategy(strategy, freqtrade_compat=True), **overrides)
 
 
 def make_trade(open_rate: float = 5e-05, amount: float = 1000.0, *, opened: datetime = T0,
@@ -98,10 +109,12 @@ def point(price: float, when: datetime = T0) -> Ticker:
 def step(trade: models.Trade, ticker: Ticker, exit_rules: ExitRules, *,
          custom_stop: float | None = None, enter: bool = False, exit_: bool = False,
          tag: str | None = None, custom_exit: str | bool | None = None) -> ExitDecision | None:
-    """What the engine does per ticker: move the stop, then decide."""
+    """What the engine does per ticker: move the stop, then take the best exit (which a
+    strategy without a veto confirms)."""
     apply(trade, update_stop(trade, ticker, exit_rules, round_up_for(trade.pair), custom_stop))
-    return decide_exit(trade, ticker, ticker.time, exit_rules, enter_signal=enter,
-                       exit_signal=exit_, exit_tag=tag, custom_exit=custom_exit)
+    found = exit_candidates(trade, ticker, ticker.time, exit_rules, enter_signal=enter,
+                            exit_signal=exit_, exit_tag=tag, custom_exit=custom_exit)
+    return found[0] if found else None
 
 
 # --- initial stop ----------------------------------------------------------------------------
@@ -384,7 +397,7 @@ def test_roi_threshold_before_the_first_key_is_none() -> None:
 def test_roi_threshold_matches_freqtrades_table_lookup(table: dict[int, float],
                                                        minutes: int) -> None:
     exit_rules = ExitRules.from_strategy(
-        SimpleNamespace(minimal_roi={str(k): v for k, v in table.items()}, stoploss=-0.1))
+        strategy_with(minimal_roi={str(k): v for k, v in table.items()}, stoploss=-0.1), True)
     keys = [k for k in table if k <= minutes]
 
     assert roi_threshold(minutes, exit_rules) == (table[max(keys)] if keys else None)
@@ -557,8 +570,6 @@ def test_roi_beats_a_trailing_stop_in_the_same_candle() -> None:
                             exit_signal=False, exit_tag=None, custom_exit=None)
 
     assert [d.kind for d in found] == [ExitKind.ROI, ExitKind.TRAILING]
-    assert decide_exit(trade, ticker, ticker.time, exit_rules, enter_signal=False,
-                       exit_signal=False, exit_tag=None, custom_exit=None) == found[0]
 
 
 def test_custom_exit_string_becomes_the_reason_cut_to_255_characters() -> None:
@@ -604,7 +615,7 @@ def test_a_live_ticker_prices_every_exit_at_the_current_price() -> None:
 
 
 def test_exit_rules_are_read_from_the_strategy_attributes() -> None:
-    strategy = SimpleNamespace(
+    strategy = strategy_with(
         minimal_roi={"120": 0, "0": 0.04, "60": 0.02}, stoploss=-0.05, timeframe="5m",
         trailing_stop=True, trailing_stop_positive=0.01, trailing_stop_positive_offset=0.02,
         trailing_only_offset_is_reached=True, exit_profit_only=True, exit_profit_offset=0.01,
@@ -616,8 +627,19 @@ def test_exit_rules_are_read_from_the_strategy_attributes() -> None:
         minimal_roi=((0, 0.04), (60, 0.02), (120, 0.0)), stoploss=-0.05, trailing_stop=True,
         trailing_stop_positive=0.01, trailing_stop_positive_offset=0.02,
         trailing_only_offset_is_reached=True, exit_profit_only=True, exit_profit_offset=0.01,
+        use_exit_signal=True, ignore_roi_if_entry_signal=False, use_custom_stoploss=False,
         freqtrade_compat=False, timeframe_minutes=5,
     )
+
+
+def test_exit_rules_of_what_a_strategy_leaves_unset_are_istrategys_defaults() -> None:
+    exit_rules = ExitRules.from_strategy(strategy_with(stoploss=-0.1), freqtrade_compat=True)
+
+    shared = [f.name for f in fields(ExitRules) if hasattr(IStrategy, f.name)]
+    assert {name: getattr(exit_rules, name) for name in shared} == {
+        name: getattr(IStrategy, name) for name in shared if name != "minimal_roi"
+    } | {"minimal_roi": ()}
+    assert exit_rules.timeframe_minutes == 5
 
 
 @pytest.mark.parametrize(("attrs", "message"), [
@@ -628,7 +650,7 @@ def test_exit_rules_are_read_from_the_strategy_attributes() -> None:
 def test_exit_rules_from_a_broken_strategy_name_the_bad_attribute(attrs: dict,
                                                                   message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        ExitRules.from_strategy(SimpleNamespace(**attrs))
+        ExitRules.from_strategy(strategy_with(**attrs), freqtrade_compat=True)
 
 
 @settings(max_examples=200, deadline=None)

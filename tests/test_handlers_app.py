@@ -17,6 +17,7 @@ from core.clock import ManualClock
 from engine.events import ErrorNotice, LogNotifier
 from engine.loader import strategy_for
 from handlers.app import CANDLE_SLACK_SECONDS, TICK_JOB, build_application
+from handlers.context import BOT_DATA_KEY, bot_context
 from store.paper_orders import PaperOrders
 from store.store import Store
 from tests.factories import DATA_START, make_settings, run_for
@@ -106,6 +107,12 @@ async def test_the_iteration_job_never_overlaps_and_starts_just_after_a_boundary
     assert job.job.trigger.interval.total_seconds() == 3600
     offset = job.next_t.timestamp() % 3600
     assert offset == pytest.approx(CANDLE_SLACK_SECONDS, abs=0.01)
+
+
+async def test_the_handlers_collaborators_are_one_typed_context_in_bot_data(rig) -> None:
+    chat, *_ = rig
+    assert list(chat.app.bot_data) == [BOT_DATA_KEY]
+    assert bot_context(chat.app).control is chat.commands
 
 
 async def test_a_crashing_iteration_is_reported_once_per_window_and_the_next_one_runs(

@@ -4,6 +4,7 @@ it can be refused (the bot then exits with status 2 and this message)."""
 from __future__ import annotations
 
 import logging
+import sys
 import textwrap
 from pathlib import Path
 
@@ -100,11 +101,31 @@ def test_a_freqtrade_strategy_loads_with_only_its_import_line_changed(tmp_path: 
     assert strategy.resolved_order_types().stoploss == "limit"
 
 
-def test_edited_strategy_file_is_read_again_on_the_next_load(tmp_path: Path) -> None:
+def test_edited_strategy_file_is_read_again_on_the_next_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python writes .pyc files on a user's machine; the edit keeps the size and lands within
+    # the same second, so the .pyc written by the first load still matches the file.
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
     path = write(tmp_path, "mine.py")
     assert load_strategy("MyStrategy", tmp_path, {}).stoploss == -0.10
     path.write_text(path.read_text().replace("-0.10", "-0.07"), encoding="utf-8")
     assert load_strategy("MyStrategy", tmp_path, {}).stoploss == -0.07
+
+
+def test_edited_module_path_strategy_is_read_again_on_the_next_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    package = tmp_path / "loader_pkg_edit"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    path = write(package, "mod.py", "Edited")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert load_strategy("loader_pkg_edit.mod:Edited", "unused", {}).stoploss == -0.10
+    path.write_text(path.read_text().replace("-0.10", "-0.07"), encoding="utf-8")
+    assert load_strategy("loader_pkg_edit.mod:Edited", "unused", {}).stoploss == -0.07
+    path.write_text("raise ValueError('half-saved')\n", encoding="utf-8")
+    assert "mod.py, line 1: cannot import the strategy file: ValueError: half-saved" in \
+        refused(tmp_path, "loader_pkg_edit.mod:Edited")
 
 
 def test_strategy_loads_by_module_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from core.clock import ManualClock
 from core.errors import ConfigError
-from marketdata.cache import CandleCache, forming_candle_open, timeframe_ms
+from marketdata.cache import CandleCache
 from marketdata.candles import CANDLE_COLUMNS
+from marketdata.timeframe import timeframe_to_prev_date
 from tests.fakes import FakeExchangeServer, Fault, RecordingSleep, shipped_frames
 from venues.ccxt_exchange import CcxtExchange
 
@@ -143,7 +144,8 @@ async def test_cache_keeps_at_most_max_candles_and_a_long_pause_refetches_only_t
 
     eth = cache.candles("ETH/BTC")
     assert len(eth) == 40
-    assert eth["date"].iloc[-1] == pd.Timestamp(forming_candle_open(clock.now(), "5m")) - FIVE_MIN
+    forming = pd.Timestamp(timeframe_to_prev_date("5m", clock.now()))
+    assert eth["date"].iloc[-1] == forming - FIVE_MIN
     assert [r.params["limit"] for r in server.requests_to(KLINES)] == ["40"]
 
 
@@ -194,7 +196,7 @@ class MemoryVenue:
         self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None
     ) -> pd.DataFrame:
         self.calls += 1
-        forming = pd.Timestamp(forming_candle_open(self.clock.now(), timeframe))
+        forming = pd.Timestamp(timeframe_to_prev_date(timeframe, self.clock.now()))
         rows = self.frame[(self.frame.date >= pd.Timestamp(since)) & (self.frame.date <= forming)]
         return rows.head(min(limit or self.per_request, self.per_request))
 
@@ -226,16 +228,12 @@ async def test_cache_always_equals_the_venues_closed_candles_and_asks_only_when_
         clock.advance(timedelta(minutes=minutes, seconds=1))
         fresh = await cache.refresh(["X/Y"], clock.now())
 
-        closed = HISTORY[HISTORY.date < pd.Timestamp(forming_candle_open(clock.now(), "1m"))]
+        closed = HISTORY[HISTORY.date < pd.Timestamp(timeframe_to_prev_date("1m", clock.now()))]
         expected = closed[closed.date >= first].tail(250).reset_index(drop=True)
         pd.testing.assert_frame_equal(cache.candles("X/Y"), expected, check_dtype=False)
         assert (venue.calls > calls) == (fresh == {"X/Y"}) == (minutes > 0)
 
 
-def test_timeframe_helpers_follow_ccxt() -> None:
-    assert timeframe_ms("5m") == 300_000
-    assert timeframe_ms("1d") == 86_400_000
-    assert forming_candle_open(START, "1h") == datetime(2018, 1, 20, 12, tzinfo=UTC)
 
 
 async def test_refresh_asks_each_pair_once_even_when_listed_twice(

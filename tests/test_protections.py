@@ -32,7 +32,7 @@ def closed(pair: str = "ETH/BTC", minutes_ago: float = 10, reason: str = "exit_s
                            exit_reason=reason, close_profit=profit, close_profit_abs=profit / 20)
 
 
-def one(config: dict, timeframe: int = 5) -> list[Protection]:
+def one(config: dict, timeframe: str = "5m") -> list[Protection]:
     return parse_protections([config], timeframe)
 
 
@@ -43,34 +43,34 @@ def at(hour: int, minute: int, day: int = 1) -> datetime:
 # --- auto lock -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("close", "minutes", "until"), [
-    (at(12, 2), 5, at(12, 5)),
-    (at(12, 5), 5, at(12, 10)),
-    (at(12, 2), 60, at(13, 0)),
-    (at(23, 59), 1440, at(0, 0, day=2)),
+@pytest.mark.parametrize(("close", "timeframe", "until"), [
+    (at(12, 2), "5m", at(12, 5)),
+    (at(12, 5), "5m", at(12, 10)),
+    (at(12, 2), "1h", at(13, 0)),
+    (at(23, 59), "1d", at(0, 0, day=2)),
 ])  # fmt: skip
-def test_a_closed_pair_is_locked_until_the_next_candle_starts(close: datetime, minutes: int,
+def test_a_closed_pair_is_locked_until_the_next_candle_starts(close: datetime, timeframe: str,
                                                               until: datetime) -> None:
-    assert auto_lock_until(close, minutes) == until
+    assert auto_lock_until(close, timeframe) == until
 
 
 # --- configuration ---------------------------------------------------------------------------
 
 
 def test_protections_are_read_with_freqtrades_defaults() -> None:
-    parsed = parse_protections([{"method": "StoplossGuard"}, {"method": "LowProfitPairs"}], 5)
+    parsed = parse_protections([{"method": "StoplossGuard"}, {"method": "LowProfitPairs"}], "5m")
 
     assert parsed == [
         Protection(kind="StoplossGuard", stop_minutes=60, lookback_minutes=60,
-                   timeframe_minutes=5, trade_limit=10),
+                   timeframe="5m", trade_limit=10),
         Protection(kind="LowProfitPairs", stop_minutes=60, lookback_minutes=60,
-                   timeframe_minutes=5, trade_limit=1),
+                   timeframe="5m", trade_limit=1),
     ]
 
 
 def test_durations_in_candles_become_minutes_of_the_strategy_timeframe() -> None:
     parsed = one({"method": "CooldownPeriod", "stop_duration_candles": 3,
-                  "lookback_period_candles": 12}, timeframe=15)
+                  "lookback_period_candles": 12}, timeframe="15m")
 
     assert parsed[0].stop_minutes == 45
     assert parsed[0].lookback_minutes == 180
@@ -91,12 +91,12 @@ def test_durations_in_candles_become_minutes_of_the_strategy_timeframe() -> None
 ])  # fmt: skip
 def test_a_bad_protection_names_the_entry_and_the_key(config: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        parse_protections([config], 5)  # type: ignore[list-item]
+        parse_protections([config], "5m")  # type: ignore[list-item]
 
 
 def test_protections_must_be_a_list() -> None:
     with pytest.raises(ConfigError, match="protections: expected a list"):
-        parse_protections({"method": "CooldownPeriod"}, 5)  # type: ignore[arg-type]
+        parse_protections({"method": "CooldownPeriod"}, "5m")  # type: ignore[arg-type]
 
 
 def test_each_protection_describes_itself_for_the_startup_message() -> None:
@@ -105,7 +105,7 @@ def test_each_protection_describes_itself_for_the_startup_message() -> None:
         {"method": "StoplossGuard", "trade_limit": 3, "only_per_pair": True},
         {"method": "MaxDrawdown", "max_allowed_drawdown": 0.2},
         {"method": "LowProfitPairs", "required_profit": -0.05, "unlock_at": "06:30"},
-    ], 5)  # fmt: skip
+    ], "5m")  # fmt: skip
 
     assert [p.describe() for p in parsed] == [
         "CooldownPeriod: no new trade on a pair for 30 minutes after a close",
@@ -258,7 +258,7 @@ def test_pair_protections_come_before_global_ones_and_a_covered_lock_is_skipped(
         {"method": "MaxDrawdown", "max_allowed_drawdown": 0.01, "stop_duration": 120},
         {"method": "CooldownPeriod", "stop_duration": 30},
         {"method": "LowProfitPairs", "stop_duration": 10},
-    ], 5)  # fmt: skip
+    ], "5m")  # fmt: skip
     history = [closed(minutes_ago=1, profit=-0.05)]
 
     locks = evaluate(protections, history, "ETH/BTC", NOW)

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import ConfigError, StrategyError
-from engine.settings import OrderTypes, Settings, UnfilledTimeout
+from engine.settings import STRATEGY_KEYS, OrderTypes, Settings, UnfilledTimeout
 from engine.strategy import (
     ALL_PAIRS,
     RAISE,
@@ -137,6 +137,13 @@ def test_config_values_replace_the_strategy_values_as_freqtrade_does() -> None:
     assert strategy.resolved_order_types() == OrderTypes(entry="market")
     assert strategy.resolved_unfilledtimeout().entry_delta.total_seconds() == 30
     assert FussyStrategy.stoploss == -0.10  # the class itself is untouched
+
+
+def test_each_config_key_that_replaces_a_strategy_value_names_a_strategy_attribute() -> None:
+    setting_names = {f.name for f in dataclasses.fields(Settings)}
+    strategy_names = set(IStrategy.__annotations__) | set(vars(IStrategy))
+
+    assert [k for k in STRATEGY_KEYS if k not in setting_names or k not in strategy_names] == []
 
 
 def test_strategy_order_types_and_timeouts_as_dicts_resolve_to_the_typed_settings() -> None:

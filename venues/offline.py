@@ -31,7 +31,8 @@ import pandas as pd
 from core.clock import Clock
 from core.errors import ConfigError, ExchangeError, OrderRejected
 from marketdata.candles import CANDLE_COLUMNS
-from marketdata.files import fill_gaps, load_pair_data, timeframe_to_seconds
+from marketdata.files import fill_gaps, load_pair_data
+from marketdata.timeframe import timeframe_to_seconds
 from venues import precision
 from venues.exchange import (
     Balance,

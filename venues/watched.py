@@ -3,14 +3,15 @@
 A failed candle refresh keeps the cached candles, a failed order lookup or cancel is tried
 again next iteration: each part carries on, so no exception reaches the engine's iteration,
 and without this the owner would never hear of an outage that only those calls met. The
-engine takes the failures once per iteration and tells the owner once per episode.
+engine takes the failures (`AbsorbedFailures`, injected by the composition root) once per
+iteration and tells the owner once per episode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 import pandas as pd
 
@@ -28,8 +29,16 @@ from venues.exchange import (
 T = TypeVar("T")
 
 
-class WatchedExchange:
-    """An `Exchange` that remembers its temporary failures until `take_failures()`."""
+class AbsorbedFailures(Protocol):
+    """Where the engine reads the exchange failures absorbed since it last asked."""
+
+    def take_failures(self) -> list[str]: ...
+
+
+class WatchedExchange(Exchange):
+    """An `Exchange` that passes every call on to `inner` and remembers its temporary
+    failures until `take_failures()` (it is the `AbsorbedFailures` of the exchange it wraps).
+    """
 
     def __init__(self, inner: Exchange) -> None:
         self.inner = inner
@@ -49,9 +58,6 @@ class WatchedExchange:
             if missing_counts:
                 self._failures.append(str(exc))
             raise
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
     @property
     def name(self) -> str:

@@ -1,4 +1,4 @@
-"""The narrow API that chat handlers use. `Engine` implements it; handlers type against it.
+"""The narrow API that chat handlers use. `Commands` implements it; handlers type against it.
 
 Every method returns plain frozen views or raises CommandError, whose text is meant for the
 user as it is. Methods that only read the database are synchronous and never wait on the

@@ -1,19 +1,18 @@
 """The command API behind the chat (`engine.control.api.Control`), over one Engine.
 
 Queries read the database and the last tickers only, so they answer while the exchange
-hangs. Actions take the engine's lock, so they never race an iteration. Refusals are
-CommandError, whose text is shown to the user as it is.
+hangs. Actions take the engine's lock, so they never race an iteration, and change the engine
+only through its own methods (`Engine`'s owner's actions, `Engine.run_state`), turning what
+they return into views. Refusals are CommandError, whose text is shown to the user as it is.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from core.errors import CommandError, ConfigError, ExchangeError
-from engine import events
 from engine.control.api import MAX_SPAN, PeriodUnit
 from engine.control.reports import performance, period_report, profit_summary, trade_view
 from engine.control.views import (
@@ -28,13 +27,12 @@ from engine.control.views import (
     ProfitSummary,
     TradeView,
 )
-from engine.engine import Engine, EngineState
+from engine.engine import Engine
+from engine.runstate import EngineState
 from engine.settings import Settings
 from engine.strategy import IStrategy
-from store.models import ExitReason, Trade
+from store.models import Trade
 from store.store import Store
-
-logger = logging.getLogger(__name__)
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
 
@@ -58,7 +56,7 @@ class Commands:
 
     @property
     def state(self) -> str:
-        return self.engine.state.value
+        return self.engine.run_state.state.value
 
     @property
     def dry_run(self) -> bool:
@@ -71,11 +69,8 @@ class Commands:
     # --- state -------------------------------------------------------------------------------
 
     def _set_state(self, state: EngineState, text: str) -> ActionResult:
-        if self.engine.state is state:
+        if not self.engine.run_state.change(state, text):
             return ActionResult(f"Already {state.value}.")
-        self.engine.state = state
-        logger.info("state -> %s", state.value)
-        self.engine.notifier.notify(events.StateChanged(state.value, text))
         return ActionResult(text)
 
     async def start(self) -> ActionResult:
@@ -98,32 +93,37 @@ class Commands:
             settings, strategy = self.reloader()
         except ConfigError as exc:
             raise CommandError(f"New config refused, the old one keeps running: {exc}") from None
+        refusal = self._needs_restart(settings, strategy)
+        if refusal:
+            raise CommandError(f"New config refused, the old one keeps running: {refusal}")
+        async with self.engine.lock:
+            kept = self.engine.reload(settings, strategy)
+        state = kept.state.value + ("" if kept.state is EngineState.RUNNING
+                                    else " (/start resumes)")
+        return ActionResult(f"Config reloaded, strategy {type(strategy).__name__} read again "
+                            f"from its file. Kept: state {state}; pairs blacklisted in chat: "
+                            f"{', '.join(kept.blacklisted) or 'none'}.")
+
+    def _needs_restart(self, settings: Settings, strategy: IStrategy) -> str | None:
+        """What the new config changes that only a restart can, or None."""
         running = self.engine.settings
         if (settings.dry_run, settings.exchange.name) != (running.dry_run, running.exchange.name):
             # The venue (paper or the real account) is built once: switching needs a restart.
             mode = "DRY-RUN" if running.dry_run else "LIVE"
-            raise CommandError("New config refused, the old one keeps running: dry_run and "
-                               "exchange.name change only with a restart (running "
-                               f"{mode} on {running.exchange.name}).")
-        async with self.engine.lock:
-            self.engine.configure(settings, strategy)
-            self.engine.blacklist = list(settings.exchange.pair_blacklist)
-            self.engine.state = EngineState(settings.initial_state)
-        self.engine.notifier.notify(events.StateChanged(self.state, "Config reloaded."))
-        return ActionResult(f"Config reloaded; state {self.state}.")
+            return ("dry_run and exchange.name change only with a restart (running "
+                    f"{mode} on {running.exchange.name}).")
+        timeframe = self.engine.strategy.timeframe
+        if strategy.timeframe != timeframe:
+            # The candles are fetched and cached for one timeframe, chosen at start.
+            return (f"the timeframe changes only with a restart (running {timeframe}, "
+                    f"the new config has {strategy.timeframe}).")
+        return None
 
     # --- queries -----------------------------------------------------------------------------
 
     def _rate(self, pair: str) -> float | None:
         ticker = self.engine.tickers.get(pair)
         return ticker.bid if ticker else None
-
-    def _stored_time(self, key: str) -> datetime | None:
-        value = self.store.value(key)
-        return datetime.fromisoformat(value) if value else None
-
-    def _view(self, trade: Trade, rate: float | None) -> TradeView:
-        return trade_view(trade, rate, self.store.orders_of(trade.id))
 
     def _trade(self, trade_id: int, *, must_be_open: bool = True) -> Trade:
         trade = self.store.trade(trade_id)
@@ -148,6 +148,13 @@ class Commands:
             return s.available_capital
         stored = self.store.value("starting_balance")
         return float(stored) if stored else s.dry_run_wallet
+
+    def _stored_time(self, key: str) -> datetime | None:
+        value = self.store.value(key)
+        return datetime.fromisoformat(value) if value else None
+
+    def _view(self, trade: Trade, rate: float | None) -> TradeView:
+        return trade_view(trade, rate, self.store.orders_of(trade.id))
 
     def profit(self, days: int | None = None) -> ProfitSummary:
         now = self.engine.clock.now()
@@ -194,14 +201,13 @@ class Commands:
         return self.engine.whitelist()
 
     def blacklist(self, add: list[str] | None = None) -> list[str]:
-        for pair in add or []:
-            if pair not in self.engine.settings.exchange.pair_whitelist \
-                    and pair not in self.engine.exchange.markets():
-                raise CommandError(f"Unknown pair {pair}: expected a pair like "
-                                   f"ETH/{self.stake_currency}.")
-            if pair not in self.engine.blacklist:
-                self.engine.blacklist.append(pair)
-        return list(self.engine.blacklist)
+        if not add:
+            return list(self.engine.run_state.blacklist)
+        change = self.engine.run_state.add_to_blacklist(add)
+        if change.refused:
+            raise CommandError(f"Unknown pair {change.refused[0]}: expected a pair like "
+                               f"ETH/{self.stake_currency}.")
+        return list(change.blacklist)
 
     def entry_pair_choices(self) -> list[str]:
         busy = {t.pair for t in self.store.open_trades()}
@@ -232,7 +238,7 @@ class Commands:
 
     async def balance(self) -> BalanceView:
         try:
-            balances = await self.engine.exchange.fetch_balance()
+            balances = await self.engine.balances()
         except ExchangeError as exc:
             raise CommandError(f"The exchange did not answer: {exc}") from None
         owned = {t.base_currency: t.amount for t in self.store.open_trades()}
@@ -261,31 +267,18 @@ class Commands:
                     raise CommandError("No open trades.")
             else:
                 trades = [self._trade(trade_id)]
-            done = [t.id for t in trades if await self._force_exit_one(t)]
+            done = [t.id for t in trades if await self.engine.force_exit(t)]
         if not done:
             raise CommandError("Nothing to exit: no price yet, or the order was refused.")
         return ActionResult(f"Exiting trade(s) {', '.join(f'#{i}' for i in done)}.", tuple(done))
-
-    async def _force_exit_one(self, trade: Trade) -> bool:
-        from engine.exits import ExitDecision, ExitKind
-
-        for order in self.store.open_orders_of(trade):
-            await self.engine.trader.cancel_order(order, "forcesold")
-        fresh = self.store.trade(trade.id)
-        ticker = self.engine.tickers.get(trade.pair)
-        if fresh is None or not fresh.is_open or ticker is None or fresh.amount <= 0 \
-                or self.store.open_orders_of(fresh):
-            return False
-        decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
-        return await self.engine.trader.exit_trade(fresh, decision, ticker)
 
     async def force_entry(self, pair: str, price: float | None = None) -> ActionResult:
         s = self.engine.settings
         if not s.force_entry_enable:
             raise CommandError("Forced entries are disabled (force_entry_enable is false).")
-        if self.engine.state is not EngineState.RUNNING:
+        if self.engine.run_state.state is not EngineState.RUNNING:
             raise CommandError(f"Not running (state {self.state}); /start first.")
-        if not pair.endswith(f"/{s.stake_currency}") or pair not in self.engine.exchange.markets():
+        if not pair.endswith(f"/{s.stake_currency}") or not self.engine.is_market(pair):
             raise CommandError(f"Unknown pair {pair}: expected a pair like ETH/{s.stake_currency}.")
         if price is not None and price <= 0:
             raise CommandError("The price must be a positive number.")
@@ -297,10 +290,7 @@ class Commands:
             ticker = self.engine.tickers.get(pair)
             if ticker is None:
                 raise CommandError(f"No price for {pair} yet; try again after the next iteration.")
-            types = self.engine.trader.order_types
-            kind = types.force_entry or types.entry
-            trade = await self.engine.enter(pair, ticker, self.engine.clock.now(),
-                                            tag="force_entry", price=price, order_type=kind)
+            trade = await self.engine.force_entry(pair, ticker, price)
         if trade is None:
             raise CommandError(f"No entry for {pair}: the stake or the order was refused "
                                "(see /logs).")
@@ -309,12 +299,10 @@ class Commands:
     async def cancel_open_order(self, trade_id: int) -> ActionResult:
         async with self.engine.lock:
             trade = self._trade(trade_id)
-            orders = self.store.open_orders_of(trade)
-            if not orders:
-                raise CommandError(f"Trade #{trade_id} has no open order.")
-            for order in orders:
-                await self.engine.trader.cancel_order(order, "user requested order cancel")
-        return ActionResult(f"Cancel requested for {len(orders)} order(s) of trade #{trade_id}.")
+            count = await self.engine.cancel_open_orders(trade, "user requested order cancel")
+        if not count:
+            raise CommandError(f"Trade #{trade_id} has no open order.")
+        return ActionResult(f"Cancel requested for {count} order(s) of trade #{trade_id}.")
 
     async def delete_trade(self, trade_id: int) -> ActionResult:
         async with self.engine.lock:
@@ -326,7 +314,6 @@ class Commands:
             self.store.delete_trade(trade)
         return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
                             "exchange yourself.")
-
 
 
 def _check_span(unit: str, count: int) -> None:

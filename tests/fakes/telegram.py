@@ -3,7 +3,7 @@
     from tests.fakes.telegram import FakeTelegram, make_command_update, make_callback_update
 
     tg = FakeTelegram()
-    app = build_application(settings, engine, request=tg, get_updates_request=tg)
+    app = build_application(settings, commands, request=tg, get_updates_request=tg)
     async with running(app):                          # initialize, post_init, start ... stop
         await drive(app, make_command_update("/status", chat_id, user_id))
         assert "No open trades" in tg.texts()[-1]
@@ -382,14 +382,16 @@ async def open_chat(tmp_path: Any = None, overrides: dict[str, Any] | None = Non
     """A factory engine (tests/factories.py) behind a running Application on a FakeTelegram.
 
     `overrides` are config keys on top of QUIET, `env` replaces OWNER_ENV; `build` goes to
-    build_application (notifier, sender, log_buffer, monotonic, ...). The chat's `.commands`
+    build_application (notifier, sender, log_buffer, monotonic, ...), but for `reloader`,
+    which goes to make_engine. The chat's `.commands`
     is the engine's command API; the chat speaks as the owner of `env`.
     """
     from handlers.app import build_application
     from tests.factories import make_engine
 
     commands = make_engine(tmp_path, settings_overrides={**QUIET, **(overrides or {})},
-                           env=env or OWNER_ENV, notifier=build.pop("notifier", None))
+                           env=env or OWNER_ENV, notifier=build.pop("notifier", None),
+                           reloader=build.pop("reloader", None))
     tg = tg or FakeTelegram()
     engine = commands.engine
     app = build_application(engine.settings, commands, request=tg, get_updates_request=tg,

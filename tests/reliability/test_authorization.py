@@ -86,7 +86,7 @@ class Prepared:
         live = sorted(t for t, p in pending.items() if p.expires > self.monotonic())
         rows = tuple(tuple(t.select().order_by(t._meta.primary_key).tuples())
                      for t in TABLES)
-        return rows, engine.state, tuple(engine.blacklist), tuple(live)
+        return rows, engine.run_state.state, engine.run_state.blacklist, tuple(live)
 
     def outgoing(self) -> tuple[int, int, int]:
         tg = self.chat.tg

@@ -1,0 +1,97 @@
+"""The switches the owner flips while the bot runs: the run state (running, paused, stopped)
+and the runtime blacklist.
+
+The engine reads them on every iteration; they change only through these methods, each of
+which returns what it did. A new state is told to the owner here, whoever asked for it.
+A /reload keeps both: the state the owner chose and the pairs they blacklisted in chat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from engine import events
+from engine.events import Notifier
+from engine.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class EngineState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class BlacklistChange:
+    """The runtime blacklist after an addition, and the pairs refused as unknown."""
+
+    blacklist: tuple[str, ...]
+    refused: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptOnReload:
+    """What a reload kept of the running bot: its run state and the pairs blacklisted in chat
+    (beyond the new config's own blacklist)."""
+
+    state: EngineState
+    blacklisted: tuple[str, ...]
+
+
+class RunState:
+    def __init__(self, settings: Settings, notifier: Notifier,
+                 markets: Callable[[], Mapping[str, object]]) -> None:
+        self._notifier = notifier
+        self._markets = markets  # what the exchange trades, as it reloads them
+        self._state = EngineState(settings.initial_state)
+        self._added: list[str] = []  # blacklisted in chat, in the order they were added
+        self._adopt(settings)
+
+    def _adopt(self, settings: Settings) -> None:
+        configured = list(settings.exchange.pair_blacklist)
+        self._blacklist = configured + [p for p in self._added if p not in configured]
+        self._whitelist = settings.exchange.pair_whitelist
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    @property
+    def blacklist(self) -> tuple[str, ...]:
+        return tuple(self._blacklist)
+
+    def change(self, state: EngineState, text: str) -> bool:
+        """Switch to `state` and tell the owner `text`; False when it already was."""
+        if self._state is state:
+            return False
+        self._state = state
+        logger.info("state -> %s", state.value)
+        self._notifier.notify(events.StateChanged(state.value, text))
+        return True
+
+    def pause_entries(self) -> None:
+        """The engine's own pause when the exchange refuses its credentials: the alert that
+        comes with it tells the owner, who resumes with /start."""
+        self._state = EngineState.PAUSED
+
+    def add_to_blacklist(self, pairs: list[str]) -> BlacklistChange:
+        """Blacklist the pairs that the whitelist or the exchange knows; refuse the others."""
+        known = self._markets()
+        refused = [p for p in pairs if p not in self._whitelist and p not in known]
+        for pair in pairs:
+            if pair not in refused and pair not in self._blacklist:
+                self._blacklist.append(pair)
+                self._added.append(pair)
+        return BlacklistChange(tuple(self._blacklist), tuple(refused))
+
+    def reload(self, settings: Settings) -> KeptOnReload:
+        """Adopt a reloaded config's whitelist and blacklist, keeping the run state (its
+        initial_state is for a start) and the pairs blacklisted in chat."""
+        self._adopt(settings)
+        kept = tuple(p for p in self._added if p not in settings.exchange.pair_blacklist)
+        return KeptOnReload(self._state, kept)
