@@ -30,7 +30,8 @@ from engine import __version__
 from engine.control.commands import Commands, Reloader
 from engine.settings import Settings, redact
 from engine.strategy import IStrategy
-from store import models, schema
+from store import schema
+from store.store import Store
 
 if TYPE_CHECKING:
     from handlers.logbuffer import LogBuffer
@@ -118,17 +119,15 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
-def _clock(settings: Settings, timeframe: str) -> Clock:
+def _clock(settings: Settings, timeframe: str, store: Store) -> Clock:
     """Wall time, or for the offline demo history replayed faster than real time, resuming
     where the last demo run's orders stopped."""
     if not settings.is_offline:
         return SystemClock()
     from compose import replay_start
 
-    # The stored text sorts in time order; the row gives back the converted datetime.
-    latest = models.Order.select().order_by(models.Order.order_date.desc()).first()
-    stored = latest.order_date if latest is not None else None
-    return ScaledClock(replay_start(settings, timeframe, stored), settings.offline.speed)
+    return ScaledClock(replay_start(settings, timeframe, store.latest_order_date()),
+                       settings.offline.speed)
 
 
 async def _headless(commands: Commands, settings: Settings) -> None:
@@ -147,25 +146,28 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from engine.events import LogNotifier
     from engine.loader import strategy_for
     from handlers.logbuffer import install_log_buffer
+    from store.paper_orders import PaperOrders
 
     strategy = strategy_for(settings)
-    schema.init_db(settings.database_url)
-    clock = _clock(settings, strategy.timeframe)
-    exchange = build_exchange(settings, strategy.timeframe, clock)
+    database = schema.init_db(settings.database_url)
+    store = Store(database)
+    clock = _clock(settings, strategy.timeframe, store)
+    exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database))
     log_buffer = install_log_buffer(settings)
 
     reload = config_reloader(lambda: _settings(args))
     logger.info("tradepilot %s starting: %s on %s", __version__,
                 "DRY-RUN" if settings.dry_run else "LIVE", exchange.name)
     if not settings.telegram.enabled:
-        commands = build_commands(settings, strategy, exchange, clock, LogNotifier(), reload)
+        commands = build_commands(settings, strategy, exchange, clock, LogNotifier(), store,
+                                  reload)
         asyncio.run(_headless(commands, settings))
         return 0
-    return _run_chat(settings, strategy, exchange, clock, reload, log_buffer)
+    return _run_chat(settings, strategy, exchange, clock, store, reload, log_buffer)
 
 
 def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
-              reload: Reloader, log_buffer: LogBuffer) -> int:
+              store: Store, reload: Reloader, log_buffer: LogBuffer) -> int:
     """Telegram, or the terminal, in front of the engine. Imported only here: PTB and the
     chart code are a third of a headless start-up."""
     from telegram import Update
@@ -181,7 +183,7 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
 
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
-    commands = build_commands(settings, strategy, exchange, clock, notifier, reload)
+    commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
     request = None
     if _console_chat(settings):
         # Called on Ctrl-D, once `app` runs.

@@ -21,6 +21,8 @@ from engine.strategy import IStrategy
 from marketdata.cache import CandleCache
 from marketdata.files import load_pair_data
 from marketdata.timeframe import timeframe_to_timedelta
+from store.paper_orders import PaperOrders
+from store.store import Store
 from venues.ccxt_exchange import CcxtExchange
 from venues.exchange import Exchange
 from venues.offline import OfflineMarket
@@ -37,13 +39,15 @@ def offline_window(settings: Settings, timeframe: str) -> tuple[datetime, dateti
     return first, last
 
 
-def build_exchange(settings: Settings, timeframe: str, clock: Clock) -> Exchange:
-    """Offline market, paper trading over a real exchange's public data, or live."""
+def build_exchange(settings: Settings, timeframe: str, clock: Clock,
+                   paper_orders: PaperOrders) -> Exchange:
+    """Offline market, paper trading over a real exchange's public data, or live (which
+    leaves `paper_orders` alone)."""
     if settings.is_offline:
         market: Exchange = OfflineMarket.from_files(
             offline_datadir(settings), settings.exchange.pair_whitelist, timeframe,
             MARKETS_FILE, clock)
-        return PaperExchange(market, clock, wallet=settings.dry_run_wallet,
+        return PaperExchange(market, clock, paper_orders, wallet=settings.dry_run_wallet,
                              stake_currency=settings.stake_currency)
     secrets = settings.secrets
     live = not settings.dry_run
@@ -56,7 +60,7 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock) -> Exchange
     )
     if live:
         return venue
-    return PaperExchange(venue, clock, wallet=settings.dry_run_wallet,
+    return PaperExchange(venue, clock, paper_orders, wallet=settings.dry_run_wallet,
                          stake_currency=settings.stake_currency)
 
 
@@ -69,7 +73,8 @@ def config_reloader(read_settings: Callable[[], Settings]) -> Reloader:
 
 
 def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
-                   notifier: Notifier, reloader: Reloader | None = None) -> Commands:
+                   notifier: Notifier, store: Store, reloader: Reloader | None = None
+                   ) -> Commands:
     timeframe = strategy.timeframe
     # Failures that the candle cache and the order lookups absorb still reach the owner.
     watched = WatchedExchange(exchange)
@@ -77,8 +82,8 @@ def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, 
     analyzer = Analyzer(strategy, timeframe,
                         timedelta(minutes=settings.exchange.outdated_offset))
     engine = Engine(settings, watched, strategy, clock, notifier, LiveSignals(candles, analyzer),
-                    failures=watched)
-    return Commands(engine, reloader)
+                    store, failures=watched)
+    return Commands(engine, store, reloader)
 
 
 def replay_start(settings: Settings, timeframe: str, stored: datetime | None) -> datetime:

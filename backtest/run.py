@@ -23,7 +23,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,8 +40,8 @@ from marketdata.candles import CANDLE_COLUMNS
 from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data
 from marketdata.timeframe import timeframe_to_timedelta
 from store import schema
-from store.book import open_trades
-from store.models import Order, OrderSide, Trade
+from store.paper_orders import PaperOrders
+from store.store import Store
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
 
@@ -146,9 +146,10 @@ class _MonthlyTicks:
     while it has no open trade."""
 
     def __init__(self, market: OfflineMarket, schedules: Mapping[str, list[tuple[datetime,
-                                                                                  float]]]
-                 ) -> None:
+                                                                                  float]]],
+                 store: Store) -> None:
         self._market = market
+        self._store = store
         self._schedules = {pair: s for pair, s in schedules.items() if s}
         self._month: tuple[int, int] | None = None
         self._pending: set[str] = set()
@@ -159,7 +160,7 @@ class _MonthlyTicks:
             self._pending = set(self._schedules)
         if not self._pending:
             return
-        busy = {trade.pair for trade in open_trades()}
+        busy = {trade.pair for trade in self._store.open_trades()}
         for pair in sorted(self._pending - busy):
             schedule = self._schedules[pair]
             index = max(bisect_right([start for start, _ in schedule], now) - 1, 0)
@@ -269,30 +270,33 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
     """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
     (already through `backtest_settings`, its overrides applied to `strategy`).
 
-    The run has a database of its own: `models.db` is pointed at a fresh in-memory SQLite,
-    and closed when the trades have been read from it.
+    The run has a database of its own, a fresh in-memory SQLite, closed when the trades have
+    been read from it.
     """
     compat = settings.backtest.freqtrade_compat
     analyzed = analyze(strategy, frames)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
     definitions = market_definitions(markets, list(replay.candles), fee=fee)
-    schema.init_db("sqlite:///:memory:")
+    database = schema.init_db("sqlite:///:memory:")
     try:
+        store = Store(database)
         clock = ManualClock(replay.start)
         market = OfflineMarket(replay.candles, strategy.timeframe, definitions, clock)
-        exchange = PaperExchange(market, clock, wallet=settings.dry_run_wallet,
+        exchange = PaperExchange(market, clock, PaperOrders(database),
+                                 wallet=settings.dry_run_wallet,
                                  stake_currency=settings.stake_currency, fee=fee)
         analyzer = Analyzer(strategy, strategy.timeframe)
         for pair, frame in analyzed.items():
             analyzer.set_frame(pair, frame)
         signals = PrecomputedSignals(analyzer, strategy.timeframe)
-        engine = Engine(settings, exchange, strategy, clock, LogNotifier(keep=10), signals)
-        ticks = _MonthlyTicks(market, {pair: data_ticks(frames[pair]) for pair in replay.candles}
-                              ) if compat else None
+        engine = Engine(settings, exchange, strategy, clock, LogNotifier(keep=10), signals,
+                        store)
+        ticks = _MonthlyTicks(market, {pair: data_ticks(frames[pair]) for pair in replay.candles},
+                              store) if compat else None
         began = time.perf_counter()
-        await _step_through(Commands(engine), clock, replay, compat, ticks, progress)
+        await _step_through(Commands(engine, store), clock, replay, compat, ticks, progress)
         elapsed = time.perf_counter() - began
-        trades = closed_trades()
+        trades = closed_trades(store)
     finally:
         schema.close_db()
     return BacktestResult(
@@ -325,7 +329,7 @@ async def _step_through(commands: Commands, clock: ManualClock, replay: _Replay,
 async def _exit_at_the_end(commands: Commands, clock: ManualClock, replay: _Replay) -> None:
     """F1: trades still open are sold at the open of their pair's last candle."""
     engine = commands.engine
-    for trade in open_trades():
+    for trade in commands.store.open_trades():
         clock.set(replay.last[trade.pair])
         engine.tickers.update(await engine.exchange.fetch_tickers([trade.pair]))
         try:
@@ -335,14 +339,10 @@ async def _exit_at_the_end(commands: Commands, clock: ManualClock, replay: _Repl
                            exc)
 
 
-def closed_trades() -> tuple[BacktestTrade, ...]:
+def closed_trades(store: Store) -> tuple[BacktestTrade, ...]:
     """The database's closed trades, ordered by open date, then by order of entry."""
-    query = Trade.select().where(~Trade.is_open).order_by(Trade.open_date, Trade.id)
-    bought: dict[int, float] = {}
-    entries = Order.select(Order.trade, Order.filled).where(
-        Order.ft_order_side == OrderSide.BUY, Order.filled > 0).tuples()
-    for trade_id, filled in cast(Iterable[tuple[int, float]], entries):
-        bought[trade_id] = bought.get(trade_id, 0.0) + filled
+    bought = store.entered_amounts()
+    closed = sorted(store.closed_trades(), key=lambda t: (t.open_date, t.id))
     return tuple(
         BacktestTrade(
             trade_id=t.id, pair=t.pair, open_date=t.open_date, close_date=t.close_date,
@@ -351,5 +351,5 @@ def closed_trades() -> tuple[BacktestTrade, ...]:
             enter_tag=t.enter_tag, profit_ratio=t.close_profit or 0.0,
             profit_abs=t.close_profit_abs or 0.0,
         )
-        for t in query
+        for t in closed
     )

@@ -27,6 +27,8 @@ from engine.loader import strategy_for
 from engine.signals import LiveSignals
 from marketdata.cache import CandleCache
 from store import schema
+from store.paper_orders import PaperOrders
+from store.store import Store
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
 
@@ -54,17 +56,19 @@ def _rss_mb() -> float:
 
 
 async def _run() -> None:
-    schema.init_db("sqlite:///:memory:")
+    database = schema.init_db("sqlite:///:memory:")
+    store = Store(database)
     frames, defs = _universe()
     clock = ManualClock(START)
     settings = parse_config({"exchange": {"pair_whitelist": list(frames)}, "max_open_trades": 20,
                              "stake_amount": 0.01, "dry_run_wallet": 10.0}, {})
     strategy = strategy_for(settings)
     market = OfflineMarket(frames, "5m", defs, clock)
-    exchange = PaperExchange(market, clock, wallet=10.0, stake_currency="BTC")
+    exchange = PaperExchange(market, clock, PaperOrders(database), wallet=10.0,
+                             stake_currency="BTC")
     signals = LiveSignals(CandleCache(exchange, "5m", 200), Analyzer(strategy, "5m"))
-    engine = Engine(settings, exchange, strategy, clock, LogNotifier(), signals)
-    commands = Commands(engine)
+    engine = Engine(settings, exchange, strategy, clock, LogNotifier(), signals, store)
+    commands = Commands(engine, store)
     await commands.startup()
     await commands.process()
     for pair in commands.entry_pair_choices():

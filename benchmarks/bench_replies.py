@@ -51,10 +51,11 @@ async def _run(directory: Path) -> list[str]:
         await run_for(chat.commands, chat.commands.engine.clock, 1)
         now = chat.commands.engine.clock.now()
         lines = [await _measure(chat, "/version")]
-        seed_trades(50, is_open=True, start=now - timedelta(days=3), pairs=PAIRS)
+        store = chat.commands.store
+        seed_trades(store, 50, is_open=True, start=now - timedelta(days=3), pairs=PAIRS)
         lines.append(await _measure(chat, "/status"))
         lines.append(await _measure(chat, "/status table"))
-        seed_trades(5000, is_open=False, start=now - timedelta(days=400), pairs=PAIRS)
+        seed_trades(store, 5000, is_open=False, start=now - timedelta(days=400), pairs=PAIRS)
         lines.append(await _measure(chat, "/profit"))
         lines.append(await _measure(chat, "/daily"))
     return lines

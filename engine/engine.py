@@ -18,7 +18,6 @@ from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
-from engine.locks import active_locks, lock_pair, locked_pairs
 from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
 from engine.reconcile import reconcile
 from engine.runstate import EngineState, KeptOnReload, RunState
@@ -33,18 +32,10 @@ from engine.sizing import (
     validate_stake,
 )
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
-from engine.trader import (
-    STOP_KINDS,
-    ForceExitOutcome,
-    Trader,
-    finite_number,
-    open_orders_of,
-    trades_with_open_orders,
-)
-from store.book import open_trades
+from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
 from store.errors import storage_errors
-from store.models import KeyValue, Trade
-from store.statements import assign
+from store.models import Trade
+from store.store import Store
 from venues.exchange import Balance, Exchange, OrderType, Ticker
 from venues.watched import AbsorbedFailures
 
@@ -60,15 +51,16 @@ def _implements(strategy: IStrategy, callback: str) -> bool:
 
 class Engine:
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
-                 notifier: Notifier, signals: SignalSource,
+                 notifier: Notifier, signals: SignalSource, store: Store,
                  failures: AbsorbedFailures | None = None) -> None:
         self.exchange = exchange
         self.failures = failures
         self.clock = clock
         self.notifier = notifier
         self.signals = signals
+        self.store = store
         self.log_once = LogOnce(logger)
-        self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once,
+        self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once, store,
                              on_close=self._on_trade_closed)
         self.lock = asyncio.Lock()
         self.run_state = RunState(settings, notifier, exchange.markets)
@@ -105,13 +97,13 @@ class Engine:
             text = f"Not traded, unknown on {self.exchange.name}: {', '.join(missing)}"
             logger.warning("%s", text)
             self.notifier.notify(events.WarningNotice(text))
-        if KeyValue.get_value("bot_start_time") is None:
-            KeyValue.set_value("bot_start_time", now.isoformat())
-        KeyValue.set_value("startup_time", now.isoformat())
+        if self.store.value("bot_start_time") is None:
+            self.store.set_value("bot_start_time", now.isoformat())
+        self.store.set_value("startup_time", now.isoformat())
         async with self.lock:
-            summary = await reconcile(self.trader, self.pairs())
+            summary = await reconcile(self.trader, self.store, self.pairs())
         s = self.settings
-        open_count = len(open_trades())
+        open_count = len(self.store.open_trades())
         self.notifier.notify(events.Startup(
             dry_run=s.dry_run, exchange=self.exchange.name, strategy=type(self.strategy).__name__,
             timeframe=self.strategy.timeframe, stake_amount=str(s.stake_amount),
@@ -128,8 +120,8 @@ class Engine:
         """Finish the running iteration, optionally cancel open orders, close the exchange."""
         async with self.lock:
             if self.settings.cancel_open_orders_on_exit:
-                for trade in open_trades():
-                    for order in open_orders_of(trade):
+                for trade in self.store.open_trades():
+                    for order in self.store.open_orders_of(trade):
                         await self.trader.cancel_order(order, "cancelled on shutdown")
             await self.exchange.close()
 
@@ -143,7 +135,7 @@ class Engine:
     def pairs(self) -> list[str]:
         """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""
         pairs = self.whitelist()
-        for trade in open_trades():
+        for trade in self.store.open_trades():
             if trade.pair not in pairs:
                 pairs.append(trade.pair)
         return pairs
@@ -178,8 +170,8 @@ class Engine:
         """Prove the database takes writes again (an iteration may write nothing), then repair
         what a cut iteration may have left half done, such as a fill recorded without its
         trade's close, as at start-up after a crash."""
-        KeyValue.set_value("last_write", now.isoformat())
-        summary = await reconcile(self.trader, self.pairs())
+        self.store.set_value("last_write", now.isoformat())
+        summary = await reconcile(self.trader, self.store, self.pairs())
         logger.info("database writable again; %s", summary)
 
     async def _iterate(self, now: datetime) -> None:
@@ -206,8 +198,8 @@ class Engine:
     async def _exit_positions(self, now: datetime) -> None:
         strategy_exits = self.run_state.state is not EngineState.STOPPED
         # One query for all trades: a trade's orders change only while it is looked at.
-        waiting = trades_with_open_orders()
-        for trade in open_trades():
+        waiting = self.store.trades_with_open_orders()
+        for trade in self.store.open_trades():
             ticker = self.tickers.get(trade.pair)
             if ticker is None or trade.id in waiting or trade.amount <= 0:
                 continue
@@ -222,24 +214,25 @@ class Engine:
             # The best price of the range, as Freqtrade's backtest asks (live: the last price).
             custom_stop = safe_call(
                 trade.pair, self.strategy.custom_stoploss, default=None, log_once=self.log_once,
-                trade=TradeSnapshot.from_trade(trade), current_time=now,
-                current_rate=ticker.high, current_profit=trade.profit_ratio(ticker.high),
-                after_fill=False,
+                trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
+                current_time=now, current_rate=ticker.high,
+                current_profit=trade.profit_ratio(ticker.high), after_fill=False,
             )  # fmt: skip
         stop = update_stop(trade, ticker, rules, self.trader.round_up(trade.pair),
                            custom_stop=custom_stop)
         if stop is not None:
-            assign(trade, stop_loss=stop.stop_loss, stop_loss_pct=stop.stop_loss_pct,
-                   is_stop_loss_trailing=stop.is_stop_loss_trailing, max_rate=stop.max_rate,
-                   min_rate=stop.min_rate)
-            trade.save()
+            trade.stop_loss, trade.stop_loss_pct = stop.stop_loss, stop.stop_loss_pct
+            trade.is_stop_loss_trailing = stop.is_stop_loss_trailing
+            trade.max_rate, trade.min_rate = stop.max_rate, stop.min_rate
+            self.store.write(trade)
         signal = self.signals.signal(trade.pair) if strategy_exits else None
         custom_exit = None
         if strategy_exits and rules.use_exit_signal and _implements(self.strategy, "custom_exit"):
             custom_exit = safe_call(
                 trade.pair, self.strategy.custom_exit, default=None, log_once=self.log_once,
-                trade=TradeSnapshot.from_trade(trade), current_time=now,
-                current_rate=ticker.open, current_profit=trade.profit_ratio(ticker.open),
+                trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
+                current_time=now, current_rate=ticker.open,
+                current_profit=trade.profit_ratio(ticker.open),
             )  # fmt: skip
         candidates = exit_candidates(
             trade, ticker, now, rules,
@@ -258,17 +251,17 @@ class Engine:
     def _on_trade_closed(self, trade: Trade) -> None:
         """Lock the pair until the next candle, then let the protections look at history."""
         now = self.clock.now()
-        lock_pair(trade.pair, auto_lock_until(now, self.strategy.timeframe), "Auto lock",
-                  now)
+        self.store.lock_pair(trade.pair, auto_lock_until(now, self.strategy.timeframe),
+                             "Auto lock", now)
         if not self.protections:
             return
         since = now - timedelta(days=30)
         closed = [ClosedTradeInfo(t.pair, t.open_date, t.close_date, t.exit_reason or "",
                                   t.close_profit or 0.0, t.close_profit_abs or 0.0)
-                  for t in Trade.select().where(~Trade.is_open, Trade.close_date >= since)]
-        existing = [(lock.pair, lock.lock_end_time) for lock in active_locks(now)]
+                  for t in self.store.closed_trades(since)]
+        existing = [(lock.pair, lock.lock_end_time) for lock in self.store.active_locks(now)]
         for request in evaluate(self.protections, closed, trade.pair, now, existing=existing):
-            lock_pair(request.pair, request.until, request.reason, now)
+            self.store.lock_pair(request.pair, request.until, request.reason, now)
             if request.pair == "*":
                 self.notifier.notify(events.GlobalProtectionTriggered(request.until,
                                                                       request.reason))
@@ -281,8 +274,8 @@ class Engine:
         due = self._wallet_checked_at is None or now - self._wallet_checked_at >= WALLET_CHECK
         if not due:
             return
-        waiting = trades_with_open_orders()
-        holding = [t for t in open_trades() if t.amount > 0 and t.id not in waiting]
+        waiting = self.store.trades_with_open_orders()
+        holding = [t for t in self.store.open_trades() if t.amount > 0 and t.id not in waiting]
         if not holding:
             return
         self._wallet_checked_at = now
@@ -300,17 +293,17 @@ class Engine:
         if limit < 0:
             return 1_000_000
         if open_count is None:
-            open_count = len(open_trades())
+            open_count = len(self.store.open_trades())
         return limit - open_count
 
     async def _enter_positions(self, now: datetime) -> None:
-        open_pairs = [t.pair for t in open_trades()]
+        open_pairs = [t.pair for t in self.store.open_trades()]
         busy = set(open_pairs)
         # Counted again only after an entry attempt, the one thing here that changes it.
         slots = self.free_slots(len(open_pairs))
         if slots <= 0:
             return
-        locked = locked_pairs(now)
+        locked = self.store.locked_pairs(now)
         if "*" in locked:
             return
         for pair in self.whitelist():
@@ -324,7 +317,7 @@ class Engine:
                 continue
             trade = await self.enter(pair, ticker, now, tag=signal.enter_tag)
             if trade is not None and trade.is_open and trade.amount > 0 \
-                    and not open_orders_of(trade):
+                    and not self.store.open_orders_of(trade):
                 # The new position is exposed to this same candle, as in Freqtrade's backtest.
                 await self.check_exit(trade, ticker, now, strategy_exits=True)
             slots = self.free_slots()
@@ -362,12 +355,12 @@ class Engine:
         rules = self.exchange.rules(pair)
         balances = await self.exchange.fetch_balance()
         free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
-        opened = open_trades()
+        opened = self.store.open_trades()
         open_stake = sum(t.stake_amount for t in opened)
         # Only a fixed available_capital grows with closed profit; reading every closed trade
         # on each entry would make a long run quadratic.
         closed_profit = 0.0 if s.available_capital is None else sum(
-            t.close_profit_abs or 0.0 for t in Trade.select().where(~Trade.is_open))
+            t.close_profit_abs or 0.0 for t in self.store.closed_trades())
         available = available_stake(free=free, open_stake=open_stake,
                                     tradable_balance_ratio=s.tradable_balance_ratio,
                                     available_capital=s.available_capital,

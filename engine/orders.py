@@ -27,8 +27,8 @@ from core.errors import (
     OrderStateUnknown,
     TemporaryError,
 )
-from store.book import filled_orders, write
 from store.models import Order, OrderSide, OrderStatus, Trade
+from store.store import Store
 from venues.exchange import Exchange, OrderRequest, OrderSnapshot, OrderType, Side
 
 logger = logging.getLogger(__name__)
@@ -108,22 +108,23 @@ def status_of(snapshot: OrderSnapshot) -> OrderStatus:
     return OrderStatus.PARTIALLY_FILLED if snapshot.filled > 0 else OrderStatus.OPEN
 
 
-def record_intent(trade: Trade, side: Side, order_type: OrderType, amount: float, price: float,
-                  tag: str | None, clock: Clock) -> Order:
+def record_intent(store: Store, trade: Trade, side: Side, order_type: OrderType, amount: float,
+                  price: float, tag: str | None, clock: Clock) -> Order:
     """Write the order row before anything is sent. The caller commits (with the trade)."""
-    return Order.create(
+    return store.add(Order(
         trade=trade, client_order_id=new_client_order_id(),
         ft_order_side=OrderSide.BUY if side == "buy" else OrderSide.SELL,
         ft_pair=trade.pair, ft_amount=amount, ft_price=price, ft_order_tag=tag,
         status=OrderStatus.PENDING_SUBMIT, order_type=order_type, side=side, price=price,
         amount=amount, remaining=amount, order_date=clock.now(),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 class OrderManager:
-    def __init__(self, exchange: Exchange, clock: Clock) -> None:
+    def __init__(self, exchange: Exchange, clock: Clock, store: Store) -> None:
         self._exchange = exchange
         self._clock = clock
+        self._store = store
         # Client order id -> when an acknowledged open order was first not found.
         self._missing: dict[str, datetime] = {}
 
@@ -155,7 +156,7 @@ class OrderManager:
         order.ft_cancel_reason = reason[:250]
         order.remaining = 0.0
         order.order_update_date = self._clock.now()
-        order.save()
+        self._store.write(order)
         logger.info("trade=%s pair=%s client_id=%s order %s: %s", order.trade_id, order.ft_pair,
                     order.client_order_id, status.value, reason)
         return Applied(order, before, status, order.filled, order.filled)
@@ -182,15 +183,15 @@ class OrderManager:
             order.price = snapshot.price
         if target == OrderStatus.FILLED and order.order_filled_date is None:
             order.order_filled_date = snapshot.last_update or self._clock.now()
-        trade = order.trade
+        trade = self._store.trade_of(order)
         if order.is_entry and snapshot.fee_currency == trade.base_currency:
             # Paid out of the coins bought (Binance without BNB): the position is what arrived.
             order.fee_base = snapshot.fee_cost or 0.0
-        with write():
-            order.save()
+        with self._store.transaction():
+            self._store.write(order)
             _update_fee_rate(trade, order)
-            trade.recalc_from_orders(filled_orders(trade))
-            trade.save()
+            trade.recalc_from_orders(self._store.filled_orders(trade))
+            self._store.write(trade)
         return Applied(order, before, target, filled_before, order.filled)
 
     async def refresh(self, order: Order) -> Applied | None:
@@ -234,7 +235,7 @@ class OrderManager:
             # The exchange still reports it open: ask again next iteration rather than guess.
             return applied
         order.ft_cancel_reason = reason
-        order.save()
+        self._store.write(order)
         return applied
 
     async def _cancel_or_look_up(self, order: Order, order_id: str) -> Applied | None:

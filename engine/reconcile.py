@@ -12,18 +12,17 @@ from __future__ import annotations
 import logging
 
 from core.errors import ExchangeError
-from engine.trader import Trader, is_dust, open_orders_of
-from store.book import BOOK, filled_orders, open_orders, open_trades, write
-from store.models import Order
+from engine.trader import Trader, is_dust
+from store.store import Store
 
 logger = logging.getLogger(__name__)
 
 
-async def reconcile(trader: Trader, pairs: list[str]) -> str:
+async def reconcile(trader: Trader, store: Store, pairs: list[str]) -> str:
     """Bring the database in line with the exchange; returns a one-line summary."""
     checked = changed = 0
-    BOOK.forget()  # start from what the database holds, whatever happened before
-    for order in open_orders():
+    store.forget()  # start from what the database holds, whatever happened before
+    for order in store.open_orders():
         checked += 1
         try:
             applied = await trader.orders.refresh(order)
@@ -33,9 +32,9 @@ async def reconcile(trader: Trader, pairs: list[str]) -> str:
         if applied is not None and (applied.before != applied.after or applied.fill_grew):
             changed += 1
             trader.react(applied)
-    _finish_cut_closes(trader)
-    removed = _remove_empty_trades()
-    unknown = await _unknown_open_orders(trader, pairs)
+    _finish_cut_closes(trader, store)
+    removed = _remove_empty_trades(store)
+    unknown = await _unknown_open_orders(trader, store, pairs)
     summary = f"checked {checked} open orders, {changed} updated, {removed} empty trades removed"
     if unknown:
         summary += (f"; {len(unknown)} open orders on the exchange are not ours: "
@@ -43,15 +42,15 @@ async def reconcile(trader: Trader, pairs: list[str]) -> str:
     return summary
 
 
-def _finish_cut_closes(trader: Trader) -> None:
+def _finish_cut_closes(trader: Trader, store: Store) -> None:
     """An exit's fill was recorded but the kill (or a database outage) came before the trade
     was closed: react to that fill now, once, instead of taking the trade for one that never
     filled. What the exit left may be dust (an entry fee paid in the coin), not zero."""
-    for trade in open_trades():
+    for trade in store.open_trades():
         if not is_dust(trade, trader.exchange.rules(trade.pair).amount_step):
             continue
-        exits = [o for o in filled_orders(trade) if not o.is_entry]
-        if not exits or open_orders_of(trade):
+        exits = [o for o in store.filled_orders(trade) if not o.is_entry]
+        if not exits or store.open_orders_of(trade):
             continue
         last = exits[-1]
         logger.info("trade=%s pair=%s: exit %s filled before the restart; closing the trade",
@@ -59,20 +58,19 @@ def _finish_cut_closes(trader: Trader) -> None:
         trader.exit_filled(trade, last)
 
 
-def _remove_empty_trades() -> int:
+def _remove_empty_trades(store: Store) -> int:
     removed = 0
-    for trade in open_trades():
-        if trade.amount <= 0 and not open_orders_of(trade):
+    for trade in store.open_trades():
+        if trade.amount <= 0 and not store.open_orders_of(trade):
             logger.info("trade=%s pair=%s: nothing filled and nothing open; removed",
                         trade.id, trade.pair)
-            with write():
-                trade.delete_instance(recursive=True)
+            store.delete_trade(trade)
             removed += 1
     return removed
 
 
-async def _unknown_open_orders(trader: Trader, pairs: list[str]) -> list[str]:
-    known = {o.order_id for o in Order.select(Order.order_id).where(Order.order_id.is_null(False))}
+async def _unknown_open_orders(trader: Trader, store: Store, pairs: list[str]) -> list[str]:
+    known = store.exchange_order_ids()
     unknown: list[str] = []
     for pair in pairs:
         try:

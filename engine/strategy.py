@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -27,8 +27,7 @@ from core.errors import ConfigError, StrategyError
 # The config's own parsers, so a bad strategy value reads like a bad config value.
 from engine.config import _order_types, _timeout
 from engine.settings import STRATEGY_KEYS, OrderTypes, UnfilledTimeout
-from store.book import filled_orders
-from store.models import Trade
+from store.models import Order, Trade
 
 if TYPE_CHECKING:
     from venues.exchange import OrderSnapshot
@@ -166,9 +165,9 @@ class TradeSnapshot:
         return float(money.profit_ratio(rate))
 
     @classmethod
-    def from_trade(cls, trade: Any) -> TradeSnapshot:
-        """Copy a trade (a models.Trade or anything with its attributes)."""
-        entries = sum(1 for order in filled_orders(trade) if order.is_entry)
+    def from_trade(cls, trade: Any, orders: Iterable[Order]) -> TradeSnapshot:
+        """Copy a trade (a models.Trade or anything with its attributes), given its orders."""
+        entries = sum(1 for order in orders if order.is_entry and order.filled > 0)
         return cls(
             id=trade.id, pair=trade.pair, open_rate=trade.open_rate, open_date=trade.open_date,
             amount=trade.amount, stake_amount=trade.stake_amount, enter_tag=trade.enter_tag,

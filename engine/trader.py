@@ -25,9 +25,8 @@ from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, recor
 from engine.settings import Settings
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from marketdata.timeframe import timeframe_to_minutes
-from store.book import filled_orders, open_orders, orders_of, trade_by_id, write
 from store.models import ExitReason, Order, OrderStatus, Trade
-from store.statements import assign
+from store.store import Store
 from venues.exchange import Exchange, OrderType, Rounding, Ticker
 
 logger = logging.getLogger(__name__)
@@ -45,26 +44,18 @@ def finite_number(value: object) -> float | None:
     return float(value)
 
 
-def open_orders_of(trade: Trade) -> list[Order]:
-    return [order for order in orders_of(trade.id) if order.is_open]
-
-
-def trades_with_open_orders() -> set[int]:
-    """Ids of the trades that have an order open or pending on the exchange."""
-    return {order.trade_id for order in open_orders()}
-
-
 class Trader:
     """Places and follows orders for one engine; owns no schedule and no state machine."""
 
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
-                 notifier: Notifier, log_once: LogOnce, *,
+                 notifier: Notifier, log_once: LogOnce, store: Store, *,
                  on_close: Callable[[Trade], None]) -> None:
         self.exchange = exchange
         self.clock = clock
         self.notifier = notifier
         self.log_once = log_once
-        self.orders = OrderManager(exchange, clock)
+        self.store = store
+        self.orders = OrderManager(exchange, clock, store)
         self._on_close = on_close  # after every close, whoever closed the trade
         self.configure(settings, strategy)
 
@@ -91,8 +82,8 @@ class Trader:
             return None
         fee = rules.taker_fee if order_type == "market" else rules.maker_fee
         stop = initial_stop(price, self.rules.stoploss, self.round_up(pair))
-        with write():
-            trade = Trade.create(
+        with self.store.transaction():
+            trade = self.store.add(Trade(
                 exchange=self.exchange.name, pair=pair, base_currency=rules.base,
                 stake_currency=rules.quote, strategy=type(self.strategy).__name__,
                 enter_tag=tag, timeframe=self.timeframe_minutes, open_date=now,
@@ -101,8 +92,9 @@ class Trader:
                 stop_loss_pct=stop.stop_loss_pct, initial_stop_loss=stop.stop_loss,
                 initial_stop_loss_pct=stop.stop_loss_pct, max_rate=price, min_rate=price,
                 price_tick=rules.price_tick,
-            )  # fmt: skip
-            order = record_intent(trade, "buy", order_type, amount, price, tag, self.clock)
+            ))  # fmt: skip
+            order = record_intent(self.store, trade, "buy", order_type, amount, price, tag,
+                                  self.clock)
         logger.info("trade=%s pair=%s client_id=%s entry %s %.8g @ %.8g", trade.id, pair,
                     order.client_order_id, order_type, amount, price)
         self.notifier.notify(events.EntryPlaced(
@@ -111,7 +103,7 @@ class Trader:
             exchange=self.exchange.name, dry_run=self.settings.dry_run,
         ))  # fmt: skip
         await self._send(order)
-        return trade_by_id(trade.id)
+        return self.store.trade(trade.id)
 
     @property
     def timeframe_minutes(self) -> int:
@@ -133,7 +125,7 @@ class Trader:
         now = self.clock.now()
         order_type = self.exit_order_type(decision.kind)
         rate = decision.price
-        snapshot = TradeSnapshot.from_trade(trade)
+        snapshot = TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id))
         custom = safe_call(
             trade.pair, self.strategy.custom_exit_price, default=None, log_once=self.log_once,
             trade=snapshot, current_time=now, proposed_rate=rate,
@@ -152,12 +144,12 @@ class Trader:
         if not confirmed:
             return False
         price = self.exchange.round_price(trade.pair, rate)
-        with write():
+        with self.store.transaction():
             trade.exit_reason = decision.reason
             trade.close_rate_requested = price
-            trade.save()
-            order = record_intent(trade, "sell", order_type, amount, price, decision.reason,
-                                  self.clock)
+            self.store.write(trade)
+            order = record_intent(self.store, trade, "sell", order_type, amount, price,
+                                  decision.reason, self.clock)
         logger.info("trade=%s pair=%s client_id=%s exit (%s) %s %.8g @ %.8g", trade.id,
                     trade.pair, order.client_order_id, decision.reason, order_type, amount, price)
         self.notifier.notify(events.ExitPlaced(
@@ -191,17 +183,17 @@ class Trader:
         """
         held = (await self.exchange.fetch_balance()).get(trade.base_currency)
         missing = trade.amount - (held.total if held is not None else 0.0)
-        entry = next((o for o in reversed(orders_of(trade.id)) if o.is_entry and o.filled > 0),
-                     None)
+        entry = next((o for o in reversed(self.store.orders_of(trade.id))
+                      if o.is_entry and o.filled > 0), None)
         if entry is None or not 0 < missing <= trade.amount * 0.02:
             return
         logger.info("trade=%s pair=%s: the wallet holds %.8g less than the trade; booked as "
                     "the entry fee", trade.id, trade.pair, missing)
-        with write():
+        with self.store.transaction():
             entry.fee_base = (entry.fee_base or 0.0) + missing
-            entry.save()
-            trade.recalc_from_orders(filled_orders(trade))
-            trade.save()
+            self.store.write(entry)
+            trade.recalc_from_orders(self.store.filled_orders(trade))
+            self.store.write(trade)
 
     # --- sending, and reacting to what changed ---------------------------------------------
 
@@ -225,7 +217,7 @@ class Trader:
     def react(self, change: Applied) -> None:
         """React once to what a change of an order's row did to its trade."""
         order = change.order
-        trade = trade_by_id(order.trade_id)
+        trade = self.store.trade(order.trade_id)
         if trade is None:
             return
         if order.is_entry:
@@ -249,16 +241,16 @@ class Trader:
             stake_currency=trade.stake_currency, enter_tag=trade.enter_tag,
         ))  # fmt: skip
         safe_call(trade.pair, self.strategy.order_filled, default=None,
-                  log_once=self.log_once, trade=TradeSnapshot.from_trade(trade),
+                  log_once=self.log_once,
+                  trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
                   order=None, current_time=self.clock.now())
 
     def _entry_gone(self, trade: Trade, order: Order) -> None:
         reason = order.ft_cancel_reason or order.status
-        if trade.amount <= 0 and not open_orders_of(trade):
+        if trade.amount <= 0 and not self.store.open_orders_of(trade):
             logger.info("trade=%s pair=%s entry %s with nothing filled: trade removed",
                         trade.id, trade.pair, order.status)
-            with write():
-                trade.delete_instance(recursive=True)
+            self.store.delete_trade(trade)
             self.notifier.notify(events.EntryCancelled(
                 trade_id=trade.id, pair=trade.pair, reason=f"{reason}, fully cancelled",
                 partial=False))
@@ -271,13 +263,13 @@ class Trader:
         if trade.is_stop_loss_trailing or trade.amount <= 0:
             return
         stop = initial_stop(trade.open_rate, self.rules.stoploss, self.round_up(trade.pair))
-        if assign(trade, stop_loss=stop.stop_loss, initial_stop_loss=stop.stop_loss,
-                  stop_loss_pct=stop.stop_loss_pct, initial_stop_loss_pct=stop.stop_loss_pct):
-            trade.save()
+        trade.stop_loss = trade.initial_stop_loss = stop.stop_loss
+        trade.stop_loss_pct = trade.initial_stop_loss_pct = stop.stop_loss_pct
+        self.store.write(trade)
 
     def _exit_ended(self, trade: Trade, order: Order) -> None:
         trade.exit_reason = None
-        trade.save()
+        self.store.write(trade)
         self.notifier.notify(events.ExitCancelled(
             trade_id=trade.id, pair=trade.pair, reason=order.ft_cancel_reason or order.status))
 
@@ -288,8 +280,8 @@ class Trader:
         closes = is_dust(trade, self.exchange.rules(trade.pair).amount_step)
         when = order.order_filled_date or self.clock.now()
         if closes:
-            trade.close(rate, when, filled_orders(trade))
-        trade.save()
+            trade.close(rate, when, self.store.filled_orders(trade))
+        self.store.write(trade)
         logger.info("trade=%s pair=%s exit filled @ %.8g (%s)%s", trade.id, trade.pair, rate,
                     trade.exit_reason, "" if closes else ", partial")
         self.notifier.notify(events.ExitFilled(
@@ -312,18 +304,18 @@ class Trader:
         A synthetic filled exit order keeps the rule that a trade is what its orders say.
         """
         now = self.clock.now()
-        with write():
-            Order.create(
+        with self.store.transaction():
+            self.store.add(Order(
                 trade=trade, client_order_id=f"ext-{trade.id}-{int(now.timestamp())}",
                 ft_order_side="sell", ft_pair=trade.pair, ft_amount=trade.amount, ft_price=rate,
                 ft_order_tag=ExitReason.SOLD_ON_EXCHANGE, status=OrderStatus.FILLED,
                 order_type="market", side="sell", price=rate, amount=trade.amount,
                 filled=trade.amount, remaining=0.0, average=rate, cost=trade.amount * rate,
                 order_date=now, order_filled_date=now, order_update_date=now,
-            )  # fmt: skip
+            ))  # fmt: skip
             trade.exit_reason = ExitReason.SOLD_ON_EXCHANGE
-            trade.close(rate, now, filled_orders(trade))
-            trade.save()
+            trade.close(rate, now, self.store.filled_orders(trade))
+            self.store.write(trade)
         logger.warning("trade=%s pair=%s: coins no longer in the wallet; closed as %s",
                        trade.id, trade.pair, ExitReason.SOLD_ON_EXCHANGE.value)
         self.notifier.notify(events.WarningNotice(
@@ -335,7 +327,7 @@ class Trader:
 
     async def manage_open_orders(self, now: datetime) -> None:
         """Apply fills, resolve unknown intents, and cancel orders past their timeout."""
-        for order in open_orders():
+        for order in self.store.open_orders():
             try:
                 applied = await self.orders.refresh(order)
             except TemporaryError as exc:
@@ -354,12 +346,13 @@ class Trader:
         callback = (self.strategy.check_entry_timeout if order.is_entry
                     else self.strategy.check_exit_timeout)
         return bool(safe_call(order.ft_pair, callback, default=False, log_once=self.log_once,
-                              trade=TradeSnapshot.from_trade(order.trade), order=None,
-                              current_time=now))
+                              trade=TradeSnapshot.from_trade(self.store.trade_of(order),
+                                                             self.store.orders_of(order.trade_id)),
+                              order=None, current_time=now))
 
     async def cancel_order(self, order: Order, reason: str) -> None:
         """Cancel with Freqtrade's guards against leaving an unexitable remainder."""
-        trade = order.trade
+        trade = self.store.trade_of(order)
         if order.filled > 0 and self._remainder_too_small(order, trade):
             self.log_once.info(("keep", order.client_order_id),
                                "trade=%s keeping order %s open: cancelling would leave an "
@@ -372,7 +365,7 @@ class Trader:
 
     async def cancel_open_orders(self, trade: Trade, reason: str) -> int:
         """Cancel every order of the trade still open; how many were asked to cancel."""
-        orders = open_orders_of(trade)
+        orders = self.store.open_orders_of(trade)
         for order in orders:
             await self.cancel_order(order, reason)
         return len(orders)
@@ -382,12 +375,12 @@ class Trader:
         may finish the trade. None when it was refused: no price yet, nothing held, an order
         still open, or a veto."""
         await self.cancel_open_orders(trade, "forcesold")
-        fresh = trade_by_id(trade.id)
+        fresh = self.store.trade(trade.id)
         if fresh is None:
             return "removed"  # an entry with nothing filled, as in Freqtrade
         if not fresh.is_open:
             return "closed"  # an exit filled before the exchange took the cancel
-        if ticker is None or fresh.amount <= 0 or open_orders_of(fresh):
+        if ticker is None or fresh.amount <= 0 or self.store.open_orders_of(fresh):
             return None
         decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
         return "exiting" if await self.exit_trade(fresh, decision, ticker) else None

@@ -9,7 +9,7 @@ decimals and converted to float once, as Freqtrade's FtPrecise does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Context, Decimal
 from enum import StrEnum
@@ -26,11 +26,9 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
-    fn,
 )
 
 from core.errors import InvalidTransition
-from store.statements import CompiledModel, Prepared
 
 db = DatabaseProxy()
 _EXACT = Context(prec=60)
@@ -55,6 +53,9 @@ class OrderStatus(StrEnum):
         return self in (OrderStatus.PENDING_SUBMIT, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 
 
+# The open statuses' values: every iteration asks orders whether they are open, and looking
+# the enum member up from the stored text each time was a noticeable part of a backtest.
+_OPEN_VALUES = frozenset(s.value for s in OrderStatus if s.is_open)
 _S = OrderStatus
 # (from, to) pairs; staying in the same status is always allowed. CANCELED -> FILLED and
 # CANCELED -> PARTIALLY_FILLED are real: a fill can race the cancel request.
@@ -111,7 +112,7 @@ class UTCDateTimeField(Field):
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class BaseModel(CompiledModel):
+class BaseModel(Model):
     class Meta:
         database = db
 
@@ -119,15 +120,6 @@ class BaseModel(CompiledModel):
 class KeyValue(BaseModel):
     key = CharField(primary_key=True, max_length=64)
     value = TextField()
-
-    @classmethod
-    def get_value(cls, key: str) -> str | None:
-        row = cls.get_or_none(cls.key == key)
-        return None if row is None else str(row.value)
-
-    @classmethod
-    def set_value(cls, key: str, value: str) -> None:
-        cls.insert(key=key, value=value).on_conflict_replace().execute()
 
 
 class Trade(BaseModel):
@@ -207,11 +199,9 @@ class Trade(BaseModel):
 
     # --- recomputation from orders ---------------------------------------------------------
 
-    def filled_orders(self) -> list[Order]:
-        return [o for o in orders_of(self.id) if o.filled > 0]
-
-    def recalc_from_orders(self, orders: Iterable[Order] | None = None) -> float:
-        """Rebuild amount, average price, stake and profit from the orders' cumulative fills.
+    def recalc_from_orders(self, orders: Iterable[Order]) -> float:
+        """Rebuild amount, average price, stake and profit from the orders' cumulative fills
+        (orders without a fill count for nothing), in the orders' order.
 
         Exits realize profit against the average entry price at the time of the exit, as
         Freqtrade's recalc_trade_from_orders does. Returns the entry value (fees included)
@@ -223,7 +213,7 @@ class Trade(BaseModel):
         entry_value = 0.0
         realized = 0.0
         avg: float | None = None
-        for order in orders if orders is not None else self.filled_orders():
+        for order in orders:
             filled = dec(order.filled - (order.fee_base or 0.0))
             if filled <= 0:
                 continue
@@ -248,7 +238,7 @@ class Trade(BaseModel):
             self.open_trade_value = self.open_value_of(self.amount, avg)
         return entry_value
 
-    def close(self, rate: float, when: datetime, orders: Iterable[Order] | None = None) -> None:
+    def close(self, rate: float, when: datetime, orders: Iterable[Order]) -> None:
         """Mark the trade closed at `rate`; its profit is what the exits realized."""
         entry_value = self.recalc_from_orders(orders)
         self.is_open = False
@@ -297,7 +287,7 @@ class Order(BaseModel):
 
     @property
     def is_open(self) -> bool:
-        return self.order_status.is_open
+        return self.status in _OPEN_VALUES
 
     @property
     def is_entry(self) -> bool:
@@ -361,50 +351,6 @@ class PaperOrder(BaseModel):
 
     class Meta:
         table_name = "paper_orders"
-
-
-def prepared(build: Callable[..., Any]) -> Prepared[Any]:
-    """A query compiled once (see `store.statements`); datetimes are stored as in the rows."""
-    return Prepared(build, _DATES.db_value)
-
-
-_DATES = UTCDateTimeField()
-_OPEN_TRADES: Prepared[Trade] = prepared(
-    # "= 1" rather than the bare column: only a comparison lets SQLite use the index.
-    lambda: Trade.select().where(Trade.is_open == True).order_by(Trade.id))  # noqa: E712
-_TRADE: Prepared[Trade] = prepared(lambda trade_id: Trade.select().where(Trade.id == trade_id))
-_ORDERS_OF: Prepared[Order] = prepared(
-    lambda trade_id: Order.select().where(Order.trade == trade_id).order_by(Order.id))
-_OPEN_ORDERS: Prepared[Order] = prepared(lambda: Order.select().where(
-    Order.status.in_([s.value for s in OrderStatus if s.is_open])).order_by(Order.id))
-
-
-def open_trades() -> list[Trade]:
-    return _OPEN_TRADES()
-
-
-def trade_by_id(trade_id: int) -> Trade | None:
-    found = _TRADE(trade_id)
-    return found[0] if found else None
-
-
-def orders_of(trade_id: int) -> list[Order]:
-    return _ORDERS_OF(trade_id)
-
-
-def open_orders() -> list[Order]:
-    """Orders pending, open or partly filled on the exchange, oldest first."""
-    return _OPEN_ORDERS()
-
-
-def traded_value(trade_ids: list[int]) -> float:
-    """Traded value of all fills of these trades, in one query per thousand trades."""
-    total = 0.0
-    for start in range(0, len(trade_ids), 1000):
-        chunk = trade_ids[start:start + 1000]
-        total += Order.select(fn.SUM(Order.cost)).where(
-            Order.trade.in_(chunk), Order.filled > 0).scalar() or 0.0
-    return total
 
 
 TABLES: list[type[Model]] = [KeyValue, Trade, Order, PairLock, OutboxMessage, PaperOrder]

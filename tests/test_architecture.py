@@ -107,6 +107,71 @@ def test_layers_hold_no_ccxt_free_helpers_written_twice() -> None:
     assert twice == {}
 
 
+# peewee's query and write methods: outside store/ none may be called on our tables or rows.
+QUERIES = frozenset({"select", "create", "get", "get_or_none", "get_by_id", "insert",
+                     "insert_many", "update", "delete", "raw", "save", "delete_instance"})
+ROW_WRITES = frozenset({"save", "delete_instance"})  # only a row has these: flagged on anything
+TABLE_MODULES = ("store.models", "models")
+
+
+def _table_names(tree: ast.Module) -> set[str]:
+    """Names bound in the module to our table classes or to a module holding them."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0:
+            if node.module in TABLE_MODULES:
+                names.update(a.asname or a.name for a in node.names)
+            elif node.module == "store":
+                names.update(a.asname or a.name for a in node.names if a.name == "models")
+        elif isinstance(node, ast.Import):
+            names.update(a.asname or a.name for a in node.names if a.name in TABLE_MODULES)
+    return names
+
+
+def _root(node: ast.expr) -> str | None:
+    """The name an attribute chain starts from (`models` in `models.Trade.select`)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _table_calls(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tables = _table_names(tree)
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        method = node.func.attr
+        on_table = method in QUERIES and _root(node.func.value) in tables
+        if on_table or method in ROW_WRITES:
+            found.append((node.lineno, f"{path.name}:{node.lineno} .{method}("))
+    return [call for _, call in sorted(found)]
+
+
+def test_only_the_store_queries_or_writes_our_tables() -> None:
+    """Everything else asks the Store (or the paper exchange's PaperOrders)."""
+    outside = [p for layer in sorted(set(LAYERS) - {"store"}) for p in _modules(layer)]
+    outside += [ROOT / root for root in ROOTS] + [ROOT / "models.py"]
+    outside += [p for folder in ("benchmarks", "strategies") for p in _modules(folder)]
+    assert {_where(p): calls for p in outside if (calls := _table_calls(p))} == {}
+
+
+def test_the_table_check_sees_queries_and_row_writes_but_not_dict_updates(
+        tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from store import models\n"
+        "from store.models import Trade as T\n"
+        "T.select().where(T.is_open)\n"
+        "models.PairLock.update(active=False).execute()\n"
+        "trade.save()\n"
+        "{}.update(a=1)\n"
+        "settings.select('x')\n", encoding="utf-8")
+    calls = [call.rsplit(":", 1)[1] for call in _table_calls(sample)]
+    assert calls == ["3 .select(", "4 .update(", "5 .save("]
+
+
 def test_timeframe_arithmetic_lives_in_its_own_module() -> None:
     """Every reading of a timeframe string goes through marketdata/timeframe.py."""
     home = ROOT / "marketdata" / "timeframe.py"

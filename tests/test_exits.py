@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +28,8 @@ from engine.exits import (
     update_stop,
 )
 from engine.strategy import IStrategy
-from store import models, schema
+from store import models
+from tests.factories import trade_row
 from venues.exchange import Rounding, Ticker
 from venues.precision import round_price
 
@@ -57,13 +58,6 @@ def nearest(price: float, pair: str = PAIR) -> float:
     return round_price(EXCHANGE, pair, price)
 
 
-@pytest.fixture(autouse=True)
-def database() -> Iterator[None]:
-    schema.init_db("sqlite:///:memory:")
-    yield
-    schema.close_db()
-
-
 class Unset(IStrategy):
     """A strategy that sets only its timeframe: every other attribute is IStrategy's."""
 
@@ -84,11 +78,7 @@ def rules(**overrides: object) -> ExitRules:
 
 def make_trade(open_rate: float = 5e-05, amount: float = 1000.0, *, opened: datetime = T0,
                exit_rules: ExitRules | None = None, pair: str = PAIR) -> models.Trade:
-    trade = models.Trade(
-        pair=pair, open_rate=open_rate, amount=amount, fee_open=0.001, fee_close=0.001,
-        open_date=opened, exchange="binance", base_currency="ADA", stake_currency="BTC",
-        strategy="Test", timeframe=5,
-    )
+    trade = trade_row(pair, open_rate=open_rate, amount=amount, open_date=opened)
     trade.open_trade_value = trade.open_value_of(amount, open_rate)
     first = initial_stop(open_rate, (exit_rules or rules()).stoploss, round_up_for(pair))
     apply(trade, first)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from peewee import Database
 
 from compose import build_commands, build_exchange
 from core.clock import ManualClock
@@ -17,7 +18,8 @@ from engine.events import ErrorNotice, LogNotifier
 from engine.loader import strategy_for
 from handlers.app import CANDLE_SLACK_SECONDS, TICK_JOB, build_application
 from handlers.context import BOT_DATA_KEY, bot_context
-from store import schema
+from store.paper_orders import PaperOrders
+from store.store import Store
 from tests.factories import DATA_START, make_settings, run_for
 from tests.fakes.telegram import (
     OWNER_ENV,
@@ -68,15 +70,15 @@ class FakeMonotonic:
 
 
 @pytest.fixture
-async def rig():
+async def rig(database: Database):
     """(chat, exchange, notifier, monotonic) over a real engine whose exchange can fail."""
-    schema.init_db("sqlite:///:memory:")
     settings = make_settings(QUIET, OWNER_ENV)
     clock = ManualClock(DATA_START)
     strategy = strategy_for(settings)
-    exchange = FaultyExchange(build_exchange(settings, strategy.timeframe, clock))
+    exchange = FaultyExchange(build_exchange(settings, strategy.timeframe, clock,
+                                             PaperOrders(database)))
     notifier = LogNotifier()
-    commands = build_commands(settings, strategy, exchange, clock, notifier)
+    commands = build_commands(settings, strategy, exchange, clock, notifier, Store(database))
     tg = FakeTelegram()
     monotonic = FakeMonotonic()
     app = build_application(settings, commands, request=tg, get_updates_request=tg,

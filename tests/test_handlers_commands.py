@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 
-from engine.locks import lock_pair
 from handlers.logbuffer import LogBuffer
 from handlers.table import COMMANDS
 from tests.factories import run_for
@@ -205,8 +204,9 @@ async def test_locks_and_unlock(chat: Chat) -> None:
     assert await chat.say("/locks") == "No active locks."
     assert await chat.say("/unlock ETH/BTC") == "No active lock for ETH/BTC."
     now = chat.commands.engine.clock.now()
-    lock_pair("ETH/BTC", now + timedelta(hours=2), "StoplossGuard <2 losses>", now)
-    lock_pair("*", now + timedelta(hours=1), "MaxDrawdown", now)
+    store = chat.commands.store
+    store.lock_pair("ETH/BTC", now + timedelta(hours=2), "StoplossGuard <2 losses>", now)
+    store.lock_pair("*", now + timedelta(hours=1), "MaxDrawdown", now)
     locks = await chat.say("/locks")
     assert "1   ETH/BTC    2018-01-11 07:05  StoplossGuard <2 losses>" in locks
     assert "2   all pairs  2018-01-11 06:05  MaxDrawdown" in locks
@@ -276,7 +276,8 @@ async def test_chart_sends_a_png(chat: Chat) -> None:
 async def test_a_status_over_4096_characters_arrives_as_several_valid_messages(
         chat: Chat) -> None:
     start = chat.commands.engine.clock.now() - timedelta(days=1)
-    seed_trades(12, is_open=True, start=start, pairs=["ETH/BTC", "LTC/BTC", "<XLM>&/BTC"])
+    seed_trades(chat.commands.store, 12, is_open=True, start=start,
+                pairs=["ETH/BTC", "LTC/BTC", "<XLM>&/BTC"])
     replies = await chat.send("/status")
     assert len(replies) > 1
     assert all(len(r.text) <= 4096 for r in replies)

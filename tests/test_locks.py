@@ -3,43 +3,55 @@ stale after a lock is written, removed, or the clock moves either way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from engine.locks import active_locks, lock_pair, locked_pairs, unlock
 from store import schema
+from store.models import PairLock
+from store.store import Store
 
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
 
-@pytest.fixture(autouse=True)
-def database() -> Iterator[None]:
-    schema.init_db("sqlite:///:memory:")
-    yield
-    schema.close_db()
+def test_a_lock_holds_until_its_end_and_an_unlock_frees_the_pair_at_once(store: Store) -> None:
+    assert store.locked_pairs(NOW) == set()
+    store.lock_pair("ETH/BTC", NOW + 10 * MINUTE, "Auto lock", NOW)
+    store.lock_pair("*", NOW + 5 * MINUTE, "Guard", NOW)
+    assert store.locked_pairs(NOW) == {"ETH/BTC", "*"}
+    assert store.locked_pairs(NOW + 5 * MINUTE) == {"ETH/BTC"}
+    assert store.unlock("ETH/BTC", NOW + 6 * MINUTE) == 1
+    assert store.locked_pairs(NOW + 6 * MINUTE) == set()
 
 
-def test_a_lock_holds_until_its_end_and_an_unlock_frees_the_pair_at_once() -> None:
-    assert locked_pairs(NOW) == set()
-    lock_pair("ETH/BTC", NOW + 10 * MINUTE, "Auto lock", NOW)
-    lock_pair("*", NOW + 5 * MINUTE, "Guard", NOW)
-    assert locked_pairs(NOW) == {"ETH/BTC", "*"}
-    assert locked_pairs(NOW + 5 * MINUTE) == {"ETH/BTC"}
-    assert unlock("ETH/BTC", NOW + 6 * MINUTE) == 1
-    assert locked_pairs(NOW + 6 * MINUTE) == set()
+def test_the_clock_going_back_sees_locks_that_had_expired_again(store: Store) -> None:
+    store.lock_pair("ETH/BTC", NOW + 10 * MINUTE, "Auto lock", NOW)
+    assert store.locked_pairs(NOW + 20 * MINUTE) == set()
+    assert store.locked_pairs(NOW + 5 * MINUTE) == {"ETH/BTC"}
 
 
-def test_the_clock_going_back_sees_locks_that_had_expired_again() -> None:
-    lock_pair("ETH/BTC", NOW + 10 * MINUTE, "Auto lock", NOW)
-    assert locked_pairs(NOW + 20 * MINUTE) == set()
-    assert locked_pairs(NOW + 5 * MINUTE) == {"ETH/BTC"}
+def test_active_locks_come_soonest_end_first_and_expire_as_the_clock_moves(
+        store: Store) -> None:
+    store.lock_pair("LTC/BTC", NOW + 30 * MINUTE, "Auto lock", NOW)
+    store.lock_pair("ETH/BTC", NOW + 5 * MINUTE, "Auto lock", NOW)
+    assert [lock.pair for lock in store.active_locks(NOW)] == ["ETH/BTC", "LTC/BTC"]
+    store.lock_pair("XLM/BTC", NOW + 20 * MINUTE, "Guard", NOW)  # joins the kept ones
+    assert [lock.pair for lock in store.active_locks(NOW + 10 * MINUTE)] == [
+        "XLM/BTC", "LTC/BTC"]
+    assert store.active_locks(NOW + timedelta(hours=1)) == []
+    store.forget()  # and the database says the same
+    assert [lock.pair for lock in store.active_locks(NOW)] == ["ETH/BTC", "XLM/BTC", "LTC/BTC"]
 
 
-def test_another_database_has_its_own_locks() -> None:
-    lock_pair("ETH/BTC", NOW + 10 * MINUTE, "Auto lock", NOW)
-    assert [lock.pair for lock in active_locks(NOW)] == ["ETH/BTC"]
-    schema.init_db("sqlite:///:memory:")
-    assert active_locks(NOW) == []
+def test_a_lock_is_removed_by_its_id_and_only_while_it_is_active(store: Store) -> None:
+    first = store.lock_pair("ETH/BTC", NOW + 10 * MINUTE, "Auto lock", NOW)
+    store.lock_pair("ETH/BTC", NOW + 20 * MINUTE, "Guard", NOW)
+    assert store.unlock(str(first.id), NOW) == 1
+    assert store.unlock(str(first.id), NOW) == 0
+    assert [lock.reason for lock in store.active_locks(NOW)] == ["Guard"]
+    assert [lock.active for lock in PairLock.select().order_by(PairLock.id)] == [False, True]
+
+
+def test_another_database_has_its_own_locks(store: Store) -> None:
+    store.lock_pair("ETH/BTC", NOW + 10 * MINUTE, "Auto lock", NOW)
+    assert [lock.pair for lock in store.active_locks(NOW)] == ["ETH/BTC"]
+    assert Store(schema.init_db("sqlite:///:memory:")).active_locks(NOW) == []

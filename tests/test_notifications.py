@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from peewee import Database
 from telegram import Bot
 
 from engine.events import (
@@ -27,7 +28,7 @@ from engine.events import (
 )
 from handlers.notify import TelegramNotifier, format_event
 from handlers.sender import OutboxSender
-from store import models, schema
+from store import models
 from store.outbox import Outbox
 from tests.factories import make_settings, run_for
 from tests.fakes.telegram import (
@@ -74,13 +75,6 @@ class VirtualSleep:
 class BrokenOutbox(Outbox):
     def add(self, kind: str, text: str, silent: bool, now: datetime) -> int:
         raise OSError("disk full")
-
-
-@pytest.fixture
-def db():
-    schema.init_db("sqlite:///:memory:")
-    yield
-    schema.close_db()
 
 
 def notifier_for(overrides: dict | None = None, outbox: Outbox | None = None,
@@ -140,7 +134,7 @@ def test_the_startup_message_says_live_or_dry_run_first(dry_run: bool, mode: str
     assert ("LIVE" in first) != ("DRY-RUN" in first)
 
 
-def test_notification_settings_on_silent_off_and_per_exit_reason(db: None) -> None:
+def test_notification_settings_on_silent_off_and_per_exit_reason(database: Database) -> None:
     notifier = notifier_for({"telegram": {"notification_settings": {
         "warning": "silent", "status": "off", "exit_fill": {"stop_loss": "off", "roi": "silent"},
     }}})
@@ -154,14 +148,14 @@ def test_notification_settings_on_silent_off_and_per_exit_reason(db: None) -> No
         ("warning", True), ("exit_fill", True), ("exit_fill", False), ("error", False)]
 
 
-def test_entry_fill_is_off_by_default_as_in_freqtrade(db: None) -> None:
+def test_entry_fill_is_off_by_default_as_in_freqtrade(database: Database) -> None:
     notifier = notifier_for()
     notifier.notify(EVENTS[1])
     notifier.notify(EVENTS[0])
     assert [r.kind for r in rows()] == ["entry"]
 
 
-def test_notify_never_raises_when_the_outbox_fails(db: None) -> None:
+def test_notify_never_raises_when_the_outbox_fails(database: Database) -> None:
     woken: list[bool] = []
     notifier = notifier_for(outbox=BrokenOutbox(), wake=lambda: woken.append(True))
     notifier.notify(WarningNotice("w"))
@@ -182,7 +176,7 @@ async def deliver(tg: FakeTelegram, sleep: VirtualSleep, count: int) -> list[str
 
 
 async def test_messages_go_out_in_order_and_flood_limits_are_waited_out(
-        db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")  # RetryAfter without the v22.2 deprecation
     notifier = notifier_for()
     for i in range(5):
@@ -197,7 +191,7 @@ async def test_messages_go_out_in_order_and_flood_limits_are_waited_out(
 
 
 async def test_an_unparsable_message_is_set_aside_and_other_400s_are_retried(
-        db: None) -> None:
+        database: Database) -> None:
     outbox = Outbox()
     outbox.add("warning", "first", False, T0)
     outbox.add("warning", "broken <b>", False, T0)
@@ -210,7 +204,7 @@ async def test_an_unparsable_message_is_set_aside_and_other_400s_are_retried(
     assert all(r.sent_at is not None for r in rows())
 
 
-async def test_back_off_is_exponential_and_capped(db: None) -> None:
+async def test_back_off_is_exponential_and_capped(database: Database) -> None:
     notifier_for().notify(WarningNotice("late"))
     tg = FakeTelegram()
     tg.fail("down", times=10, method="sendMessage")

@@ -15,11 +15,13 @@ import peewee
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from peewee import Database
 
 from core.clock import ManualClock
 from core.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
 from marketdata.files import load_candles, load_pair_data
 from store import models, schema
+from store.paper_orders import PaperOrders
 from venues.exchange import Balance, OrderRequest, OrderSnapshot
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
@@ -62,15 +64,13 @@ def market(clock: ManualClock) -> OfflineMarket:
 
 
 @pytest.fixture
-def db() -> Iterator[None]:
-    schema.init_db("sqlite:///:memory:")
-    yield
-    schema.close_db()
+def orders(database: Database) -> PaperOrders:
+    return PaperOrders(database)
 
 
 @pytest.fixture
-def paper(db: None, market: OfflineMarket, clock: ManualClock) -> PaperExchange:
-    return PaperExchange(market, clock, wallet=1.0, stake_currency="BTC")
+def paper(orders: PaperOrders, market: OfflineMarket, clock: ManualClock) -> PaperExchange:
+    return PaperExchange(market, clock, orders, wallet=1.0, stake_currency="BTC")
 
 
 async def test_market_buy_fills_at_once_at_the_candle_open_with_the_taker_fee(
@@ -106,9 +106,9 @@ async def test_amount_is_truncated_to_the_market_step(paper: PaperExchange) -> N
 
 
 async def test_fee_given_replaces_the_market_fees(
-    db: None, market: OfflineMarket, clock: ManualClock
+    orders: PaperOrders, market: OfflineMarket, clock: ManualClock
 ) -> None:
-    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC", fee=0.0025)
+    paper = PaperExchange(market, clock, orders, wallet=1.0, stake_currency="BTC", fee=0.0025)
     order = await paper.create_order(buy(1.0))
     assert close_to(order.fee_cost or 0, order.cost * 0.0025)
 
@@ -189,14 +189,14 @@ async def test_selling_more_than_is_held_is_refused(paper: PaperExchange) -> Non
 
 
 async def test_orders_below_the_minimum_cost_or_amount_are_refused_with_the_rule(
-    db: None, clock: ManualClock
+    orders: PaperOrders, clock: ManualClock
 ) -> None:
     markets = json.loads(MARKETS.read_text())["markets"]
     for market in markets:
         if market["symbol"] == "ETH/BTC":
             market["limits"]["amount"]["min"] = 0.01
     venue = OfflineMarket(load_pair_data(DATA, ["ETH/BTC", "NXT/BTC"], "5m"), "5m", markets, clock)
-    paper = PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC")
+    paper = PaperExchange(venue, clock, orders, wallet=1.0, stake_currency="BTC")
     with pytest.raises(OrderRejected, match=r"below the minimum 0\.0001 BTC"):
         await paper.create_order(buy(2, pair="NXT/BTC"))
     with pytest.raises(OrderRejected, match=r"amount 0\.005 is below the minimum amount 0\.01"):
@@ -207,9 +207,10 @@ async def test_orders_below_the_minimum_cost_or_amount_are_refused_with_the_rule
 
 
 async def test_partial_fills_take_the_ratio_of_what_remains_at_each_check(
-    db: None, market: OfflineMarket, clock: ManualClock
+    orders: PaperOrders, market: OfflineMarket, clock: ManualClock
 ) -> None:
-    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC", partial_fill_ratio=0.5)
+    paper = PaperExchange(market, clock, orders, wallet=1.0, stake_currency="BTC",
+                          partial_fill_ratio=0.5)
     limit = market.round_price("ETH/BTC", candle(START)["open"])
     order = await paper.create_order(buy(1.0, limit, "limit"))
     fills = [order.filled]
@@ -223,9 +224,10 @@ async def test_partial_fills_take_the_ratio_of_what_remains_at_each_check(
 
 
 async def test_cancel_keeps_the_filled_part_and_releases_the_rest(
-    db: None, market: OfflineMarket, clock: ManualClock
+    orders: PaperOrders, market: OfflineMarket, clock: ManualClock
 ) -> None:
-    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC", partial_fill_ratio=0.4)
+    paper = PaperExchange(market, clock, orders, wallet=1.0, stake_currency="BTC",
+                          partial_fill_ratio=0.4)
     limit = market.round_price("ETH/BTC", candle(START)["open"])
     order = await paper.create_order(buy(1.0, limit, "limit"))
     canceled = await paper.cancel_order("ETH/BTC", order.order_id)
@@ -266,10 +268,11 @@ async def test_no_price_outside_the_data_refuses_the_order(
 
 
 def test_partial_fill_ratio_outside_zero_to_one_is_a_config_error(
-    market: OfflineMarket, clock: ManualClock
+    orders: PaperOrders, market: OfflineMarket, clock: ManualClock
 ) -> None:
     with pytest.raises(ConfigError, match="partial_fill_ratio"):
-        PaperExchange(market, clock, wallet=1.0, stake_currency="BTC", partial_fill_ratio=1.5)
+        PaperExchange(market, clock, orders, wallet=1.0, stake_currency="BTC",
+                      partial_fill_ratio=1.5)
 
 
 async def test_balances_add_up_to_the_wallet_less_fees_at_the_prices_paid(
@@ -291,9 +294,10 @@ async def test_state_survives_a_restart_on_the_same_database_file(tmp_path: Path
     url = f"sqlite:///{tmp_path / 'dryrun.sqlite'}"
 
     async def session(clock: ManualClock) -> PaperExchange:
-        schema.init_db(url)
+        orders = PaperOrders(schema.init_db(url))
         venue = OfflineMarket.from_files(DATA, PAIRS, "5m", MARKETS, clock)
-        return PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC", partial_fill_ratio=0.5)
+        return PaperExchange(venue, clock, orders, wallet=1.0, stake_currency="BTC",
+                             partial_fill_ratio=0.5)
 
     clock = ManualClock(START)
     paper = await session(clock)
@@ -337,11 +341,11 @@ order_steps = st.lists(
 def test_free_never_goes_negative_and_totals_follow_the_fills(
     steps: list[tuple[str, float, float | None, int]], ratio: float | None
 ) -> None:
-    async def run() -> tuple[dict[str, Balance], list[OrderSnapshot]]:
+    async def run(orders: PaperOrders) -> tuple[dict[str, Balance], list[OrderSnapshot]]:
         clock = ManualClock(START)
         venue = OfflineMarket(load_pair_data(DATA, ["ETH/BTC"], "5m"), "5m", markets(), clock)
         paper = PaperExchange(
-            venue, clock, wallet=1.0, stake_currency="BTC", partial_fill_ratio=ratio
+            venue, clock, orders, wallet=1.0, stake_currency="BTC", partial_fill_ratio=ratio
         )
         ids = []
         for number, (side, amount, distance, hours) in enumerate(steps):
@@ -360,9 +364,9 @@ def test_free_never_goes_negative_and_totals_follow_the_fills(
         orders = [await paper.fetch_order("ETH/BTC", order_id) for order_id in ids]
         return await paper.fetch_balance(), orders
 
-    schema.init_db("sqlite:///:memory:")
+    table = PaperOrders(schema.init_db("sqlite:///:memory:"))
     try:
-        balance, orders = asyncio.run(run())
+        balance, orders = asyncio.run(run(table))
     finally:
         schema.close_db()
     totals = snapshot_totals(orders, 1.0)
@@ -392,8 +396,7 @@ def disk(tmp_path: Path) -> Iterator[FullDisk]:
     schema.init_db(f"sqlite:///{tmp_path / 'dryrun.sqlite'}")
     schema.close_db()
     database = FullDisk(str(tmp_path / "dryrun.sqlite"))
-    models.db.initialize(database)
-    models.db.connect(reuse_if_open=True)
+    schema.open_database(database)
     yield database
     schema.close_db()
 
@@ -401,7 +404,7 @@ def disk(tmp_path: Path) -> Iterator[FullDisk]:
 async def test_a_fill_that_could_not_be_written_is_not_remembered_and_happens_once_written(
     disk: FullDisk, market: OfflineMarket, clock: ManualClock
 ) -> None:
-    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC")
+    paper = PaperExchange(market, clock, PaperOrders(disk), wallet=1.0, stake_currency="BTC")
     limit = market.round_price("ETH/BTC", candle(START)["low"] * 0.995)
     order = await paper.create_order(buy(1.0, limit, "limit"))
     before = await paper.fetch_balance()
@@ -420,7 +423,7 @@ async def test_a_fill_that_could_not_be_written_is_not_remembered_and_happens_on
 async def test_after_a_failed_write_the_exchange_believes_the_table_not_its_memory(
     disk: FullDisk, market: OfflineMarket, clock: ManualClock
 ) -> None:
-    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC")
+    paper = PaperExchange(market, clock, PaperOrders(disk), wallet=1.0, stake_currency="BTC")
     order = await paper.create_order(buy(1.0, 0.05, "limit", cid="resting"))
     disk.full = True
     with pytest.raises(peewee.OperationalError):
@@ -437,7 +440,7 @@ async def test_after_a_failed_write_the_exchange_believes_the_table_not_its_memo
 async def test_an_order_that_could_not_be_written_does_not_exist_and_its_number_is_reused(
     disk: FullDisk, market: OfflineMarket, clock: ManualClock
 ) -> None:
-    paper = PaperExchange(market, clock, wallet=1.0, stake_currency="BTC")
+    paper = PaperExchange(market, clock, PaperOrders(disk), wallet=1.0, stake_currency="BTC")
     await paper.create_order(buy(1.0, cid="first"))
     disk.full = True
     with pytest.raises(peewee.OperationalError):
@@ -453,16 +456,16 @@ async def test_a_retried_create_returns_the_finished_order_it_made_before_a_rest
     tmp_path: Path, clock: ManualClock
 ) -> None:
     url = f"sqlite:///{tmp_path / 'dryrun.sqlite'}"
-    schema.init_db(url)
+    orders = PaperOrders(schema.init_db(url))
     venue = OfflineMarket.from_files(DATA, PAIRS, "5m", MARKETS, clock)
-    paper = PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC")
+    paper = PaperExchange(venue, clock, orders, wallet=1.0, stake_currency="BTC")
     bought = await paper.create_order(buy(1.0, cid="intent-1"))
     resting = await paper.create_order(buy(1.0, 0.05, "limit", cid="intent-2"))
     canceled = await paper.cancel_order("ETH/BTC", resting.order_id)
     schema.close_db()
 
-    schema.init_db(url)
-    restarted = PaperExchange(venue, clock, wallet=1.0, stake_currency="BTC")
+    restarted = PaperExchange(venue, clock, PaperOrders(schema.init_db(url)), wallet=1.0,
+                              stake_currency="BTC")
     assert await restarted.create_order(buy(1.0, cid="intent-1")) == bought
     assert await restarted.create_order(buy(1.0, 0.05, "limit", cid="intent-2")) == canceled
     assert models.PaperOrder.select().count() == 2

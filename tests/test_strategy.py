@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -24,7 +23,9 @@ from engine.strategy import (
     safe_call,
     safe_populate,
 )
-from store import models, schema
+from store import models
+from store.store import Store
+from tests.factories import new_order, new_trade
 
 NOW = datetime(2018, 1, 20, 12, 0, tzinfo=UTC)
 log = logging.getLogger("tests.strategy")
@@ -189,27 +190,14 @@ def test_trade_snapshot_cannot_be_changed_by_a_strategy() -> None:
         _snapshot().stop_loss = 0.5  # type: ignore[misc]
 
 
-@pytest.fixture
-def db() -> Iterator[None]:
-    schema.init_db("sqlite:///:memory:")
-    yield
-    schema.close_db()
-
-
-def test_trade_snapshot_copies_a_trade_row_and_counts_its_filled_entries(db: None) -> None:
-    trade = models.Trade.create(
-        exchange="offline", pair="ETH/BTC", base_currency="ETH", stake_currency="BTC",
-        strategy="FussyStrategy", enter_tag="ema_cross", timeframe=5, open_date=NOW,
-        open_rate=0.1, fee_open=0.001, fee_close=0.001, stop_loss=0.095,
-        initial_stop_loss=0.095, max_rate=0.1, min_rate=0.1)
-    for n, filled in enumerate((1.0, 0.5, 0.0)):
-        models.Order.create(trade=trade, client_order_id=f"c{n}", ft_order_side="buy",
-                            ft_pair="ETH/BTC", ft_amount=1.0, ft_price=0.1, order_type="limit",
-                            side="buy", price=0.1, amount=1.0, filled=filled, order_date=NOW,
-                            status="filled" if filled else "open")
-    trade.recalc_from_orders()
-    trade.save()
-    snapshot = TradeSnapshot.from_trade(trade)
+def test_trade_snapshot_copies_a_trade_row_and_counts_its_filled_entries(store: Store) -> None:
+    trade = new_trade(store, strategy="FussyStrategy", enter_tag="ema_cross", open_date=NOW,
+                      stop_loss=0.095, initial_stop_loss=0.095, max_rate=0.1, min_rate=0.1)
+    for filled in (1.0, 0.5, 0.0):
+        new_order(store, trade, filled=filled, status="filled" if filled else "open")
+    trade.recalc_from_orders(store.filled_orders(trade))
+    store.write(trade)
+    snapshot = TradeSnapshot.from_trade(trade, store.orders_of(trade.id))
     assert (snapshot.id, snapshot.pair, snapshot.amount, snapshot.enter_tag) == \
         (trade.id, "ETH/BTC", 1.5, "ema_cross")
     assert snapshot.nr_of_successful_entries == 2

@@ -38,8 +38,8 @@ import pandas as pd
 
 from core.clock import Clock
 from core.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
-from store.models import PaperOrder, dec, prepared
-from store.statements import Prepared
+from store.models import PaperOrder, dec
+from store.paper_orders import PaperOrders
 from venues.exchange import (
     Balance,
     Exchange,
@@ -60,12 +60,6 @@ logger = logging.getLogger(__name__)
 # restart (which sums every row again) finds the very same balances.
 _EXACT = Context(prec=60)
 OPEN, CLOSED, CANCELED = "open", "closed", "canceled"
-_BY_ID: Prepared[PaperOrder] = prepared(lambda order_id: PaperOrder.select().where(
-    PaperOrder.id == order_id))
-
-
-def _one(rows: list[PaperOrder]) -> PaperOrder | None:
-    return rows[0] if rows else None
 
 
 def _currencies(pair: str) -> tuple[str, str]:
@@ -98,20 +92,6 @@ def _crosses(row: PaperOrder, ticker: Ticker) -> bool:
     return price >= ticker.low if row.side == "buy" else price <= ticker.high
 
 
-def _copy(row: PaperOrder) -> PaperOrder:
-    """A row to change: the book holds only what the table holds until the change commits."""
-    changed = PaperOrder(__no_default__=1)
-    changed.__data__ = dict(row.__data__)
-    return changed
-
-
-def _as_stored(row: PaperOrder) -> None:
-    """Make the row what reading it back would give (floats, UTC datetimes from text)."""
-    data = row.__data__
-    for field in PaperOrder._meta.sorted_fields:
-        data[field.name] = field.python_value(field.db_value(data[field.name]))
-
-
 class _Book:
     """The table as this process last read or wrote it."""
 
@@ -121,9 +101,9 @@ class _Book:
         self.ids: dict[str, str] = {}  # every row's order id, by client order id
 
     @classmethod
-    def read(cls, wallet: float, stake: str) -> _Book:
+    def read(cls, table: PaperOrders, wallet: float, stake: str) -> _Book:
         book = cls(wallet, stake)
-        for row in PaperOrder.select():
+        for row in table.all():
             book.take(row, {})
         return book
 
@@ -162,12 +142,14 @@ def snapshot(row: PaperOrder) -> OrderSnapshot:
 
 
 class PaperExchange:
-    """The dry-run `Exchange`: `source` for prices, `paper_orders` for orders and balances."""
+    """The dry-run `Exchange`: `source` for prices, `table` (paper_orders) for orders and
+    balances."""
 
     def __init__(
         self,
         source: Exchange,
         clock: Clock,
+        table: PaperOrders,
         *,
         wallet: float,
         stake_currency: str,
@@ -180,6 +162,7 @@ class PaperExchange:
             )
         self._source = source
         self._clock = clock
+        self._table = table
         self._wallet = wallet
         self._stake = stake_currency
         self._fee = fee
@@ -223,7 +206,7 @@ class PaperExchange:
 
     def _book(self) -> _Book:
         if self._state is None:
-            self._state = _Book.read(self._wallet, self._stake)
+            self._state = _Book.read(self._table, self._wallet, self._stake)
         return self._state
 
     async def fetch_balance(self) -> dict[str, Balance]:
@@ -352,7 +335,7 @@ class PaperExchange:
         """Fill an open limit order if the ticker's range reached its price."""
         if row.status != OPEN or ticker is None or not _crosses(row, ticker):
             return snapshot(row)
-        before, row = _effect(row), _copy(row)
+        before, row = _effect(row), self._table.copy(row)
         amount = self._fill_amount(row)
         self._fill(row, amount, self._fee_rate(self._source.rules(row.pair), "limit"))
         taken = self._write(row, before, insert=False)
@@ -373,13 +356,16 @@ class PaperExchange:
         book take it in."""
         book = self._book()
         try:
-            row.save(force_insert=insert)
+            if insert:
+                self._table.add(row)
+            else:
+                self._table.write(row)
         except BaseException:
             self._state = None  # what the table holds now is read again, not guessed
             raise
         taken = snapshot(row)
         if row.status == OPEN:
-            _as_stored(row)
+            self._table.as_stored(row)
         book.take(row, before)
         return taken
 
@@ -388,7 +374,7 @@ class PaperExchange:
         if order_id is None:
             return None
         row = self._book().open.get(order_id)
-        return _one(_BY_ID(order_id)) if row is None else row
+        return self._table.find(order_id) if row is None else row
 
     def _find(self, pair: str, order_id: str | None, client_order_id: str | None) -> PaperOrder:
         if order_id is not None:
@@ -435,7 +421,7 @@ class PaperExchange:
         row = self._find(pair, order_id, None)
         if row.status != OPEN:
             return snapshot(row)
-        before, row = _effect(row), _copy(row)
+        before, row = _effect(row), self._table.copy(row)
         row.status = CANCELED
         row.updated_at = self._clock.now()
         taken = self._write(row, before, insert=False)

@@ -28,13 +28,12 @@ from engine.control.views import (
     TradeView,
 )
 from engine.engine import Engine
-from engine.locks import active_locks, unlock
 from engine.runstate import EngineState
 from engine.settings import Settings
 from engine.strategy import IStrategy
-from engine.trader import ForceExitOutcome, open_orders_of
-from store.book import open_trades, trade_by_id, write
-from store.models import KeyValue, Trade
+from engine.trader import ForceExitOutcome
+from store.models import Trade
+from store.store import Store
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
 _FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
@@ -44,14 +43,10 @@ _FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
 }
 
 
-def _stored_time(key: str) -> datetime | None:
-    value = KeyValue.get_value(key)
-    return datetime.fromisoformat(value) if value else None
-
-
 class Commands:
-    def __init__(self, engine: Engine, reloader: Reloader | None = None) -> None:
+    def __init__(self, engine: Engine, store: Store, reloader: Reloader | None = None) -> None:
         self.engine = engine
+        self.store = store
         self.reloader = reloader
 
     # --- life cycle pass-through (the chat application drives these) -----------------------
@@ -92,7 +87,7 @@ class Commands:
                                "open orders are still managed. /start resumes.")
 
     async def stop(self) -> ActionResult:
-        count = Trade.select().where(Trade.is_open).count()
+        count = len(self.store.open_trades())
         return self._set_state(EngineState.STOPPED, f"Stopped: no entries and no strategy exits. "
                                f"The stoploss keeps protecting the {count} open trade(s). "
                                "/start resumes.")
@@ -137,7 +132,7 @@ class Commands:
         return ticker.bid if ticker else None
 
     def _trade(self, trade_id: int, *, must_be_open: bool = True) -> Trade:
-        trade = trade_by_id(trade_id)
+        trade = self.store.trade(trade_id)
         if trade is None or (must_be_open and not trade.is_open):
             raise CommandError(f"No open trade with id {trade_id}." if must_be_open
                                else f"No trade with id {trade_id}.")
@@ -147,25 +142,25 @@ class Commands:
         if trade_ids:
             trades = [self._trade(i, must_be_open=False) for i in trade_ids]
         else:
-            trades = list(Trade.select().where(Trade.is_open).order_by(Trade.id))
-        return [trade_view(t, self._rate(t.pair)) for t in trades]
+            trades = self.store.open_trades()
+        return [self._view(t, self._rate(t.pair)) for t in trades]
 
     def trades(self, limit: int = 10) -> list[TradeView]:
-        query = Trade.select().where(~Trade.is_open).order_by(Trade.close_date.desc(), Trade.id)
-        return [trade_view(t, None) for t in query.limit(limit)]
+        return [self._view(t, None) for t in self.store.latest_closed_trades(limit)]
 
     def _start_balance(self) -> float:
         s = self.engine.settings
         if s.available_capital is not None:
             return s.available_capital
-        stored = KeyValue.get_value("starting_balance")
+        stored = self.store.value("starting_balance")
         return float(stored) if stored else s.dry_run_wallet
 
-    def _closed(self, since: datetime | None = None) -> list[Trade]:
-        query = Trade.select().where(~Trade.is_open)
-        if since is not None:
-            query = query.where(Trade.close_date >= since)
-        return list(query.order_by(Trade.close_date, Trade.id))
+    def _stored_time(self, key: str) -> datetime | None:
+        value = self.store.value(key)
+        return datetime.fromisoformat(value) if value else None
+
+    def _view(self, trade: Trade, rate: float | None) -> TradeView:
+        return trade_view(trade, rate, self.store.orders_of(trade.id))
 
     def profit(self, days: int | None = None) -> ProfitSummary:
         now = self.engine.clock.now()
@@ -174,34 +169,36 @@ class Commands:
             _check_span("days", days)
             midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
             since = midnight - timedelta(days=days - 1)
-        opened = list(Trade.select().where(Trade.is_open))
+        opened = self.store.open_trades()
+        closed = self.store.closed_trades(since)
         rates = {t.pair: r for t in opened if (r := self._rate(t.pair)) is not None}
-        return profit_summary(self._closed(since), opened, rates,
-                              stake_currency=self.stake_currency,
+        return profit_summary(closed, opened, rates, stake_currency=self.stake_currency,
                               start_balance=self._start_balance(),
-                              bot_start=_stored_time("bot_start_time"), since=since)
+                              bot_start=self._stored_time("bot_start_time"), since=since,
+                              trading_volume=self.store.traded_value(
+                                  t.id for t in closed + opened))
 
     def periods(self, unit: PeriodUnit, count: int) -> PeriodReport:
         _check_span(f"{unit}s", count)
         today = self.engine.clock.now().date()
-        return period_report(self._closed(), unit, count, today,
+        return period_report(self.store.closed_trades(), unit, count, today,
                              stake_currency=self.stake_currency,
                              start_balance=self._start_balance())
 
     def performance(self) -> list[PairPerformance]:
-        return performance(self._closed())
+        return performance(self.store.closed_trades())
 
     def count(self) -> CountView:
-        opened = list(Trade.select().where(Trade.is_open))
+        opened = self.store.open_trades()
         return CountView(len(opened), self.engine.settings.max_open_trades,
                          sum(t.stake_amount for t in opened), self.stake_currency)
 
     def locks(self) -> list[LockView]:
         return [LockView(lock.id, lock.pair, lock.side, lock.lock_end_time, lock.reason)
-                for lock in active_locks(self.engine.clock.now())]
+                for lock in self.store.active_locks(self.engine.clock.now())]
 
     def unlock(self, target: str) -> ActionResult:
-        removed = unlock(target.strip(), self.engine.clock.now())
+        removed = self.store.unlock(target.strip(), self.engine.clock.now())
         if not removed:
             raise CommandError(f"No active lock for {target}.")
         return ActionResult(f"Removed {removed} lock(s) for {target}.")
@@ -219,12 +216,13 @@ class Commands:
         return list(change.blacklist)
 
     def entry_pair_choices(self) -> list[str]:
-        busy = {t.pair for t in Trade.select(Trade.pair).where(Trade.is_open)}
+        busy = {t.pair for t in self.store.open_trades()}
         return sorted(p for p in self.engine.whitelist() if p not in busy)
 
     def health(self) -> HealthView:
         now = self.engine.clock.now()
-        return HealthView(self.state, self.engine.last_process, _stored_time("bot_start_time"),
+        return HealthView(self.state, self.engine.last_process,
+                          self._stored_time("bot_start_time"),
                           self.engine.started_at, now - self.engine.started_at,
                           self.engine.last_error)
 
@@ -239,7 +237,7 @@ class Commands:
         _check_span("days", days)
         since = self.engine.clock.now() - timedelta(days=days)
         total, points = 0.0, []
-        for trade in self._closed(since):
+        for trade in self.store.closed_trades(since):
             total += trade.close_profit_abs or 0.0
             points.append((trade.close_date, total))
         return points
@@ -249,7 +247,7 @@ class Commands:
             balances = await self.engine.balances()
         except ExchangeError as exc:
             raise CommandError(f"The exchange did not answer: {exc}") from None
-        owned = {t.base_currency: t.amount for t in Trade.select().where(Trade.is_open)}
+        owned = {t.base_currency: t.amount for t in self.store.open_trades()}
         rows, total = [], 0.0
         for currency, bal in sorted(balances.items()):
             if bal.total <= 0:
@@ -270,7 +268,7 @@ class Commands:
     async def force_exit(self, trade_id: int | Literal["all"]) -> ActionResult:
         async with self.engine.lock:
             if trade_id == "all":
-                trades = open_trades()
+                trades = self.store.open_trades()
                 if not trades:
                     raise CommandError("No open trades.")
             else:
@@ -296,7 +294,7 @@ class Commands:
         if price is not None and price <= 0:
             raise CommandError("The price must be a positive number.")
         async with self.engine.lock:
-            if any(t.pair == pair for t in open_trades()):
+            if any(t.pair == pair for t in self.store.open_trades()):
                 raise CommandError(f"{pair} already has an open trade.")
             if self.engine.free_slots() <= 0:
                 raise CommandError(f"All {s.max_open_trades} trade slots are in use.")
@@ -320,12 +318,11 @@ class Commands:
     async def delete_trade(self, trade_id: int) -> ActionResult:
         async with self.engine.lock:
             trade = self._trade(trade_id, must_be_open=False)
-            if open_orders_of(trade):
+            if self.store.open_orders_of(trade):
                 raise CommandError(f"Trade #{trade_id} has an open order on the exchange; "
                                    f"/cancel_open_order {trade_id} first.")
             pair = trade.pair
-            with write():
-                trade.delete_instance(recursive=True)
+            self.store.delete_trade(trade)
         return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
                             "exchange yourself.")
 

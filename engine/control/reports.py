@@ -4,7 +4,7 @@ definitions, section 2.3 of the reference). Everything returns frozen views."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from engine.control.views import (
@@ -16,7 +16,7 @@ from engine.control.views import (
     ProfitSummary,
     TradeView,
 )
-from store.models import Order, Trade, traded_value
+from store.models import Order, Trade
 
 
 def order_view(order: Order) -> OrderView:
@@ -28,8 +28,8 @@ def order_view(order: Order) -> OrderView:
     )  # fmt: skip
 
 
-def trade_view(trade: Trade, current_rate: float | None) -> TradeView:
-    orders = list(trade.orders.order_by(Order.id))
+def trade_view(trade: Trade, current_rate: float | None, orders: Sequence[Order]) -> TradeView:
+    """`orders` are the trade's, oldest first."""
     rate = current_rate if trade.is_open else None
     if trade.is_open:
         mark = rate if rate is not None else trade.open_rate
@@ -80,8 +80,9 @@ def _mean(values: list[float]) -> float:
 
 def profit_summary(closed: list[Trade], open_trades: list[Trade], rates: dict[str, float], *,
                    stake_currency: str, start_balance: float, bot_start: datetime | None,
-                   since: datetime | None) -> ProfitSummary:
-    """`closed` must be ordered by close date; `rates` are current exit rates per pair."""
+                   since: datetime | None, trading_volume: float) -> ProfitSummary:
+    """`closed` must be ordered by close date; `rates` are current exit rates per pair;
+    `trading_volume` is the traded value of all fills of these trades."""
     closed_abs = [t.close_profit_abs or 0.0 for t in closed]
     closed_ratio = [t.close_profit or 0.0 for t in closed]
     open_abs = [t.total_profit_abs(rates.get(t.pair, t.open_rate)) for t in open_trades]
@@ -95,7 +96,6 @@ def profit_summary(closed: list[Trade], open_trades: list[Trade], rates: dict[st
     perf = performance(closed)
     everything = closed + open_trades
     durations = [t.close_date - t.open_date for t in closed]
-    volume = traded_value([t.id for t in everything])
     total_closed, total_all = sum(closed_abs), sum(closed_abs) + sum(open_abs)
     return ProfitSummary(
         stake_currency=stake_currency, closed_profit_abs=total_closed,
@@ -111,7 +111,7 @@ def profit_summary(closed: list[Trade], open_trades: list[Trade], rates: dict[st
         avg_duration=sum(durations, timedelta()) / len(durations) if durations else None,
         best_pair=perf[0].pair if perf else None,
         best_pair_profit_ratio=perf[0].profit_ratio if perf else 0.0,
-        trading_volume=volume,
+        trading_volume=trading_volume,
         profit_factor=sum(wins) / abs(sum(losses)) if losses else None,
         max_drawdown=_drawdown(closed, start_balance),
     )  # fmt: skip

@@ -7,11 +7,13 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
+from peewee import Database
 
 from compose import build_exchange
 from core.clock import ManualClock
 from core.errors import TemporaryError
 from engine.events import LogNotifier, WarningNotice
+from store.paper_orders import PaperOrders
 from tests.factories import DATA_START, make_engine, make_settings, run_for
 from venues.exchange import Exchange
 from venues.watched import WatchedExchange
@@ -57,9 +59,10 @@ async def test_a_candle_outage_the_cache_absorbs_is_told_once_and_so_is_its_end(
     assert commands.engine.last_process == clock.now()
 
 
-async def test_the_watched_exchange_keeps_its_failures_until_they_are_taken() -> None:
+async def test_the_watched_exchange_keeps_its_failures_until_they_are_taken(
+        database: Database) -> None:
     clock = ManualClock(DATA_START)
-    outage = CandleOutage(build_exchange(make_settings(), "5m", clock))
+    outage = CandleOutage(build_exchange(make_settings(), "5m", clock, PaperOrders(database)))
     watched = WatchedExchange(outage)  # type: ignore[arg-type]
     await watched.load_markets()
 

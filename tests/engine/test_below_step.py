@@ -7,22 +7,20 @@ from datetime import timedelta
 from core.clock import ManualClock
 from engine.events import LogNotifier, WarningNotice
 from store.models import Order, PaperOrder, Trade
+from store.store import Store
 from tests.engine.scripted import Scripted
-from tests.factories import DATA_START, make_engine, run_for
+from tests.factories import DATA_START, make_engine, new_order, new_trade, run_for
 
 DUST = 0.0004  # ETH/BTC trades in steps of 0.001
 
 
-def _dust_trade() -> Trade:
+def _dust_trade(store: Store) -> Trade:
     """An open ETH/BTC trade holding less than one step, its coins in the paper wallet."""
-    trade = Trade.create(exchange="binance", pair="ETH/BTC", base_currency="ETH",
-                         stake_currency="BTC", strategy="Scripted", timeframe=5,
-                         open_date=DATA_START, open_rate=0.1, amount=DUST, amount_requested=DUST,
-                         stake_amount=DUST * 0.1, open_trade_value=DUST * 0.1)
-    Order.create(trade=trade, client_order_id="dust-buy", order_id="paper-dust",
-                 ft_order_side="buy", ft_pair="ETH/BTC", ft_amount=DUST, ft_price=0.1,
-                 status="filled", order_type="limit", side="buy", price=0.1, amount=DUST,
-                 filled=DUST, remaining=0.0, average=0.1, cost=DUST * 0.1, order_date=DATA_START)
+    trade = new_trade(store, strategy="Scripted", amount=DUST, amount_requested=DUST,
+                      stake_amount=DUST * 0.1, open_trade_value=DUST * 0.1, fee_open=0.0,
+                      fee_close=0.0)
+    new_order(store, trade, amount=DUST, filled=DUST, client_order_id="dust-buy",
+              order_id="paper-dust")
     PaperOrder.create(id="paper-dust", client_order_id="dust-buy", pair="ETH/BTC", side="buy",
                       order_type="limit", price=0.1, amount=DUST, filled=DUST, average=0.1,
                       cost=DUST * 0.1, status="closed", created_at=DATA_START,
@@ -40,7 +38,7 @@ async def test_an_exit_below_one_amount_step_is_skipped_with_one_warning_and_tra
     commands = make_engine(settings_overrides={
         "exchange": {"pair_whitelist": ["ETH/BTC", "LTC/BTC"]}, "max_open_trades": 2},
         strategy=strategy, notifier=notifier, clock=clock)
-    dust = _dust_trade()
+    dust = _dust_trade(commands.store)
     await commands.startup()
 
     await run_for(commands, clock, 6)

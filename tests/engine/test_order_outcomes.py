@@ -4,7 +4,6 @@ left pending, resolved later by its client id). And what the owner is told of ea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,11 +13,10 @@ from core.clock import ManualClock
 from core.errors import OrderNotPlaced, OrderRejected, OrderStateUnknown
 from engine.events import EntryCancelled, EntryPlaced, ExitCancelled, LogNotifier, WarningNotice
 from engine.orders import OrderManager, Placed, Refused, Unknown, record_intent
-from store import schema
-from store.book import write
 from store.models import Order, OrderStatus, Trade
+from store.store import Store
 from tests.engine.scripted import Scripted
-from tests.factories import make_engine, run_for
+from tests.factories import make_engine, new_trade, run_for
 from venues.exchange import Exchange, OrderRequest, OrderSnapshot
 
 T0 = datetime(2018, 1, 11, 6, 5, tzinfo=UTC)
@@ -58,27 +56,23 @@ def snapshot(order: Order, status: str, filled: float, **values: Any) -> OrderSn
 
 
 @pytest.fixture
-def intent() -> Iterator[Order]:
+def intent(store: Store) -> Order:
     """A trade and its entry intent, committed as the trader commits them."""
-    schema.init_db("sqlite:///:memory:")
-    with write():
-        trade = Trade.create(exchange="paper", pair=PAIR, base_currency="ETH",
-                             stake_currency="BTC", strategy="S", timeframe=5, open_date=T0,
-                             open_rate=0.05, amount_requested=2.0)
-        order = record_intent(trade, "buy", "limit", 2.0, 0.05, None, ManualClock(T0))
-    yield order
-    schema.close_db()
+    with store.transaction():
+        trade = new_trade(store, PAIR, exchange="paper", strategy="S", open_date=T0,
+                          open_rate=0.05, amount_requested=2.0)
+        return record_intent(store, trade, "buy", "limit", 2.0, 0.05, None, ManualClock(T0))
 
 
-def submitted(answer: OneAnswer) -> OrderManager:
-    return OrderManager(answer, ManualClock(T0))  # type: ignore[arg-type]
+def submitted(answer: OneAnswer, store: Store) -> OrderManager:
+    return OrderManager(answer, ManualClock(T0), store)  # type: ignore[arg-type]
 
 
 async def test_a_filled_answer_is_placed_and_the_trade_is_what_its_order_filled(
-        intent: Order) -> None:
+        store: Store, intent: Order) -> None:
     exchange = OneAnswer(snapshot(intent, "closed", 2.0))
 
-    outcome = await submitted(exchange).submit(intent)
+    outcome = await submitted(exchange, store).submit(intent)
 
     assert isinstance(outcome, Placed)
     change = outcome.change
@@ -92,8 +86,9 @@ async def test_a_filled_answer_is_placed_and_the_trade_is_what_its_order_filled(
     assert [r.client_order_id for r in exchange.sent] == [intent.client_order_id]
 
 
-async def test_an_order_resting_on_the_book_is_placed_and_open(intent: Order) -> None:
-    outcome = await submitted(OneAnswer(snapshot(intent, "open", 0.0))).submit(intent)
+async def test_an_order_resting_on_the_book_is_placed_and_open(store: Store,
+                                                              intent: Order) -> None:
+    outcome = await submitted(OneAnswer(snapshot(intent, "open", 0.0)), store).submit(intent)
 
     assert isinstance(outcome, Placed)
     assert outcome.change.after == OrderStatus.OPEN
@@ -104,10 +99,10 @@ async def test_an_order_resting_on_the_book_is_placed_and_open(intent: Order) ->
 
 
 async def test_a_rejected_order_is_refused_with_the_reason_and_its_row_marked_rejected(
-        intent: Order) -> None:
+        store: Store, intent: Order) -> None:
     reason = "ETH/BTC: insufficient balance " + "x" * 300
 
-    outcome = await submitted(OneAnswer(OrderRejected(reason))).submit(intent)
+    outcome = await submitted(OneAnswer(OrderRejected(reason)), store).submit(intent)
 
     assert isinstance(outcome, Refused)
     assert outcome.reason == reason
@@ -120,8 +115,8 @@ async def test_a_rejected_order_is_refused_with_the_reason_and_its_row_marked_re
 
 
 async def test_an_order_that_never_arrived_is_refused_and_its_row_marked_failed(
-        intent: Order) -> None:
-    outcome = await submitted(OneAnswer(OrderNotPlaced("never reached"))).submit(intent)
+        store: Store, intent: Order) -> None:
+    outcome = await submitted(OneAnswer(OrderNotPlaced("never reached")), store).submit(intent)
 
     assert isinstance(outcome, Refused)
     assert (outcome.reason, outcome.change.after) == ("never reached", OrderStatus.FAILED)
@@ -130,9 +125,9 @@ async def test_an_order_that_never_arrived_is_refused_and_its_row_marked_failed(
 
 
 async def test_an_unknown_outcome_leaves_the_intent_pending_until_its_client_id_is_found(
-        intent: Order) -> None:
+        store: Store, intent: Order) -> None:
     exchange = OneAnswer(OrderStateUnknown("no answer"))
-    orders = submitted(exchange)
+    orders = submitted(exchange, store)
 
     outcome = await orders.submit(intent)
 

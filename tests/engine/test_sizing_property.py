@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from peewee import SqliteDatabase
 
 from core.clock import ManualClock
 from engine.events import LogNotifier, WarningNotice
 from engine.settings import MARKETS_FILE, PROJECT
 from marketdata.files import load_pair_data
 from store.models import Trade
+from store.paper_orders import PaperOrders
 from tests.engine.scripted import Scripted
 from tests.factories import make_engine
 from venues.exchange import Exchange, OrderRequest, OrderSnapshot
@@ -137,7 +139,9 @@ async def _run(case: Case) -> tuple[Ledger, LogNotifier, list[int]]:
     clock = ManualClock(START)
     notifier = LogNotifier()
     market = OfflineMarket(CANDLES, "5m", case.markets(), clock)
-    ledger = Ledger(PaperExchange(market, clock, wallet=case.wallet, stake_currency=STAKE))
+    database = SqliteDatabase(":memory:")
+    ledger = Ledger(PaperExchange(market, clock, PaperOrders(database), wallet=case.wallet,
+                                  stake_currency=STAKE))
     strategy = Scripted(enter=case.signals, order_types={
         "entry": case.order_type, "exit": "limit", "stoploss": "market",
         "stoploss_on_exchange": False})
@@ -145,7 +149,7 @@ async def _run(case: Case) -> tuple[Ledger, LogNotifier, list[int]]:
                  "stake_amount": case.stake_amount, "tradable_balance_ratio": case.ratio,
                  "max_open_trades": case.max_open_trades}
     commands = make_engine(settings_overrides=overrides, notifier=notifier, clock=clock,
-                           strategy=strategy, wrap=lambda _paper: ledger)  # type: ignore[arg-type,return-value]
+                           strategy=strategy, wrap=lambda _paper: ledger, database=database)  # type: ignore[arg-type,return-value]
     open_counts = []
     try:
         await commands.startup()

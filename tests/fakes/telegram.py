@@ -34,12 +34,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.error import TimedOut
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
+
+if TYPE_CHECKING:
+    from store.store import Store
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "tradepilot", "username": "tradepilot_bot"}
 OWNER_CHAT = 111
@@ -399,10 +402,11 @@ async def open_chat(tmp_path: Any = None, overrides: dict[str, Any] | None = Non
         yield chat
 
 
-def seed_trades(count: int, *, is_open: bool, start: datetime, pairs: Sequence[str],
-                stake_currency: str = "BTC") -> None:
-    """Insert `count` trades with their filled orders straight into the database (bulk data
-    for long replies and benchmarks; the engine reads them as it reads its own)."""
+def seed_trades(store: Store, count: int, *, is_open: bool, start: datetime,
+                pairs: Sequence[str], stake_currency: str = "BTC") -> None:
+    """Insert `count` trades with their filled orders straight into `store`'s database (bulk
+    data for long replies and benchmarks), then make the store read what it holds again: the
+    engine sees them as it sees its own."""
     from peewee import fn
 
     from store import models
@@ -437,6 +441,7 @@ def seed_trades(count: int, *, is_open: bool, start: datetime, pairs: Sequence[s
             models.Trade.insert_many(trades[batch:batch + 500]).execute()
         for batch in range(0, len(orders), 500):
             models.Order.insert_many(orders[batch:batch + 500]).execute()
+    store.forget()
 
 
 async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:

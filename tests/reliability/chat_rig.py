@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from peewee import Database
 from telegram.request import RequestData
 
 from core.clock import ManualClock
@@ -120,8 +121,10 @@ class Rig:
 async def open_rig(tmp_path: Path, *, overrides: dict[str, Any] | None = None,
                    strategy: Scripted | None = None,
                    wrap: Callable[[Exchange], Exchange] | None = None,
-                   clock: SignallingClock | None = None) -> AsyncIterator[Rig]:
-    """The rig on a database file in `tmp_path`; `wrap` replaces or decorates the exchange."""
+                   clock: SignallingClock | None = None,
+                   database: Database | None = None) -> AsyncIterator[Rig]:
+    """The rig on a database file in `tmp_path` (or on `database`, not yet opened); `wrap`
+    replaces or decorates the exchange."""
     clock = clock or SignallingClock(DATA_START)
     sleep = ClockSleep(clock)
     sender = OutboxSender(Outbox(), OWNER_CHAT, clock=clock, sleep=sleep)
@@ -130,7 +133,7 @@ async def open_rig(tmp_path: Path, *, overrides: dict[str, Any] | None = None,
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
     strategy = strategy or Scripted(enter={PAIR: ENTRIES}, exit_={PAIR: EXITS})
     commands = make_engine(tmp_path, settings_overrides=config, env=OWNER_ENV, clock=clock,
-                           notifier=notifier, strategy=strategy, wrap=wrap)
+                           notifier=notifier, strategy=strategy, wrap=wrap, database=database)
     tg = TimedTelegram(clock)
     app = build_application(settings, commands, request=tg, get_updates_request=tg,
                             notifier=notifier, sender=sender, clock=clock)

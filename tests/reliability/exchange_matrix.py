@@ -28,6 +28,7 @@ from engine.control.commands import Commands
 from engine.events import ErrorNotice, LogNotifier, WarningNotice
 from store import schema
 from store.models import Order, Trade
+from store.store import Store
 from tests.engine.scripted import Scripted
 from tests.factories import make_settings
 from tests.fakes import FakeExchangeServer, FakeOrder, Fault, RecordingSleep
@@ -207,13 +208,13 @@ class Rig:
         self.commands: Commands | None = None
 
     async def start(self) -> Commands:
-        schema.init_db("sqlite:///:memory:")
+        store = Store(schema.init_db("sqlite:///:memory:"))
         settings = make_settings(SETTINGS, KEYS)
         self.strategy.apply_overrides(settings.strategy_overrides())
         exchange = self.server.ccxt_exchange(self.clock, sleep=self.sleep, retries=RETRIES,
                                              backoff_base=BACKOFF)
         self.commands = build_commands(settings, self.strategy, exchange, self.clock,
-                                       self.notifier)
+                                       self.notifier, store)
         await self.commands.startup()
         return self.commands
 

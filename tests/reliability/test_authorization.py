@@ -26,7 +26,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram.ext import AIORateLimiter
 
-from engine.locks import lock_pair
 from handlers.context import bot_context
 from handlers.table import COMMANDS
 from store import models
@@ -243,8 +242,9 @@ async def prepared(env: dict[str, str], overrides: dict[str, Any]) -> AsyncItera
         await run_for(chat.commands, clock, 1)
         assert "trade #1" in await chat.say("/forceenter ETH/BTC")
         assert "trade #2" in await chat.say("/forceenter LTC/BTC")
-        seed_trades(1, is_open=False, start=DATA_START, pairs=["XLM/BTC"])
-        lock_pair("NXT/BTC", clock.now() + timedelta(days=30), "test", clock.now())
+        seed_trades(chat.commands.store, 1, is_open=False, start=DATA_START, pairs=["XLM/BTC"])
+        chat.commands.store.lock_pair("NXT/BTC", clock.now() + timedelta(days=30), "test",
+                                      clock.now())
         (stop,) = await chat.send("/stop")
         monotonic.now += 45
         (delete,) = await chat.send("/delete 3")

@@ -21,7 +21,7 @@ from typing import Any
 import peewee
 import pytest
 
-from store import models, schema
+from store import models
 from tests.engine.scripted import Scripted
 from tests.factories import DATA_START
 from tests.fakes.exchange_server import FakeExchangeServer, shipped_frames
@@ -91,15 +91,11 @@ _WRITES = {"INSERT ", "UPDATE ", "DELETE ", "REPLACE"}
 
 
 def on_full_disk(path: Path) -> FullDisk:
-    """Reopen the rig's database through FullDisk, with the pragmas schema.init_db sets but
-    no fsync per commit: this drill is about refused writes, not power cuts, and runs dozens
-    of sessions."""
-    schema.close_db()
-    disk = FullDisk(str(path), pragmas={"journal_mode": "wal", "foreign_keys": 1,
+    """The rig's database file through FullDisk, with the pragmas schema.init_db sets but no
+    fsync per commit: this drill is about refused writes, not power cuts, and runs dozens of
+    sessions."""
+    return FullDisk(str(path), pragmas={"journal_mode": "wal", "foreign_keys": 1,
                                         "synchronous": "off", "busy_timeout": 5000})
-    models.db.initialize(disk)
-    models.db.connect(reuse_if_open=True)
-    return disk
 
 
 def assert_consistent(server: FakeExchangeServer) -> None:
@@ -154,13 +150,14 @@ FULL = "database or disk is full"
 
 
 @asynccontextmanager
-async def trading(tmp_path: Path) -> AsyncIterator[tuple[Rig, FakeExchangeServer]]:
+async def trading(tmp_path: Path, database: peewee.Database | None = None
+                  ) -> AsyncIterator[tuple[Rig, FakeExchangeServer]]:
     clock = SignallingClock(START)
     async with FakeExchangeServer(clock, frames=shipped_frames([PAIR])) as server:
         exchange = server.ccxt_exchange(clock)
         strategy = Scripted(enter={PAIR: ENTER}, exit_={PAIR: EXIT})
         async with open_rig(tmp_path, strategy=strategy, clock=clock,
-                            wrap=lambda _paper: exchange) as rig:
+                            wrap=lambda _paper: exchange, database=database) as rig:
             yield rig, server
 
 
@@ -213,8 +210,8 @@ async def test_a_disk_that_fills_up_at_any_write_tears_nothing_and_trading_recov
     refused = []
     for writes in range(60):
         (tmp_path / str(writes)).mkdir()
-        async with trading(tmp_path / str(writes)) as (rig, server):
-            disk = on_full_disk(tmp_path / str(writes) / "trades.sqlite")
+        disk = on_full_disk(tmp_path / str(writes) / "trades.sqlite")
+        async with trading(tmp_path / str(writes), disk) as (rig, server):
             disk.fill_after(writes)
             await run(rig, server, 8, check=True)  # 05:30 to 06:05
             await asyncio.sleep(0.01)

@@ -29,6 +29,8 @@ from handlers.notify import TelegramNotifier
 from handlers.sender import OutboxSender
 from store import schema
 from store.outbox import Outbox
+from store.paper_orders import PaperOrders
+from store.store import Store
 from tests.factories import run_for
 from tests.fakes import FakeExchangeServer
 from tests.fakes.telegram import (
@@ -133,19 +135,19 @@ async def bot_on_fake_binance(server: FakeExchangeServer, config: dict[str, Any]
     """What bot.py's run wires (runtime.build_exchange, outbox notifier, PTB application),
     with the fake Binance as the venue and a FakeTelegram as the Bot API. /reload reads
     `reload_to` (with the same environment); `build` goes on to build_application."""
-    schema.init_db(database)
+    opened = schema.init_db(database)
     clock = server.clock
     assert isinstance(clock, ManualClock)
     loaded = parse_config(config, {**OWNER_ENV, **env})
     strategy = strategy_for(loaded)
-    exchange = build_exchange(loaded, strategy.timeframe, clock)
+    exchange = build_exchange(loaded, strategy.timeframe, clock, PaperOrders(opened))
     sender = OutboxSender(Outbox(), owner_chat_id(loaded), clock=clock)
     notifier = TelegramNotifier(loaded, sender.outbox, sender.wake, clock=clock)
     def reload() -> tuple[Settings, IStrategy]:
         fresh = parse_config(reload_to or config, {**OWNER_ENV, **env})
         return fresh, strategy_for(fresh)
 
-    commands = build_commands(loaded, strategy, exchange, clock, notifier, reload)
+    commands = build_commands(loaded, strategy, exchange, clock, notifier, Store(opened), reload)
     tg = FakeTelegram()
     app = build_application(loaded, commands, request=tg, get_updates_request=tg,
                             notifier=notifier, sender=sender, clock=clock, **build)

@@ -1,0 +1,161 @@
+"""One table's rows on one database: statements compiled once, and what each row last held.
+
+peewee builds a query's SQL text each time it runs it, walking the query's node tree; for our
+small rows that costs several times what the database needs to run the statement, and a
+backtest writes rows on most candles. A `Table` compiles its INSERT, and one UPDATE per set of
+changed columns, once, with the database's own SQL context (so the placeholders are that
+database's, and where the database has RETURNING the INSERT returns the new key), then runs
+them with new values.
+
+It also records, for each row object it read or wrote, the column values it last read or
+wrote for that object. An update sends only the columns that differ from the record: a moving
+stop writes a few columns, not forty, and two objects of one row cannot undo each other's
+changes. An object it holds no record of (built elsewhere, or from before `forget()`) is
+written whole.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from itertools import compress
+from operator import attrgetter, ne
+from typing import Any, Generic, TypeVar
+
+from peewee import Database, Field, ForeignKeyField, Model, ModelSelect, Query
+
+M = TypeVar("M", bound=Model)
+Values = tuple[Any, ...]
+
+
+def _attribute(field: Field) -> str:
+    """The attribute holding the column's value: a foreign key's raw id, not its row."""
+    return str(field.object_id_name) if isinstance(field, ForeignKeyField) else str(field.name)
+
+
+class Table(Generic[M]):
+    def __init__(self, database: Database, model: type[M]) -> None:
+        meta = model._meta
+        self.database = database
+        self.model = model
+        key = meta.primary_key
+        if not isinstance(key, Field):
+            raise TypeError(f"{model.__name__}: a Table needs a one-column primary key")
+        self._key = key
+        # Every column but the key, in the table's order: what a record holds.
+        self._fields: tuple[Field, ...] = tuple(f for f in meta.sorted_fields if f is not key)
+        self._names = tuple(_attribute(f) for f in self._fields)
+        self._values: Callable[[M], Values] = attrgetter(*self._names)
+        self._to_db = tuple(f.db_value for f in self._fields)
+        self._indexes = range(len(self._fields))
+        self._every = ((key, str(key.name)), *zip(self._fields, self._names, strict=True))
+        self._generated = bool(meta.auto_increment)  # the database picks the key
+        self._returning = self._generated and bool(database.returning_clause)
+        columns = dict.fromkeys(self._fields)
+        query = model.insert(columns if self._generated else {key: None, **columns})
+        if self._returning:
+            query = query.returning(key)
+        self._insert_sql = self._sql(query)
+        self._updates: dict[tuple[int, ...], str] = {}
+        self._records: dict[int, tuple[weakref.ref[M], Values]] = {}
+
+    def _sql(self, query: Query) -> str:
+        return str(self.database.get_sql_context().sql(query).query()[0])
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def read(self, query: ModelSelect[M]) -> list[M]:
+        """The rows of a query over every column of this table, recorded as read."""
+        rows: list[M] = list(query.execute(self.database))
+        for row in rows:
+            self._remember(row, self._values(row))
+        return rows
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def insert(self, row: M) -> None:
+        values = self._values(row)
+        params = [to_db(value) for to_db, value in zip(self._to_db, values, strict=True)]
+        if not self._generated:
+            params.insert(0, self._key.db_value(getattr(row, self._key.name)))
+        cursor = self.database.execute_sql(self._insert_sql, params)
+        if self._generated:
+            setattr(row, self._key.name,
+                    cursor.fetchone()[0] if self._returning else cursor.lastrowid)
+        for name, value in zip(self._names, values, strict=True):
+            if value is None:
+                # NULL in the row now; set, it reads without the miss peewee's accessor makes
+                # for a value never given (a backtest reads each trade's columns on each write).
+                setattr(row, name, None)
+        self._remember(row, values)
+
+    def update(self, row: M) -> bool:
+        """Write the columns that changed since the record; False when none did."""
+        values = self._values(row)
+        record = self.record(row)
+        if record is None:
+            changed = tuple(self._indexes)
+        else:
+            changed = tuple(compress(self._indexes, map(ne, values, record)))
+            if not changed:
+                return False
+        sql = self._updates.get(changed)
+        if sql is None:
+            sql = self._updates[changed] = self._update_sql(changed)
+        to_db = self._to_db
+        params = [to_db[i](values[i]) for i in changed]
+        params.append(self._key.db_value(getattr(row, self._key.name)))
+        self.database.execute_sql(sql, params)
+        self._remember(row, values)
+        return True
+
+    def _update_sql(self, changed: tuple[int, ...]) -> str:
+        key = self._key
+        return self._sql(self.model.update({self._fields[i]: None for i in changed})
+                         .where(key == key.db_value(0)))
+
+    def delete(self, row: M) -> None:
+        key = self._key
+        self.model.delete().where(key == getattr(row, key.name)).execute(self.database)
+        self._records.pop(id(row), None)
+
+    # --- records ---------------------------------------------------------------------------
+
+    def record(self, row: M) -> Values | None:
+        """The values last read or written for this object, or None."""
+        entry = self._records.get(id(row))
+        return entry[1] if entry is not None and entry[0]() is row else None
+
+    def copy(self, row: M) -> M:
+        """Another object of the row, to change while `row` stays as it is; saved, it writes
+        what differs from `row`'s record."""
+        twin = self.model(**{name: getattr(row, name) for _, name in self._every})
+        record = self.record(row)
+        if record is not None:
+            self._remember(twin, record)
+        return twin
+
+    def as_stored(self, row: M) -> None:
+        """Make the row's values what reading it back would give (floats, UTC datetimes)."""
+        for field, name in self._every:
+            setattr(row, name, field.python_value(field.db_value(getattr(row, name))))
+
+    def forget(self) -> None:
+        """Drop every record: after a rollback they may name values the database lost."""
+        self._records.clear()
+
+    def _remember(self, row: M, values: Values) -> None:
+        key = id(row)
+        entry = self._records.get(key)
+        if entry is not None and entry[0]() is row:
+            self._records[key] = (entry[0], values)
+            return
+        records = self._records
+
+        def drop(ref: weakref.ref[M]) -> None:
+            # The object is gone; a new one may come to use its id.
+            found = records.get(key)
+            if found is not None and found[0] is ref:
+                del records[key]
+
+        records[key] = (weakref.ref(row, drop), values)
