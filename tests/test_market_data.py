@@ -31,7 +31,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def server(clock: ManualClock) -> AsyncIterator[FakeExchangeServer]:
-    async with FakeExchangeServer(clock, frames=shipped_frames(PAIRS), klines_limit=100) as fake:
+    # No slow fault here: a generous client timeout keeps a loaded machine from failing a read.
+    async with FakeExchangeServer(clock, frames=shipped_frames(PAIRS), klines_limit=100,
+                                  client_timeout=5.0) as fake:
         yield fake
 
 
@@ -156,7 +158,8 @@ async def test_a_missing_candle_on_the_exchange_is_not_asked_for_again(
     gap = stamp("2018-01-20 11:55")  # nothing traded in the last closed slot
     frame = pd.DataFrame({"date": dates, "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0,
                           "volume": 1.0})  # fmt: skip
-    async with FakeExchangeServer(clock, frames={"ETH/BTC": frame[frame.date != gap]}) as server:
+    async with FakeExchangeServer(clock, frames={"ETH/BTC": frame[frame.date != gap]},
+                                  client_timeout=5.0) as server:
         exchange = server.ccxt_exchange(sleep=RecordingSleep())
         cache = CandleCache(exchange, "5m", startup_candles=10)
         await cache.refresh(["ETH/BTC"], clock.now())
