@@ -51,8 +51,14 @@ async def _profit(bot: BotContext, days: int | None) -> str:
     return profit_text(bot.control.profit(days))
 
 
-async def _balance(bot: BotContext, _arg: int | None) -> str:
-    return balance_text(await bot.control.balance(), bot.settings.telegram.balance_dust_level)
+async def _profit_long(bot: BotContext, days: int | None) -> str:
+    # Spot, long only: every trade is a long one, so the long profit is the whole profit.
+    return "<b>Long trades</b> (spot: every trade is long)\n\n" + await _profit(bot, days)
+
+
+async def _balance(bot: BotContext, arg: int | None) -> str:
+    return balance_text(await bot.control.balance(), bot.settings.telegram.balance_dust_level,
+                        full=bool(arg))
 
 
 def _period(command: str) -> Callable[[BotContext, int | None], Awaitable[str]]:
@@ -67,12 +73,14 @@ def _period(command: str) -> Callable[[BotContext, int | None], Awaitable[str]]:
 REFRESHERS: dict[str, Callable[[BotContext, int | None], Awaitable[str]]] = {
     "status_table": _status_table,
     "profit": _profit,
+    "profit_long": _profit_long,
     "balance": _balance,
     **{name: _period(name) for name in PERIODS},
 }
 PROFIT_MAX_DAYS = MAX_SPAN
 # The largest argument a Refresh button may carry: the command's own limit (none: no argument).
-REFRESH_MAX: dict[str, int] = {"profit": PROFIT_MAX_DAYS,
+REFRESH_MAX: dict[str, int] = {"profit": PROFIT_MAX_DAYS, "profit_long": PROFIT_MAX_DAYS,
+                               "balance": 1,
                                **{name: limits[2] for name, limits in PERIODS.items()}}
 
 
@@ -101,6 +109,11 @@ async def cmd_profit(call: Call) -> None:
     await _reply_refreshable(call, "profit", days)
 
 
+async def cmd_profit_long(call: Call) -> None:
+    days = parse.optional_whole(call.args, call.usage, 1, PROFIT_MAX_DAYS)
+    await _reply_refreshable(call, "profit_long", days)
+
+
 def period_command(command: str) -> Callable[[Call], Awaitable[None]]:
     """/daily, /weekly or /monthly [n]."""
     _, _, maximum = PERIODS[command]
@@ -118,8 +131,8 @@ async def cmd_performance(call: Call) -> None:
 
 
 async def cmd_balance(call: Call) -> None:
-    parse.no_args(call.args, call.usage)
-    await _reply_refreshable(call, "balance", None)
+    full = "full" in parse.options(call.args, call.usage, ("full",))
+    await _reply_refreshable(call, "balance", 1 if full else None)
 
 
 async def cmd_count(call: Call) -> None:
@@ -140,8 +153,13 @@ def _pairs_text(title: str, pairs: list[str]) -> str:
 
 
 async def cmd_whitelist(call: Call) -> None:
-    parse.no_args(call.args, call.usage)
-    await call.reply(_pairs_text("Whitelist", call.control.whitelist()))
+    shown = parse.options(call.args, call.usage, ("sorted", "baseonly"))
+    pairs = call.control.whitelist()
+    if "sorted" in shown:
+        pairs = sorted(pairs)
+    if "baseonly" in shown:
+        pairs = [p.split("/")[0] for p in pairs]
+    await call.reply(_pairs_text("Whitelist", pairs))
 
 
 async def cmd_blacklist(call: Call) -> None:

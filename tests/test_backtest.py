@@ -322,8 +322,10 @@ def test_statistics_of_four_hand_made_trades_follow_freqtrades_formulas() -> Non
     assert s.sqn == round(2 * 0.0 / math.sqrt(sum(r * r for r in returns) / 3), 4)
     assert math.isclose(s.cagr, 0.0, abs_tol=1e-12)
     assert math.isclose(s.market_change, (0.5 - 0.25) / 2)
-    assert s.best_pair is not None and s.best_pair.key == "AAA/BTC"
-    assert s.worst_trade is not None and s.worst_trade.profit_abs == -0.15
+    assert s.best_pair is not None
+    assert s.best_pair.key == "AAA/BTC"
+    assert s.worst_trade is not None
+    assert s.worst_trade.profit_abs == -0.15
 
 
 def test_cagr_and_a_run_without_losses() -> None:
@@ -333,7 +335,8 @@ def test_cagr_and_a_run_without_losses() -> None:
 
     assert math.isclose(s.cagr, 1.2 ** 5 - 1)  # 73 days are a fifth of a year
     assert s.profit_factor == 0.0  # Freqtrade's figure without losses
-    assert s.drawdown is not None and s.drawdown.amount == 0.0
+    assert s.drawdown is not None
+    assert s.drawdown.amount == 0.0
     assert s.sortino == -100.0  # no losing trade: Freqtrade's "not optimal"
     assert s.expectancy_ratio == 100.0
 

@@ -19,10 +19,14 @@ from engine.control.views import (
     PairPerformance,
     PeriodReport,
     ProfitSummary,
+    StatsView,
+    TagPerformance,
+    TradeOrders,
     TradeView,
 )
 
 PeriodUnit = Literal["day", "week", "month"]
+TagKind = Literal["enter_tag", "exit_reason", "mix"]
 MAX_SPAN = 3650  # the most days (or periods) a report may span; far more overflows dates
 
 
@@ -66,6 +70,16 @@ class Control(Protocol):
 
     def performance(self) -> list[PairPerformance]: ...
 
+    def tag_performance(self, by: TagKind, pair: str | None = None) -> list[TagPerformance]:
+        """Closed trades (of one pair) by enter tag, exit reason, or both."""
+        ...
+
+    def stats(self) -> StatsView: ...
+
+    def orders(self, trade_ids: list[int]) -> list[TradeOrders]:
+        """The filled orders of each trade, open or closed. Unknown ids: CommandError."""
+        ...
+
     async def balance(self) -> BalanceView: ...
 
     def count(self) -> CountView: ...
@@ -90,6 +104,10 @@ class Control(Protocol):
 
     def blacklist(self, add: list[str] | None = None) -> list[str]:
         """Show the blacklist, or add validated pairs to it first."""
+        ...
+
+    def blacklist_delete(self, pairs: list[str]) -> list[str]:
+        """Take pairs off the blacklist; a pair not on it: CommandError."""
         ...
 
     def entry_pair_choices(self) -> list[str]:
