@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backtest import metrics
 from backtest import run as backtest_run
 from backtest.cli import add_backtest_arguments, parse_timerange, run_backtest
 from backtest.download import market_definition
@@ -374,6 +376,29 @@ def test_max_drawdown_is_the_largest_fall_below_any_earlier_peak(values: list[fl
     assert drawdown.amount == pytest.approx(max(falls), abs=1e-9)
     assert drawdown.high_profit - drawdown.low_profit == pytest.approx(drawdown.amount, abs=1e-9)
     assert drawdown.high_date <= drawdown.low_date
+
+
+@given(profits, st.floats(0.5, 1000.0))
+def test_ratios_do_not_change_when_money_is_counted_in_another_unit(values: list[float],
+                                                                    scale: float) -> None:
+    trades = [trade(p, DAY1 + timedelta(hours=7 * i)) for i, p in enumerate(values)]
+    scaled = [replace(t, profit_abs=t.profit_abs * scale) for t in trades]
+    end = DAY1 + timedelta(days=9)
+    for name in ("sharpe", "sortino", "calmar"):
+        formula = getattr(metrics, name)
+        ours, theirs = formula(trades, 10.0, DAY1, end), formula(scaled, 10.0 * scale, DAY1, end)
+        assert theirs == pytest.approx(ours, rel=1e-6, abs=1e-6), name
+    assert metrics.sqn(scaled, 10.0 * scale) == pytest.approx(metrics.sqn(trades, 10.0), abs=2e-4)
+
+
+@given(profits, st.sampled_from(["day", "week", "month"]))
+def test_breakdown_periods_add_up_to_the_whole_backtest(values: list[float], unit: str) -> None:
+    trades = [trade(p, DAY1 + timedelta(hours=29 * i)) for i, p in enumerate(values)]
+    rows = metrics.breakdown(trades, unit)
+    assert sum(r.trades for r in rows) == len(trades)
+    assert sum(r.profit_abs for r in rows) == pytest.approx(sum(values), abs=1e-8)
+    assert sum(r.wins for r in rows) == sum(1 for v in values if v > 0)
+    assert [r.label for r in rows] == sorted(r.label for r in rows)
 
 
 def test_the_chart_marks_every_entry_and_exit_on_the_balance() -> None:
