@@ -127,8 +127,8 @@ def optional_pair(args: list[str], usage: str, stake_currency: str) -> str | Non
 
 
 def trade_ids(args: list[str], usage: str) -> list[int]:
-    """/order: one to MAX_IDS distinct trade ids."""
-    if not args or len(args) > MAX_IDS:
+    """/order: no id (the open trades) or up to MAX_IDS distinct trade ids."""
+    if len(args) > MAX_IDS:
         raise CommandError(usage)
     return list(dict.fromkeys(whole(word, usage) for word in args))
 

@@ -37,7 +37,8 @@ async def cmd_stats(call: Call) -> None:
 
 async def cmd_order(call: Call) -> None:
     ids = parse.trade_ids(call.args, call.usage)
-    await call.reply(orders_text(call.control.orders(ids)))
+    trades = call.control.orders(ids or None)
+    await call.reply(orders_text(trades) if trades else "No open trades.")
 
 
 async def cmd_marketdir(call: Call) -> None:

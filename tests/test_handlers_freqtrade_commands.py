@@ -39,8 +39,8 @@ async def closed_trade(chat: Chat, pair: str = "ETH/BTC") -> None:
     ("/exits 1 2", "Usage: /exits [pair] — give nothing or one pair like ETH/BTC"),
     ("/mix_tags x y", "Usage: /mix_tags [pair] — give nothing or one pair like ETH/BTC"),
     ("/stats now", "Usage: /stats"),
-    ("/order", "Usage: /order <id...> — give one or more trade ids"),
-    ("/order one", "Usage: /order <id...> — give one or more trade ids"),
+    ("/order one", "Usage: /order [id...] — give nothing or trade ids"),
+    ("/order 1 x", "Usage: /order [id...] — give nothing or trade ids"),
     ("/marketdir up", "Usage: /marketdir [long|short|even|none] — give nothing or one of long, "
                       "short, even, none"),
     ("/marketdir long short", "Usage: /marketdir [long|short|even|none] — give nothing or one "
@@ -114,7 +114,13 @@ async def test_stats_counts_exits_per_reason_and_mean_durations(chat: Chat) -> N
 
 
 async def test_order_lists_the_filled_orders_of_a_trade(chat: Chat) -> None:
+    assert await chat.say("/order") == "No open trades."
     await closed_trade(chat)
+    await chat.say("/forcelong LTC/BTC")
+    await warm(chat)
+    open_orders = await chat.say("/order")
+    assert open_orders.startswith("Order List for Trade #2 (LTC/BTC)")
+    assert "Exit #" not in open_orders
 
     text = await chat.say("/order 1")
     lines = text.splitlines()

@@ -76,8 +76,9 @@ class Control(Protocol):
 
     def stats(self) -> StatsView: ...
 
-    def orders(self, trade_ids: list[int]) -> list[TradeOrders]:
-        """The filled orders of each trade, open or closed. Unknown ids: CommandError."""
+    def orders(self, trade_ids: list[int] | None = None) -> list[TradeOrders]:
+        """The filled orders of each given trade, open or closed (unknown ids: CommandError),
+        or of every open trade."""
         ...
 
     async def balance(self) -> BalanceView: ...

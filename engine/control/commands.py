@@ -206,8 +206,9 @@ class Commands:
     def stats(self) -> StatsView:
         return stats(self.store.closed_trades())
 
-    def orders(self, trade_ids: list[int]) -> list[TradeOrders]:
-        trades = [self._trade(i, must_be_open=False) for i in trade_ids]
+    def orders(self, trade_ids: list[int] | None = None) -> list[TradeOrders]:
+        trades = ([self._trade(i, must_be_open=False) for i in trade_ids] if trade_ids
+                  else self.store.open_trades())
         return [trade_orders(t, self.store.orders_of(t.id)) for t in trades]
 
     def blacklist_delete(self, pairs: list[str]) -> list[str]:
