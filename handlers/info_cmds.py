@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from engine.control.api import MAX_SPAN, PeriodUnit
+from engine.control.api import MAX_SPAN, PeriodUnit, TagKind
 from handlers import args as parse
 from handlers.chart import render_chart
 from handlers.context import BotContext, Call
@@ -25,6 +25,7 @@ from handlers.format_reports import (
     periods_text,
     profit_text,
 )
+from handlers.format_stats import tag_performance_text
 from handlers.format_trades import (
     count_text,
     locks_text,
@@ -35,6 +36,8 @@ from handlers.format_trades import (
 )
 from handlers.keyboards import refresh_keyboard
 
+TAG_COMMANDS: dict[str, TagKind] = {"entries": "enter_tag", "exits": "exit_reason",
+                                     "mix_tags": "mix"}
 PERIODS: dict[str, tuple[PeriodUnit, int, int]] = {
     # command: (unit, default count, maximum count)
     "daily": ("day", 7, 365),
@@ -70,12 +73,21 @@ def _period(command: str) -> Callable[[BotContext, int | None], Awaitable[str]]:
     return render
 
 
+def _tags(by: TagKind) -> Callable[[BotContext, int | None], Awaitable[str]]:
+    async def render(bot: BotContext, _arg: int | None) -> str:
+        return tag_performance_text(by, bot.control.tag_performance(by),
+                                    bot.control.stake_currency)
+
+    return render
+
+
 REFRESHERS: dict[str, Callable[[BotContext, int | None], Awaitable[str]]] = {
     "status_table": _status_table,
     "profit": _profit,
     "profit_long": _profit_long,
     "balance": _balance,
     **{name: _period(name) for name in PERIODS},
+    **{name: _tags(by) for name, by in TAG_COMMANDS.items()},
 }
 PROFIT_MAX_DAYS = MAX_SPAN
 # The largest argument a Refresh button may carry: the command's own limit (none: no argument).
@@ -102,6 +114,22 @@ async def cmd_status(call: Call) -> None:
 async def cmd_trades(call: Call) -> None:
     count = parse.optional_whole(call.args, call.usage, 1, 100) or 10
     await call.reply(trades_text(call.control.trades(count), call.bot.now()))
+
+
+def tag_command(command: str) -> Callable[[Call], Awaitable[None]]:
+    """/entries, /exits or /mix_tags [pair]: closed trades by enter tag, exit reason or both;
+    all pairs with a Refresh button, as in Freqtrade."""
+    by = TAG_COMMANDS[command]
+
+    async def run(call: Call) -> None:
+        pair = parse.optional_pair(call.args, call.usage, call.control.stake_currency)
+        if pair is None:
+            await _reply_refreshable(call, command, None)
+            return
+        rows = call.control.tag_performance(by, pair)
+        await call.reply(tag_performance_text(by, rows, call.control.stake_currency))
+
+    return run
 
 
 async def cmd_profit(call: Call) -> None:

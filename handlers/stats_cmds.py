@@ -1,33 +1,19 @@
-"""Freqtrade's statistics and chat-info commands: /entries, /exits, /mix_tags, /stats, /order,
-/marketdir and /tg_info. None of them changes the bot.
+"""Freqtrade's statistics and chat-info commands: /stats, /order, /marketdir and /tg_info.
+None of them changes the bot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from core.errors import CommandError
-from engine.control.api import TagKind
 from handlers import args as parse
 from handlers.context import Call
 from handlers.format import esc, field
-from handlers.format_stats import orders_text, stats_text, tag_performance_text
+from handlers.format_stats import orders_text, stats_text
 
 MARKET_DIRECTIONS = ("long", "short", "even", "none")
 MARKETDIR_HERE = ("Market direction: <b>none</b>. In Freqtrade, /marketdir sets a variable that "
                   "a strategy may read to favour longs or shorts. This bot trades spot, long "
                   "only, and its strategies have no market direction to read.")
-
-
-def tag_command(by: TagKind) -> Callable[[Call], Awaitable[None]]:
-    """/entries, /exits or /mix_tags [pair]: closed trades by enter tag, exit reason or both."""
-
-    async def run(call: Call) -> None:
-        pair = parse.optional_pair(call.args, call.usage, call.control.stake_currency)
-        rows = call.control.tag_performance(by, pair)
-        await call.reply(tag_performance_text(by, rows, call.control.stake_currency))
-
-    return run
 
 
 async def cmd_stats(call: Call) -> None:

@@ -95,6 +95,10 @@ async def test_entries_exits_and_mix_tags_group_closed_trades(chat: Chat) -> Non
     exits = (await chat.say("/sells")).splitlines()
     assert exits[0] == "Exit Reason Performance:"
     assert exits[1].startswith("1. force_exit ")
+    (reply,) = await chat.send("/exits")
+    assert reply.buttons == [("🔄 Refresh", "refresh:exits:")]
+    (edit,) = await chat.press("refresh:exits:", reply)
+    assert strip_html(edit.text).startswith("Exit Reason Performance:\n1. force_exit ")
     mixed = (await chat.say("/mix_tags ltc")).splitlines()
     assert mixed[0] == "Mix Tag Performance:"
     assert mixed[1].startswith("1. force_entry force_exit ")
