@@ -1,9 +1,15 @@
 """tradepilot: a personal crypto trading bot controlled from Telegram.
 
-    python bot.py [--config config.json]          run the bot (the default sub-command)
-    python bot.py check-config                    validate the config, print it (secrets hidden)
+    python bot.py [--config config.json ...]      run the bot (the default sub-command; trade)
+    python bot.py check-config                    validate the config, print it (secrets hidden;
+                                                  show-config)
     python bot.py backtest --strategy S ...       replay history through the same engine
+                                                  (backtesting)
     python bot.py download-data --pairs ...       fetch candles for backtests
+    python bot.py list-timeframes                 the timeframes there are
+
+Several --config files are merged in order, later ones overriding earlier ones, as Freqtrade
+merges them (and each file's add_config_files).
 
 With no .env at all it paper-trades on the built-in offline market and shows the chat in the
 terminal. This file is the composition root: the only place that picks concrete classes.
@@ -41,37 +47,52 @@ logger = logging.getLogger("tradepilot")
 DEFAULT_CONFIG = "config.json"
 
 
-def _parser() -> argparse.ArgumentParser:
+# Freqtrade's names for the sub-commands we have: its users type them by habit.
+ALIASES = {"trade": "run", "show-config": "check-config", "backtesting": "backtest"}
+
+
+def _common(config_dest: str) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", default=argparse.SUPPRESS,
+    common.add_argument("-c", "--config", dest=config_dest, action="append",
+                        default=argparse.SUPPRESS, metavar="PATH",
                         help=f"config file (default: {DEFAULT_CONFIG}; built-in offline "
-                             "defaults when it does not exist)")
+                             "defaults when it does not exist); repeat it to merge several, "
+                             "later files overriding earlier ones")
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="more log output (repeat for debug)")
-    common.add_argument("--logfile", default=argparse.SUPPRESS,
+    common.add_argument("--logfile", "--log-file", dest="logfile", default=argparse.SUPPRESS,
                         help="also log to this file (rotated)")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    # Before the sub-command and after it, -c lands in two lists, read in that order.
     parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.split("\n")[0],
-                                     parents=[common])
+                                     parents=[_common("config_before")])
+    common = _common("config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="run the bot (default)")
-    sub.add_parser("check-config", parents=[common],
+    sub.add_parser("run", aliases=["trade"], parents=[common], help="run the bot (default)")
+    sub.add_parser("check-config", aliases=["show-config"], parents=[common],
                    help="validate the config and print the effective settings, secrets hidden")
     from backtest.cli import add_backtest_arguments, add_download_arguments
 
     add_backtest_arguments(sub.add_parser(
-        "backtest", parents=[common], help="replay candle files through the engine"))
+        "backtest", aliases=["backtesting"], parents=[common],
+        help="replay candle files through the engine"))
     add_download_arguments(sub.add_parser(
         "download-data", parents=[common], help="fetch candles for backtests"))
+    sub.add_parser("list-timeframes", parents=[common],
+                   help="the timeframes backtests and the bot use")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     from engine.config import load_settings
 
-    path = getattr(args, "config", None)
-    if path is None and Path(DEFAULT_CONFIG).is_file():
-        path = DEFAULT_CONFIG
-    return load_settings(path, os.environ)
+    files = [*getattr(args, "config_before", []), *getattr(args, "config", [])]
+    if not files and Path(DEFAULT_CONFIG).is_file():
+        files = [DEFAULT_CONFIG]
+    return load_settings(files or None, os.environ)
 
 
 def _console_chat(settings: Settings) -> bool:
@@ -149,6 +170,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from store.paper_orders import PaperOrders
 
     strategy = strategy_for(settings)
+    if settings.ignored_keys:
+        logger.warning("config keys tradepilot accepts and does not use: %s",
+                       ", ".join(settings.ignored_keys))
     database = schema.init_db(settings.database_url)
     store = Store(database)
     clock = _clock(settings, strategy.timeframe, store)
@@ -203,6 +227,11 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
 
 
 def _command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "list-timeframes":
+        from marketdata.timeframe import TIMEFRAMES
+
+        sys.stdout.write(" ".join(TIMEFRAMES) + "\n")
+        return 0
     if args.command == "check-config":
         return _check_config(settings)
     if args.command in ("backtest", "download-data"):
@@ -232,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # PTB 22 warns about int retry_after values unless told to use timedeltas.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
+    args.command = ALIASES.get(args.command, args.command)
     load_dotenv(Path.cwd() / ".env", override=False)
     secrets: list[str] = []
     try:

@@ -57,6 +57,7 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock,
         secrets.exchange_api_secret if live else None,
         secrets.exchange_password if live else None, clock,
         markets_refresh_minutes=settings.exchange.markets_refresh_interval,
+        log_responses=settings.exchange.log_responses,
     )
     if live:
         return venue

@@ -130,7 +130,7 @@ class Engine:
     def whitelist(self) -> list[str]:
         known = self.exchange.markets()
         return [p for p in self.settings.exchange.pair_whitelist
-                if p not in self.run_state.blacklist and (not known or p in known)]
+                if not self.run_state.is_blacklisted(p) and (not known or p in known)]
 
     def pairs(self) -> list[str]:
         """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""

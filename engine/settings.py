@@ -39,6 +39,38 @@ IGNORED_FREQTRADE_KEYS = frozenset({
     "ignore_buying_expired_candle_after", "disable_dataframe_checks", "strategy_list",
 })  # fmt: skip
 
+# Keys inside a Freqtrade config's sections that tradepilot accepts and does not use, with
+# why where the name alone would mislead.
+_UNUSED_INSIDE: dict[str, dict[str, str]] = {
+    "exchange": {
+        "ccxt_sync_config": "tradepilot has only ccxt's async client; ccxt_config and "
+                            "ccxt_async_config reach it",
+        "skip_open_order_update": "",
+    },
+    "entry_pricing": {"check_depth_of_market": ""},
+    "order_types": {"stoploss_on_exchange_interval": "", "stoploss_on_exchange_limit_ratio": "",
+                    "stoploss_price_type": ""},
+    "telegram": {"keyboard": "", "topic_id": "", "allow_custom_messages": ""},
+    "internals": {"sd_notify": ""},
+}  # fmt: skip
+_WEBSOCKETS = ("no websockets here: candles, prices and orders are polled over REST each "
+               "iteration")
+
+
+def unused_inside(raw: Mapping[str, Any]) -> list[str]:
+    """The section keys of `raw` listed above, as dotted names with their reason."""
+    found = []
+    for section, names in _UNUSED_INSIDE.items():
+        given = raw.get(section)
+        if isinstance(given, Mapping):
+            found += [f"{section}.{name}" + (f" ({why})" if why else "")
+                      for name, why in names.items() if name in given]
+    exchange = raw.get("exchange")
+    if isinstance(exchange, Mapping) and exchange.get("enable_ws") is True:
+        found.append(f"exchange.enable_ws ({_WEBSOCKETS})")
+    return found
+
+
 StakeAmount = float | Literal["unlimited"]
 
 
@@ -103,6 +135,10 @@ class ExchangeSettings:
     ccxt_config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     markets_refresh_interval: int = 60
     outdated_offset: int = 5
+    log_responses: bool = False  # every order and balance answer logged, as Freqtrade does
+    # The stake-currency price of a fee coin that is neither the pair's base nor its quote
+    # (BNB fees on ETH/BTC), as in Freqtrade; without it such a fee is left out of the trade.
+    unknown_fee_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ class CcxtExchange:
         markets_refresh_minutes: int = 60,
         ticker_ttl: float = 2.0,
         client_id_lookup: bool = True,
+        log_responses: bool = False,
     ) -> None:
         self._ccxt = _build(name, ccxt_config, api_key, secret, password)
         self._clock = clock
@@ -98,6 +99,7 @@ class CcxtExchange:
         self._rules: dict[str, MarketRules] = {}
         self._markets_loaded_at: datetime | None = None
         self._tickers: dict[str, tuple[datetime, Ticker]] = {}
+        self._log_responses = log_responses
 
     @property
     def name(self) -> str:
@@ -205,6 +207,7 @@ class CcxtExchange:
 
     async def fetch_balance(self) -> dict[str, Balance]:
         raw = await self._retrying("read", self._ccxt.fetch_balance)
+        self._logged("fetch_balance", raw.get("total"))
         return {
             currency: Balance(currency, _float(raw[currency].get("free")),
                               _float(raw[currency].get("used")), _float(raw[currency].get("total")))
@@ -333,9 +336,16 @@ class CcxtExchange:
 
     # --- parsing ------------------------------------------------------------------------
 
+    def _logged(self, what: str, raw: Any) -> None:
+        """exchange.log_responses: the exchange's answers in the log, as Freqtrade logs them
+        (at INFO, so they show without -v)."""
+        if self._log_responses:
+            logger.info("%s answer %s: %s", self.name, what, raw)
+
     def _order(self, raw: Mapping[str, Any], request: OrderRequest | None = None) -> OrderSnapshot:
         """A ccxt order dict as a snapshot; an answer without details is completed from the
         request that produced it."""
+        self._logged("order", raw)
         amount = _float(raw.get("amount")) or (request.amount if request else 0.0)
         filled = _float(raw.get("filled"))
         remaining = raw.get("remaining")
