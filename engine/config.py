@@ -34,6 +34,7 @@ from engine.settings import (
     UnfilledTimeout,
     unused_inside,
 )
+from engine.unsupported import refuse_unsupported
 from marketdata.timeframe import TIMEFRAMES
 
 
@@ -341,6 +342,7 @@ def parse_config(raw: Any, env: Mapping[str, str], source: str = "built-in defau
     """Validate a decoded config object and the environment into Settings."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a JSON object at the top level")
+    refuse_unsupported(raw)
     values: dict[str, Any] = {}
     ignored: list[str] = []
     for key, value in raw.items():
@@ -359,6 +361,18 @@ def parse_config(raw: Any, env: Mapping[str, str], source: str = "built-in defau
     secrets, chat_id = _from_env(env)
     settings = Settings(**values, secrets=secrets, telegram_chat_id=chat_id,
                         ignored_keys=tuple(ignored), source=source)
+    _check_consistency(settings)
+    return settings
+
+
+def parse_option(option: str, key: str, value: Any) -> Any:
+    """A command-line option that replaces the config key `key`, checked as the key is and
+    named as the option."""
+    return _TOP[key](option, value)
+
+
+def check_consistency(settings: Settings) -> Settings:
+    """The checks between keys, for settings changed after parsing (command-line options)."""
     _check_consistency(settings)
     return settings
 

@@ -145,6 +145,16 @@ def test_freqtrade_logfile_key_is_the_log_file_and_saying_both_is_refused(
         "tradepilot: logfile: given together with log_file; expected one of them")
 
 
+def test_neutral_values_of_the_keys_we_do_not_do_pass_and_are_listed() -> None:
+    settings = parse_config({
+        "trading_mode": "spot", "position_adjustment_enable": False,
+        "pairlists": [{"method": "StaticPairList"}],
+        "order_time_in_force": {"entry": "GTC", "exit": "gtc"}}, {})
+
+    assert settings.ignored_keys == ("trading_mode", "position_adjustment_enable", "pairlists",
+                                     "order_time_in_force")
+
+
 def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     settings = parse_config({"exchange": {
         "log_responses": True, "unknown_fee_rate": 0.012, "enable_ws": False,
@@ -169,6 +179,14 @@ def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     ({"logfile": "syslog:/dev/log"}, "logfile: logging to syslog is not supported"),
     ({"entry_pricing": {"check_depth_of_market": {"enabled": True}}},
      "entry_pricing.check_depth_of_market.enabled: not supported"),
+    ({"trading_mode": "futures"}, "trading_mode: 'futures' is not supported; expected \"spot\""),
+    ({"position_adjustment_enable": True}, "position_adjustment_enable: not supported"),
+    ({"amend_last_stake_amount": True}, "amend_last_stake_amount: not supported"),
+    ({"pairlists": [{"method": "StaticPairList"}, {"method": "VolumePairList"}]},
+     "pairlists: VolumePairList is not supported"),
+    ({"order_time_in_force": {"entry": "GTC", "exit": "IOC"}},
+     "order_time_in_force.exit: 'IOC' is not supported"),
+    ({"freqai": {"enabled": True}}, "freqai.enabled: not supported"),
     ({"exchange": {"pair_blacklist": ["*/BTC"]}},
      "exchange.pair_blacklist: '*/BTC' is not a valid regular expression (nothing to repeat"),
 ])  # fmt: skip
