@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from engine.config_files import read_json
 from engine.settings import Settings
 from marketdata.files import TimeRange
 from marketdata.timeframe import TIMEFRAMES
+
+logger = logging.getLogger(__name__)
 
 # One side of a time range: Freqtrade's forms, all UTC.
 _SIDES: tuple[tuple[str, str | None], ...] = (
@@ -141,6 +144,8 @@ def export_of(args: argparse.Namespace, clock: Clock) -> Export:
                               f"{kind!r}")
         if args.export_filename:
             raise ConfigError(f"--export {kind}: give a file name with --export-filename only")
+        logger.warning("--export FILE is deprecated; use --export trades --export-filename "
+                       "%s (Freqtrade's form)", kind)
         return Export("trades", Path(kind))
     if kind == "none":
         return Export("none", None)
