@@ -129,7 +129,7 @@ def _check_config(settings: Settings) -> int:
     from engine.loader import strategy_for
 
     if not settings.is_offline:
-        from venues.ccxt_exchange import exchange_class
+        from venues.ccxt_client import exchange_class
 
         exchange_class(settings.exchange.name)  # what `run` would refuse, refused here too
     strategy = strategy_for(settings)

@@ -18,14 +18,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import ccxt.async_support as ccxt_async
 import pandas as pd
 
 from core.clock import Clock
@@ -40,6 +38,7 @@ from core.errors import (
 )
 from marketdata.candles import frame_from_rows
 from venues import precision
+from venues.ccxt_client import build_client
 from venues.exchange import (
     Balance,
     ExchangeOrderStatus,
@@ -88,7 +87,7 @@ class CcxtExchange:
         client_id_lookup: bool = True,
         log_responses: bool = False,
     ) -> None:
-        self._ccxt = _build(name, ccxt_config, api_key, secret, password)
+        self._ccxt = build_client(name, ccxt_config, api_key, secret, password)
         self._clock = clock
         self._retries = retries
         self._backoff_base = backoff_base
@@ -369,48 +368,6 @@ class CcxtExchange:
             timestamp=_time(raw.get("timestamp")) or self._clock.now(),
             last_update=_time(raw.get("lastUpdateTimestamp") or raw.get("lastTradeTimestamp")),
         )  # fmt: skip
-
-
-def exchange_class(name: str) -> Any:
-    """ccxt's async class for the exchange `name`; a ConfigError naming the key if none."""
-    if name not in ccxt_async.exchanges:
-        raise ConfigError(f"exchange.name: ccxt does not know an exchange called {name!r}")
-    return getattr(ccxt_async, name)
-
-
-def _build(name: str, config: Mapping[str, Any], api_key: str | None, secret: str | None,
-           password: str | None) -> Any:
-    settings = _plain(config)
-    # ccxt logs each request with its headers, the API key among them, at DEBUG (and prints
-    # them when verbose): its records go through a logger of ours that never passes DEBUG.
-    wire = logging.getLogger(f"{__name__}.wire")
-    wire.setLevel(logging.INFO)
-    # Rate limiting stays on whatever the config says.
-    settings |= {"enableRateLimit": True, "verbose": False, "logger": wire}
-    credentials = {"apiKey": api_key, "secret": secret, "password": password}
-    settings |= {key: value for key, value in credentials.items() if value}
-    exchange = exchange_class(name)(settings)
-    exchange.on_json_response = _strict_json
-    return exchange
-
-
-def _strict_json(body: str) -> Any:
-    """ccxt's JSON hook, made strict: ccxt passes a body it cannot parse on as text, which then
-    parses into empty markets, NaN candles or an order without an id. A broken answer must fail
-    the call instead (BadResponse: retried on reads, "state unknown" on a create)."""
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise ccxt_async.BadResponse(f"unreadable JSON answer: {body[:80]!r}") from exc
-
-
-def _plain(value: Any) -> Any:
-    """Read-only mappings from Settings as the plain dicts ccxt's deep_extend expects."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _float(value: Any) -> float:
