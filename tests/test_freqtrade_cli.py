@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import pty
 import struct
 import subprocess
 import sys
 import termios
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +39,22 @@ GUARDED_STRATEGY = MARKED_STRATEGY.replace("class Marked(IStrategy):", """class 
     protections = [{"method": "CooldownPeriod", "stop_duration_candles": 400}]""")
 HASTY_STRATEGY = MARKED_STRATEGY.replace("class Marked(IStrategy):", """class Hasty(IStrategy):
     minimal_roi = {"0": 0.001}""").replace('    minimal_roi = {"0": 10}\n', "")
+
+
+@pytest.fixture(autouse=True)
+def process_state_restored() -> Iterator[None]:
+    """bot.main configures the root logger and sets environment variables for the process
+    it runs in: here that is the test process, which other tests share."""
+    env, root = dict(os.environ), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    os.environ.clear()
+    os.environ.update(env)
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
