@@ -16,21 +16,25 @@ Move = Callable[[int, int, str], None]
 
 @contextmanager
 def bar(description: str, unit: str) -> Iterator[Move | None]:
-    """A bar to move to `done` of `total` with a note (the candle replayed, the pair fetched);
-    None when stderr is not a terminal."""
+    """A bar to move to `done` of `total` with a note (the candle replayed, the pair fetched),
+    drawn from the first move, when the total is known; None when stderr is not a terminal."""
     if not sys.stderr.isatty():
         yield None
         return
-    with tqdm(desc=description, unit=unit, file=sys.stderr, dynamic_ncols=True,
-              leave=True) as shown:
+    shown: list[tqdm] = []
 
-        def move(done: int, total: int, note: str) -> None:
-            if shown.total != total:
-                shown.reset(total=total)
-            shown.set_postfix_str(note, refresh=False)
-            shown.update(done - shown.n)
+    def move(done: int, total: int, note: str) -> None:
+        if not shown:
+            shown.append(tqdm(desc=description, total=total, unit=unit, file=sys.stderr,
+                              dynamic_ncols=True, leave=True))
+        shown[0].set_postfix_str(note, refresh=False)
+        shown[0].update(done - shown[0].n)
 
+    try:
         yield move
+    finally:
+        for drawn in shown:
+            drawn.close()
 
 
 def backtest_progress(move: Move | None) -> Callable[[int, int, datetime], None] | None:
