@@ -7,6 +7,7 @@
                                                   (backtesting)
     python bot.py download-data --pairs ...       fetch candles for backtests
     python bot.py list-timeframes                 the timeframes there are
+    python bot.py list-strategies                 the strategy classes of the strategy folder
 
 Several --config files are merged in order, later ones overriding earlier ones, as Freqtrade
 merges them (and each file's add_config_files).
@@ -83,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
         "download-data", parents=[common], help="fetch candles for backtests"))
     sub.add_parser("list-timeframes", parents=[common],
                    help="the timeframes backtests and the bot use")
+    strategies = sub.add_parser("list-strategies", parents=[common],
+                                help="the strategy classes of the strategy folder")
+    strategies.add_argument("--strategy-path", help="the folder (default: the config's)")
+    strategies.add_argument("-1", "--one-column", action="store_true",
+                            help="names only, one a line")
     return parser
 
 
@@ -137,6 +143,20 @@ def _check_config(settings: Settings) -> int:
     effective["mode"] = "DRY-RUN" if settings.dry_run else "LIVE"
     effective["strategy_class"] = type(strategy).__name__
     sys.stdout.write(json.dumps(effective, indent=2, default=str) + "\n")
+    return 0
+
+
+def _list_strategies(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.loader import list_strategies
+    from engine.settings import project_path
+
+    rows = list_strategies(project_path(args.strategy_path or settings.strategy_path))
+    if args.one_column:
+        sys.stdout.write("".join(f"{name}\n" for name, _, status in rows if status == "OK"))
+        return 0
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, file, status in rows:
+        sys.stdout.write(f"{name.ljust(width)}  {file.name}  {status}\n")
     return 0
 
 
@@ -232,6 +252,8 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
 
         sys.stdout.write(" ".join(TIMEFRAMES) + "\n")
         return 0
+    if args.command == "list-strategies":
+        return _list_strategies(settings, args)
     if args.command == "check-config":
         return _check_config(settings)
     if args.command in ("backtest", "download-data"):

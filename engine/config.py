@@ -2,7 +2,10 @@
 
 A bad value raises ConfigError with the key's dotted path and the expected form; unknown
 keys get a "did you mean" hint; keys of a Freqtrade config that we do not use are accepted
-and listed in `Settings.ignored_keys` so that a Freqtrade user can bring their file.
+and listed in `Settings.ignored_keys` (bot.py names them in one warning at `run`) so that a
+Freqtrade user can bring their file, unless their value would change what is traded
+(engine/unsupported.py refuses those). The files are read and merged in
+engine/config_files.py.
 """
 
 from __future__ import annotations

@@ -138,6 +138,22 @@ def test_show_config_trade_and_list_timeframes_are_freqtrades_names(
     assert capsys.readouterr().out == "1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d\n"
 
 
+def test_list_strategies_shows_each_class_of_the_folder_and_the_files_that_do_not_import(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workspace / "strategies" / "broken.py").write_text("import no_such_module\n")
+
+    assert bot.main(["list-strategies"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert bot.main(["list-strategies", "-1"]) == 0
+
+    assert capsys.readouterr().out == "Guarded\nHasty\nMarked\n"
+    assert listed[1:] == ["Guarded  guarded.py  OK", "Hasty    hasty.py  OK",
+                          "Marked   marked.py  OK"]
+    assert listed[0].startswith("broken   broken.py  does not import: strategies/broken.py, "
+                                "line 1")
+
+
 def test_export_none_writes_nothing_and_export_signals_adds_the_signal_candles(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
