@@ -8,6 +8,7 @@
     python bot.py download-data --pairs ...       fetch candles for backtests
     python bot.py list-timeframes                 the timeframes there are
     python bot.py list-strategies                 the strategy classes of the strategy folder
+    python bot.py list-pairs [--quote BTC]        the pairs an exchange trades
 
 Several --config files are merged in order, later ones overriding earlier ones, as Freqtrade
 merges them (and each file's add_config_files).
@@ -75,7 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", aliases=["trade"], parents=[common], help="run the bot (default)")
     sub.add_parser("check-config", aliases=["show-config"], parents=[common],
                    help="validate the config and print the effective settings, secrets hidden")
-    from backtest.cli import add_backtest_arguments, add_download_arguments
+    from backtest.cli import (
+        add_backtest_arguments,
+        add_download_arguments,
+        add_list_pairs_arguments,
+    )
 
     add_backtest_arguments(sub.add_parser(
         "backtest", aliases=["backtesting"], parents=[common],
@@ -84,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
         "download-data", parents=[common], help="fetch candles for backtests"))
     sub.add_parser("list-timeframes", parents=[common],
                    help="the timeframes backtests and the bot use")
+    add_list_pairs_arguments(sub.add_parser(
+        "list-pairs", parents=[common], help="the pairs an exchange trades"))
     strategies = sub.add_parser("list-strategies", parents=[common],
                                 help="the strategy classes of the strategy folder")
     strategies.add_argument("--strategy-path", help="the folder (default: the config's)")
@@ -256,10 +263,11 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
         return _list_strategies(settings, args)
     if args.command == "check-config":
         return _check_config(settings)
-    if args.command in ("backtest", "download-data"):
-        from backtest.cli import run_backtest, run_download
+    if args.command in ("backtest", "download-data", "list-pairs"):
+        from backtest.cli import run_backtest, run_download, run_list_pairs
 
-        runner = run_backtest if args.command == "backtest" else run_download
+        runner = {"backtest": run_backtest, "download-data": run_download,
+                  "list-pairs": run_list_pairs}[args.command]
         return runner(settings, args)
     return _run(settings, args)
 

@@ -206,6 +206,40 @@ async def _exchange_markets(settings: Settings) -> list[dict[str, Any]]:
         await exchange.close()
 
 
+def add_list_pairs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--exchange", help="ccxt exchange id (default: the config's)")
+    parser.add_argument("--quote", nargs="+", help="only pairs quoted in these currencies")
+    parser.add_argument("-a", "--all", action="store_true", help="inactive markets too")
+    parser.add_argument("-1", "--one-column", action="store_true", help="one pair a line")
+
+
+def run_list_pairs(settings: Settings, args: argparse.Namespace) -> int:
+    """Freqtrade's list-pairs: the exchange's spot pairs (the offline market's from its
+    markets file), active ones unless --all."""
+    name = args.exchange or settings.exchange.name
+    if name == "offline":
+        known = [(m["symbol"], m["quote"], m.get("active") is not False)
+                 for m in download.read_markets(MARKETS_FILE)]
+    else:
+        known = asyncio.run(_all_markets(name, settings.exchange.ccxt_config
+                                         if name == settings.exchange.name else {}))
+    quotes = {q.upper() for q in args.quote or []}
+    pairs = sorted(pair for pair, quote, active in known
+                   if (active or args.all) and (not quotes or quote in quotes))
+    sys.stdout.write("".join(f"{p}\n" for p in pairs) if args.one_column
+                     else f"{len(pairs)} pairs on {name}: {', '.join(pairs)}\n")
+    return 0
+
+
+async def _all_markets(name: str, config: Any) -> list[tuple[str, str, bool]]:
+    exchange = CcxtExchange(name, config, None, None, None, SystemClock())
+    try:
+        await exchange.load_markets()
+        return [(r.pair, r.quote, r.active) for r in exchange.markets().values()]
+    finally:
+        await exchange.close()
+
+
 def write_export(result: backtest_run.BacktestResult, path: Path) -> None:
     """One trade per line, in the order of the result."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@ user types them: the exit status, the one-line failure, the report and the expor
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import logging
@@ -26,6 +27,7 @@ from backtest.options import parse_timerange
 from core.clock import ManualClock
 from marketdata.files import load_candles
 from tests.fakes import FakeExchangeServer, RecordingSleep
+from tests.fakes.binance_book import MarketSpec
 from tests.test_backtest import MARKED_STRATEGY, at, candles
 from venues.ccxt_exchange import CcxtExchange
 from venues.exchange import MarketRules
@@ -152,6 +154,26 @@ def test_list_strategies_shows_each_class_of_the_folder_and_the_files_that_do_no
                           "Marked   marked.py  OK"]
     assert listed[0].startswith("broken   broken.py  does not import: strategies/broken.py, "
                                 "line 1")
+
+
+async def test_list_pairs_shows_the_exchanges_active_pairs_by_quote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    markets = [MarketSpec("ETH/BTC", "0.001", "0.000001", "0.001", "0.0001"),
+               MarketSpec("BCC/BTC", "0.01", "0.000001", "0.01", "0.0001", active=False),
+               MarketSpec("ETH/USDT", "0.0001", "0.01", "0.0001", "5")]
+    monkeypatch.chdir(tmp_path)
+    async with FakeExchangeServer(ManualClock(NOW), markets=markets) as server:
+        (tmp_path / "config.json").write_text(json.dumps({"exchange": {
+            "name": "binance", "pair_whitelist": ["ETH/BTC"],
+            "ccxt_config": server.ccxt_config()}}))
+        shown = [await asyncio.to_thread(bot.main, ["list-pairs", *options])
+                 for options in ([], ["--quote", "btc", "-1"], ["--all", "--quote", "BTC"])]
+
+    assert shown == [0, 0, 0]
+    assert capsys.readouterr().out.splitlines() == [
+        "2 pairs on binance: ETH/BTC, ETH/USDT", "ETH/BTC",
+        "2 pairs on binance: BCC/BTC, ETH/BTC"]
 
 
 def test_export_none_writes_nothing_and_export_signals_adds_the_signal_candles(
