@@ -104,7 +104,7 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_backtest(settings: Settings, args: argparse.Namespace) -> int:
     export = export_of(args, SystemClock())
-    fee = _fee(args.fee)
+    fee = _fee(args.fee if args.fee is not None else settings.fee)
     results = []
     names = strategy_names(args)
     for name in names:

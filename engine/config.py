@@ -299,6 +299,7 @@ def _logfile(key: str, value: Any) -> str:
 _TOP: dict[str, Callable[[str, Any], Any]] = {
     "dry_run": _bool,
     "dry_run_wallet": lambda k, v: _number(k, v, 0.0),
+    "fee": lambda k, v: _number(k, v, 0.0, 0.1),
     "stake_currency": _str,
     "stake_amount": _stake,
     "max_open_trades": lambda k, v: _int(k, v, -1),

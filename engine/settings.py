@@ -175,6 +175,7 @@ class OfflineSettings:
 class Settings:
     dry_run: bool = True
     dry_run_wallet: float = 1.0
+    fee: float | None = None  # a backtest's fee per side, as Freqtrade's; --fee replaces it
     stake_currency: str = "BTC"
     stake_amount: StakeAmount = 0.05
     max_open_trades: int = 3

@@ -257,6 +257,23 @@ def test_stake_amount_wallet_and_max_open_trades_flags_change_the_trades(
     assert exported("poor.json") == []
 
 
+def test_the_fee_of_the_config_is_the_backtests_fee_unless_fee_is_given(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workspace / "fee.json").write_text('{"fee": 0.002}')
+    config = ["-c", "config.json", "-c", "fee.json"]
+    backtest(capsys, *config, "--export-filename", "config_fee.json")
+    backtest(capsys, "--fee", "0.002", "--export-filename", "option_fee.json")
+    backtest(capsys, *config, "--fee", "0", "--export-filename", "no_fee.json")
+
+    def first_profit(path: str) -> float:
+        return float(json.loads(Path(path).read_text())[0]["profit_abs"])
+
+    assert first_profit("config_fee.json") == first_profit("option_fee.json") == pytest.approx(
+        0.05 * 0.998 - 0.05 * 1.002)
+    assert first_profit("no_fee.json") == 0.0
+
+
 def test_protections_apply_only_with_enable_protections_as_in_freqtrade(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
