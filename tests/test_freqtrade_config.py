@@ -20,11 +20,12 @@ from core.clock import ManualClock
 from core.errors import ConfigError
 from engine.config import parse_config
 from engine.orders import OrderManager, record_intent
-from store.models import Trade
+from store.models import Order, Trade
 from store.store import Store
-from tests.factories import new_trade
+from tests.engine.scripted import Scripted
+from tests.factories import make_engine, new_trade, run_for
 from tests.fakes import FakeExchangeServer
-from tests.fakes.telegram import open_chat
+from tests.fakes.telegram import QUIET, open_chat
 from venues.exchange import OrderRequest, OrderSnapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,3 +303,21 @@ def test_run_names_the_keys_it_ignores_in_one_warning(tmp_path: Path) -> None:
         "WARNING tradepilot: config keys tradepilot accepts and does not use: trading_mode, "
         "bot_name, exchange.enable_ws (no websockets here: candles, prices and orders are "
         "polled over REST each iteration)")
+
+
+@pytest.mark.parametrize(("config", "fee_rate"), [({}, 0.001), ({"fee": 0.004}, 0.004)])
+async def test_the_fee_key_is_the_dry_run_fee_as_in_freqtrade(config: dict,
+                                                               fee_rate: float) -> None:
+    clock = ManualClock(datetime(2018, 1, 11, 5, 0, tzinfo=UTC))
+    commands = make_engine(settings_overrides={**QUIET, **config}, clock=clock,
+                           strategy=Scripted(order_types={
+                               "entry": "limit", "exit": "limit", "stoploss": "limit",
+                               "force_entry": "market", "stoploss_on_exchange": False}))
+    await commands.startup()
+    await run_for(commands, clock, 1)
+    engine = commands.engine
+
+    await engine.force_entry("ETH/BTC", engine.tickers["ETH/BTC"], None)
+
+    (order,) = Order.select()
+    assert order.fee_cost == pytest.approx(order.cost * fee_rate)
