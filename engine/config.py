@@ -322,6 +322,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "ignore_roi_if_entry_signal": _bool,
     "process_only_new_candles": _bool,
     "unfilledtimeout": _timeout,
+    "ignore_buying_expired_candle_after": lambda k, v: _int(k, v, 0),
     "order_types": _order_types,
     "entry_pricing": _pricing,
     "exit_pricing": _pricing,

@@ -27,6 +27,7 @@ STRATEGY_KEYS = (
     "trailing_stop_positive_offset", "trailing_only_offset_is_reached", "use_custom_stoploss",
     "use_exit_signal", "exit_profit_only", "exit_profit_offset", "ignore_roi_if_entry_signal",
     "process_only_new_candles", "unfilledtimeout", "order_types",
+    "ignore_buying_expired_candle_after",
 )  # fmt: skip
 
 # Keys a Freqtrade config may carry that tradepilot accepts and ignores (logged at start).
@@ -36,7 +37,7 @@ IGNORED_FREQTRADE_KEYS = frozenset({
     "position_adjustment_enable", "max_entry_position_adjustment", "user_data_dir",
     "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
     "reduce_df_footprint", "amend_last_stake_amount", "last_stake_amount_min_ratio",
-    "ignore_buying_expired_candle_after", "disable_dataframe_checks", "strategy_list",
+    "disable_dataframe_checks", "strategy_list",
 })  # fmt: skip
 
 # Keys inside a Freqtrade config's sections that tradepilot accepts and does not use, with
@@ -198,6 +199,7 @@ class Settings:
     ignore_roi_if_entry_signal: bool | None = None
     process_only_new_candles: bool | None = None
     unfilledtimeout: UnfilledTimeout | None = None
+    ignore_buying_expired_candle_after: int | None = None
     order_types: OrderTypes | None = None
     entry_pricing: Pricing = field(default_factory=Pricing)
     exit_pricing: Pricing = field(default_factory=Pricing)

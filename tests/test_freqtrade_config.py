@@ -321,3 +321,22 @@ async def test_the_fee_key_is_the_dry_run_fee_as_in_freqtrade(config: dict,
 
     (order,) = Order.select()
     assert order.fee_cost == pytest.approx(order.cost * fee_rate)
+
+
+@pytest.mark.parametrize(("config", "entered"), [
+    ({}, True), ({"ignore_buying_expired_candle_after": 300}, True),
+    ({"ignore_buying_expired_candle_after": 60}, False)])
+async def test_an_entry_signal_older_than_ignore_buying_expired_candle_after_is_not_taken(
+    config: dict, entered: bool
+) -> None:
+    signal = datetime(2018, 1, 11, 6, 0, tzinfo=UTC)
+    # Two minutes after the signal candle closed.
+    clock = ManualClock(datetime(2018, 1, 11, 6, 7, tzinfo=UTC))
+    commands = make_engine(settings_overrides={
+        **QUIET, **config, "exchange": {"pair_whitelist": ["ETH/BTC"]}}, clock=clock,
+        strategy=Scripted(enter={"ETH/BTC": [signal]}))
+    await commands.startup()
+
+    await commands.process()
+
+    assert [t.pair for t in Trade.select()] == (["ETH/BTC"] if entered else [])
