@@ -34,7 +34,7 @@ from backtest.options import (
     strategy_names,
     with_options,
 )
-from backtest.report import render, write_chart
+from backtest.report import BREAKDOWNS, render, write_chart
 from core.clock import SystemClock
 from core.errors import ConfigError
 from engine.loader import strategy_for
@@ -77,6 +77,8 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the export's JSON file (default: backtest_results/"
                              "backtest-result-<time>.json)")
     parser.add_argument("--chart", help="write the equity curve to this PNG file")
+    parser.add_argument("--breakdown", nargs="+", choices=BREAKDOWNS, default=[],
+                        help="also show the profit per day, week and/or month")
 
 
 def add_download_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +114,7 @@ def run_backtest(settings: Settings, args: argparse.Namespace) -> int:
         result = _backtest(backtest_run.backtest_settings(chosen), args, fee, export)
         if args.chart:
             write_chart(result, _for_strategy(Path(args.chart), result.strategy, len(names)))
-        sys.stdout.write(render(result))
+        sys.stdout.write(render(result, args.breakdown))
         results.append(result)
     if len(results) > 1:
         sys.stdout.write("\n" + render_comparison(results))

@@ -25,11 +25,12 @@ def render_comparison(results: Sequence[BacktestResult]) -> str:
     for result in results:
         summary = summarize(result)
         t = summary.total
-        drawdown = summary.drawdown.ratio * 100 if summary.drawdown is not None else 0.0
+        drawdown = summary.drawdown.account_ratio * 100 if summary.drawdown is not None else 0.0
+        win_rate = t.wins / t.trades * 100 if t.trades else 0.0
         rows.append([result.strategy, str(t.trades), f"{t.avg_profit_ratio * 100:.2f}",
                      f"{t.profit_abs:.8f}", f"{t.profit_ratio * 100:.2f}",
                      _duration(t.avg_duration), f"{t.wins}/{t.draws}/{t.losses}",
-                     f"{t.win_rate * 100:.1f}", f"{drawdown:.2f}"])
+                     f"{win_rate:.1f}", f"{drawdown:.2f}"])
     widths = [max(len(c) for c in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:

@@ -130,6 +130,18 @@ class CcxtExchange:
     def markets(self) -> Mapping[str, MarketRules]:
         return MappingProxyType(self._rules)
 
+    def market_definitions(self, pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
+        loaded = self._ccxt.markets or {}
+        return {pair: dict(loaded[pair]) for pair in pairs if pair in loaded}
+
+    def use_markets(self, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        # Not marked as loaded: the next load_markets asks the exchange again, and if that
+        # fails these serve on, as old markets do after a failed refresh.
+        self._ccxt.set_markets([dict(m) for m in definitions.values()])
+        self._rules = {
+            pair: precision.rules_from_market(m) for pair, m in self._ccxt.markets.items()
+        }
+
     def rules(self, pair: str) -> MarketRules:
         rules = self._rules.get(pair)
         if rules is None:
