@@ -1,9 +1,17 @@
 """tradepilot: a personal crypto trading bot controlled from Telegram.
 
-    python bot.py [--config config.json]          run the bot (the default sub-command)
-    python bot.py check-config                    validate the config, print it (secrets hidden)
+    python bot.py [--config config.json ...]      run the bot (the default sub-command; trade)
+    python bot.py check-config                    validate the config, print it (secrets hidden;
+                                                  show-config)
     python bot.py backtest --strategy S ...       replay history through the same engine
+                                                  (backtesting)
     python bot.py download-data --pairs ...       fetch candles for backtests
+    python bot.py list-timeframes                 the timeframes there are
+    python bot.py list-strategies                 the strategy classes of the strategy folder
+    python bot.py list-pairs [--quote BTC]        the pairs an exchange trades
+
+Several --config files are merged in order, later ones overriding earlier ones, as Freqtrade
+merges them (and each file's add_config_files).
 
 With no .env at all it paper-trades on the built-in offline market and shows the chat in the
 terminal. This file is the composition root: the only place that picks concrete classes.
@@ -41,37 +49,63 @@ logger = logging.getLogger("tradepilot")
 DEFAULT_CONFIG = "config.json"
 
 
-def _parser() -> argparse.ArgumentParser:
+# Freqtrade's names for the sub-commands we have: its users type them by habit.
+ALIASES = {"trade": "run", "show-config": "check-config", "backtesting": "backtest"}
+
+
+def _common(config_dest: str) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", default=argparse.SUPPRESS,
+    common.add_argument("-c", "--config", dest=config_dest, action="append",
+                        default=argparse.SUPPRESS, metavar="PATH",
                         help=f"config file (default: {DEFAULT_CONFIG}; built-in offline "
-                             "defaults when it does not exist)")
+                             "defaults when it does not exist); repeat it to merge several, "
+                             "later files overriding earlier ones")
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="more log output (repeat for debug)")
-    common.add_argument("--logfile", default=argparse.SUPPRESS,
+    common.add_argument("--logfile", "--log-file", dest="logfile", default=argparse.SUPPRESS,
                         help="also log to this file (rotated)")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    # Before the sub-command and after it, -c lands in two lists, read in that order.
     parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.split("\n")[0],
-                                     parents=[common])
+                                     parents=[_common("config_before")])
+    common = _common("config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="run the bot (default)")
-    sub.add_parser("check-config", parents=[common],
+    sub.add_parser("run", aliases=["trade"], parents=[common], help="run the bot (default)")
+    sub.add_parser("check-config", aliases=["show-config"], parents=[common],
                    help="validate the config and print the effective settings, secrets hidden")
-    from backtest.cli import add_backtest_arguments, add_download_arguments
+    from backtest.cli import (
+        add_backtest_arguments,
+        add_download_arguments,
+        add_list_pairs_arguments,
+    )
 
     add_backtest_arguments(sub.add_parser(
-        "backtest", parents=[common], help="replay candle files through the engine"))
+        "backtest", aliases=["backtesting"], parents=[common],
+        help="replay candle files through the engine"))
     add_download_arguments(sub.add_parser(
         "download-data", parents=[common], help="fetch candles for backtests"))
+    sub.add_parser("list-timeframes", parents=[common],
+                   help="the timeframes backtests and the bot use")
+    add_list_pairs_arguments(sub.add_parser(
+        "list-pairs", parents=[common], help="the pairs an exchange trades"))
+    strategies = sub.add_parser("list-strategies", parents=[common],
+                                help="the strategy classes of the strategy folder")
+    strategies.add_argument("--strategy-path", help="the folder (default: the config's)")
+    strategies.add_argument("-1", "--one-column", action="store_true",
+                            help="names only, one a line")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     from engine.config import load_settings
 
-    path = getattr(args, "config", None)
-    if path is None and Path(DEFAULT_CONFIG).is_file():
-        path = DEFAULT_CONFIG
-    return load_settings(path, os.environ)
+    files = [*getattr(args, "config_before", []), *getattr(args, "config", [])]
+    if not files and Path(DEFAULT_CONFIG).is_file():
+        files = [DEFAULT_CONFIG]
+    return load_settings(files or None, os.environ)
 
 
 def _console_chat(settings: Settings) -> bool:
@@ -108,7 +142,7 @@ def _check_config(settings: Settings) -> int:
     from engine.loader import strategy_for
 
     if not settings.is_offline:
-        from venues.ccxt_exchange import exchange_class
+        from venues.ccxt_client import exchange_class
 
         exchange_class(settings.exchange.name)  # what `run` would refuse, refused here too
     strategy = strategy_for(settings)
@@ -116,6 +150,20 @@ def _check_config(settings: Settings) -> int:
     effective["mode"] = "DRY-RUN" if settings.dry_run else "LIVE"
     effective["strategy_class"] = type(strategy).__name__
     sys.stdout.write(json.dumps(effective, indent=2, default=str) + "\n")
+    return 0
+
+
+def _list_strategies(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.loader import list_strategies
+    from engine.settings import project_path
+
+    rows = list_strategies(project_path(args.strategy_path or settings.strategy_path))
+    if args.one_column:
+        sys.stdout.write("".join(f"{name}\n" for name, _, status in rows if status == "OK"))
+        return 0
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, file, status in rows:
+        sys.stdout.write(f"{name.ljust(width)}  {file.name}  {status}\n")
     return 0
 
 
@@ -149,6 +197,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from store.paper_orders import PaperOrders
 
     strategy = strategy_for(settings)
+    if settings.ignored_keys:
+        logger.warning("config keys tradepilot accepts and does not use: %s",
+                       ", ".join(settings.ignored_keys))
     database = schema.init_db(settings.database_url)
     store = Store(database)
     clock = _clock(settings, strategy.timeframe, store)
@@ -195,12 +246,20 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
 
 
 def _command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "list-timeframes":
+        from marketdata.timeframe import TIMEFRAMES
+
+        sys.stdout.write(" ".join(TIMEFRAMES) + "\n")
+        return 0
+    if args.command == "list-strategies":
+        return _list_strategies(settings, args)
     if args.command == "check-config":
         return _check_config(settings)
-    if args.command in ("backtest", "download-data"):
-        from backtest.cli import run_backtest, run_download
+    if args.command in ("backtest", "download-data", "list-pairs"):
+        from backtest.cli import run_backtest, run_download, run_list_pairs
 
-        runner = run_backtest if args.command == "backtest" else run_download
+        runner = {"backtest": run_backtest, "download-data": run_download,
+                  "list-pairs": run_list_pairs}[args.command]
         return runner(settings, args)
     return _run(settings, args)
 
@@ -224,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # PTB 22 warns about int retry_after values unless told to use timedeltas.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
+    args.command = ALIASES.get(args.command, args.command)
     load_dotenv(Path.cwd() / ".env", override=False)
     secrets: list[str] = []
     try:

@@ -48,7 +48,7 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock,
             offline_datadir(settings), settings.exchange.pair_whitelist, timeframe,
             MARKETS_FILE, clock)
         return PaperExchange(market, clock, paper_orders, wallet=settings.dry_run_wallet,
-                             stake_currency=settings.stake_currency)
+                             stake_currency=settings.stake_currency, fee=settings.fee)
     secrets = settings.secrets
     live = not settings.dry_run
     venue = CcxtExchange(
@@ -57,11 +57,13 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock,
         secrets.exchange_api_secret if live else None,
         secrets.exchange_password if live else None, clock,
         markets_refresh_minutes=settings.exchange.markets_refresh_interval,
+        log_responses=settings.exchange.log_responses,
     )
     if live:
         return venue
+    # Freqtrade's `fee` replaces the market's in dry-run; a live order pays what it pays.
     return PaperExchange(venue, clock, paper_orders, wallet=settings.dry_run_wallet,
-                         stake_currency=settings.stake_currency)
+                         stake_currency=settings.stake_currency, fee=settings.fee)
 
 
 def config_reloader(read_settings: Callable[[], Settings]) -> Reloader:

@@ -48,6 +48,14 @@ class Signal(NamedTuple):
     stale: bool
 
 
+def entry_expired(signal: Signal, now: datetime, strategy: IStrategy) -> bool:
+    """Freqtrade's ignore_buying_expired_candle_after: an entry signal is not taken once its
+    candle closed more than that many seconds ago (0: always taken)."""
+    limit = strategy.ignore_buying_expired_candle_after
+    closed = signal.candle_time + timeframe_to_timedelta(strategy.timeframe)
+    return bool(limit) and (now - closed).total_seconds() > limit
+
+
 class _Analyzed:
     """One analyzed frame, with its signal columns pre-read for fast lookups by time."""
 

@@ -17,6 +17,7 @@ from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events
 from engine.alerts import Alerts
+from engine.analysis import entry_expired
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
@@ -143,7 +144,7 @@ class Engine:
     def whitelist(self) -> list[str]:
         known = self.exchange.markets()
         return [p for p in self.settings.exchange.pair_whitelist
-                if p not in self.run_state.blacklist and (not known or p in known)]
+                if not self.run_state.is_blacklisted(p) and (not known or p in known)]
 
     def pairs(self) -> list[str]:
         """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""
@@ -330,7 +331,8 @@ class Engine:
             ticker = self.tickers.get(pair)
             if pair in busy or pair in locked or signal is None or ticker is None:
                 continue
-            if signal.stale or not signal.enter_long or signal.exit_long:
+            if signal.stale or not signal.enter_long or signal.exit_long \
+                    or entry_expired(signal, now, self.strategy):
                 continue
             trade = await self.enter(pair, ticker, now, tag=signal.enter_tag)
             if trade is not None and trade.is_open and trade.amount > 0 \

@@ -89,6 +89,27 @@ def _from_folder(name: str, path: str | Path) -> type[IStrategy]:
     return _pick(name, folder, found, failures)
 
 
+def list_strategies(path: str | Path) -> list[tuple[str, Path, str]]:
+    """Every strategy class of the folder's files: (class or file name, file, status), the
+    status "OK", "duplicate name" or why the file does not import, as Freqtrade's
+    list-strategies shows them."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ConfigError(f"strategy_path: {folder} is not a folder; expected the folder that "
+                          "holds your strategy files (default: strategies)")
+    rows: list[tuple[str, Path, str]] = []
+    for file in sorted(folder.glob("*.py")):
+        try:
+            module = _import_file(file)
+        except ConfigError as exc:
+            rows.append((file.stem, file, f"does not import: {exc}"))
+            continue
+        rows += [(cls.__name__, file, "OK") for cls in _strategy_classes(module)]
+    names = [name for name, _, status in rows if status == "OK"]
+    return [(name, file, "duplicate name" if status == "OK" and names.count(name) > 1
+             else status) for name, file, status in rows]
+
+
 def _pick(name: str, folder: Path, found: dict[str, list[tuple[Path, type[IStrategy]]]],
           failures: list[tuple[Path, str]]) -> type[IStrategy]:
     matches = found.get(name, [])

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from engine import events
 from engine.events import Notifier
+from engine.pairs import is_pattern, matches, pattern_problem
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -79,10 +80,16 @@ class RunState:
         comes with it tells the owner, who resumes with /start."""
         self._state = EngineState.PAUSED
 
+    def is_blacklisted(self, pair: str) -> bool:
+        """Named by an entry of the blacklist: a pair, or a pattern such as BNB/.*."""
+        return matches(self._blacklist, pair)
+
     def add_to_blacklist(self, pairs: list[str]) -> BlacklistChange:
-        """Blacklist the pairs that the whitelist or the exchange knows; refuse the others."""
+        """Blacklist the pairs that the whitelist or the exchange knows, and valid patterns
+        (whatever they match, now or after a markets reload); refuse the others."""
         known = self._markets()
-        refused = [p for p in pairs if p not in self._whitelist and p not in known]
+        refused = [p for p in pairs if pattern_problem(p) is not None or (
+            not is_pattern(p) and p not in self._whitelist and p not in known)]
         for pair in pairs:
             if pair not in refused and pair not in self._blacklist:
                 self._blacklist.append(pair)

@@ -207,6 +207,7 @@ class IStrategy:
 
     process_only_new_candles: bool = True
     startup_candle_count: int = 0
+    ignore_buying_expired_candle_after: int = 0  # seconds; 0 takes every entry signal
 
     order_types: Mapping[str, Any] | OrderTypes = MappingProxyType({
         "entry": "limit", "exit": "limit", "stoploss": "limit", "stoploss_on_exchange": False,

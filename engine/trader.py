@@ -62,6 +62,7 @@ class Trader:
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
         self.settings = settings
         self.strategy = strategy
+        self.orders.unknown_fee_rate = settings.exchange.unknown_fee_rate
         self.rules = ExitRules.from_strategy(strategy, settings.backtest.freqtrade_compat)
         self.order_types = strategy.resolved_order_types()
         self.timeouts = strategy.resolved_unfilledtimeout()

@@ -20,14 +20,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import ccxt.async_support as ccxt_async
 import pandas as pd
 
 from core.clock import Clock
@@ -42,6 +40,7 @@ from core.errors import (
 )
 from marketdata.candles import frame_from_rows
 from venues import precision
+from venues.ccxt_client import build_client
 from venues.ccxt_parse import number, order_snapshot, ticker_snapshot
 from venues.exchange import (
     Balance,
@@ -88,8 +87,9 @@ class CcxtExchange:
         ticker_ttl: float = 2.0,
         client_id_lookup: bool = True,
         execution_window: float | None = None,
+        log_responses: bool = False,
     ) -> None:
-        self._ccxt = _build(name, ccxt_config, api_key, secret, password)
+        self._ccxt = build_client(name, ccxt_config, api_key, secret, password)
         self._clock = clock
         self._retries = retries
         self._backoff_base = backoff_base
@@ -101,6 +101,7 @@ class CcxtExchange:
         self._rules: dict[str, MarketRules] = {}
         self._markets_loaded_at: datetime | None = None
         self._tickers: dict[str, tuple[datetime, Ticker]] = {}
+        self._log_responses = log_responses
 
     @property
     def name(self) -> str:
@@ -220,6 +221,7 @@ class CcxtExchange:
 
     async def fetch_balance(self) -> dict[str, Balance]:
         raw = await self._retrying("read", self._ccxt.fetch_balance)
+        self._logged("fetch_balance", raw.get("total"))
         return {
             currency: Balance(currency, number(raw[currency].get("free")),
                               number(raw[currency].get("used")), number(raw[currency].get("total")))
@@ -255,7 +257,7 @@ class CcxtExchange:
                 pair, request.client_order_id, error,
             )  # fmt: skip
             return await self._resolve_unknown(request)
-        return order_snapshot(raw, request, self._clock.now())
+        return self._order(raw, request)
 
     async def _resolve_unknown(self, request: OrderRequest) -> OrderSnapshot:
         """Find a create whose answer was lost; never send it again from here.
@@ -298,7 +300,7 @@ class CcxtExchange:
     ) -> OrderSnapshot:
         if order_id is not None:
             raw = await self._retrying("fetch_order", self._ccxt.fetch_order, order_id, pair)
-            return order_snapshot(raw, None, self._clock.now())
+            return self._order(raw)
         if client_order_id is None:
             raise ValueError("fetch_order needs an order_id or a client_order_id")
         return await self._retrying("fetch_order", self._find_by_client_id, pair, client_order_id)
@@ -308,7 +310,7 @@ class CcxtExchange:
         if self._lookup_param is not None:
             params = {self._lookup_param: client_order_id}
             raw = await self._call("fetch_order", self._ccxt.fetch_order, "", pair, params)
-            return order_snapshot(raw, None, self._clock.now())
+            return self._order(raw)
         has = self._ccxt.has
         scans = [self._ccxt.fetch_open_orders]
         scans.append(self._ccxt.fetch_closed_orders if has.get("fetchClosedOrders")
@@ -316,7 +318,7 @@ class CcxtExchange:
         for scan in scans:
             for raw in await self._call("read", scan, pair):
                 if raw.get("clientOrderId") == client_order_id:
-                    return order_snapshot(raw, None, self._clock.now())
+                    return self._order(raw)
         raise OrderNotFound(f"{pair}: no order with client id {client_order_id} on {self.name}")
 
     def _execution_window(self) -> float:
@@ -330,11 +332,11 @@ class CcxtExchange:
 
     async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot:
         raw = await self._retrying("cancel_order", self._ccxt.cancel_order, order_id, pair)
-        return order_snapshot(raw, None, self._clock.now())
+        return self._order(raw)
 
     async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
         raws = await self._retrying("read", self._ccxt.fetch_open_orders, pair)
-        return [order_snapshot(raw, None, self._clock.now()) for raw in raws]
+        return [self._order(raw) for raw in raws]
 
     async def close(self) -> None:
         await self._ccxt.close()
@@ -369,57 +371,14 @@ class CcxtExchange:
                 await self._sleep(delay)
         return await self._call(operation, call, *args)
 
-def exchange_class(name: str) -> Any:
-    """ccxt's async class for the exchange `name`; a ConfigError naming the key if none."""
-    if name not in ccxt_async.exchanges:
-        raise ConfigError(f"exchange.name: ccxt does not know an exchange called {name!r}")
-    return getattr(ccxt_async, name)
+    # --- parsing ------------------------------------------------------------------------
 
+    def _logged(self, what: str, raw: Any) -> None:
+        """exchange.log_responses: the exchange's answers in the log, as Freqtrade logs them
+        (at INFO, so they show without -v)."""
+        if self._log_responses:
+            logger.info("%s answer %s: %s", self.name, what, raw)
 
-def _build(name: str, config: Mapping[str, Any], api_key: str | None, secret: str | None,
-           password: str | None) -> Any:
-    settings = _plain(config)
-    # ccxt logs each request with its headers, the API key among them, at DEBUG (and prints
-    # them when verbose): its records go through a logger of ours that never passes DEBUG.
-    wire = logging.getLogger(f"{__name__}.wire")
-    wire.setLevel(logging.INFO)
-    # Rate limiting stays on whatever the config says.
-    settings |= {"enableRateLimit": True, "verbose": False, "logger": wire}
-    credentials = {"apiKey": api_key, "secret": secret, "password": password}
-    settings |= {key: value for key, value in credentials.items() if value}
-    exchange = exchange_class(name)(settings)
-    exchange.on_json_response = _strict_json
-    exchange.on_rest_response = _json_answers_only
-    return exchange
-
-
-def _json_answers_only(code: int, reason: str, url: str, method: str, headers: Any, body: Any,
-                       request_headers: Any, request_body: Any) -> Any:
-    """ccxt's response hook: a successful answer that is not JSON at all (a proxy's or a
-    maintenance page with status 200) would be parsed as text into an empty balance, NaN
-    candles or an order without an id. It fails the call instead, as broken JSON does; error
-    statuses go on to ccxt's own status mapping."""
-    text = body.strip() if isinstance(body, str) else ""
-    if 200 <= code < 300 and text and text[0] not in "{[":
-        where = url.split("?", 1)[0]
-        raise ccxt_async.BadResponse(f"{method} {where}: answer is not JSON: {text[:80]!r}")
-    return body
-
-
-def _strict_json(body: str) -> Any:
-    """ccxt's JSON hook, made strict: ccxt passes a body it cannot parse on as text, which then
-    parses into empty markets, NaN candles or an order without an id. A broken answer must fail
-    the call instead (BadResponse: retried on reads, "state unknown" on a create)."""
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise ccxt_async.BadResponse(f"unreadable JSON answer: {body[:80]!r}") from exc
-
-
-def _plain(value: Any) -> Any:
-    """Read-only mappings from Settings as the plain dicts ccxt's deep_extend expects."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    def _order(self, raw: Mapping[str, Any], request: OrderRequest | None = None) -> OrderSnapshot:
+        self._logged("order", raw)
+        return order_snapshot(raw, request, self._clock.now())

@@ -39,6 +39,7 @@ from engine.control.views import (
     TradeView,
 )
 from engine.engine import Engine
+from engine.pairs import pattern_problem
 from engine.runstate import EngineState
 from engine.settings import Settings
 from engine.strategy import IStrategy
@@ -240,8 +241,13 @@ class Commands:
             return list(self.engine.run_state.blacklist)
         change = self.engine.run_state.add_to_blacklist(add)
         if change.refused:
-            raise CommandError(f"Unknown pair {change.refused[0]}: expected a pair like "
-                               f"ETH/{self.stake_currency}.")
+            wrong = change.refused[0]
+            problem = pattern_problem(wrong)
+            if problem is not None:
+                raise CommandError(f"Not a valid pattern: {problem}.")
+            raise CommandError(f"Unknown pair {wrong}: expected a pair like "
+                               f"ETH/{self.stake_currency} or a pattern like .*/"
+                               f"{self.stake_currency}.")
         return list(change.blacklist)
 
     def entry_pair_choices(self) -> list[str]:
