@@ -63,9 +63,9 @@ class Engine:
         self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once, store,
                              on_close=self._on_trade_closed)
         self.lock = asyncio.Lock()
-        self.run_state = RunState(settings, notifier, exchange.markets)
+        self.run_state = RunState(settings, exchange.markets)
         self.tickers: dict[str, Ticker] = {}
-        self.started_at = clock.now()
+        self.started_at: datetime | None = None  # set by startup(): the bot's last restart
         self.last_process: datetime | None = None
         self.last_error: str | None = None
         self._alerts: set[str] = set()
@@ -97,6 +97,8 @@ class Engine:
             text = f"Not traded, unknown on {self.exchange.name}: {', '.join(missing)}"
             logger.warning("%s", text)
             self.notifier.notify(events.WarningNotice(text))
+        # The same reading of the clock for both: the first start is also the last restart.
+        self.started_at = now
         if self.store.value("bot_start_time") is None:
             self.store.set_value("bot_start_time", now.isoformat())
         self.store.set_value("startup_time", now.isoformat())
@@ -347,7 +349,8 @@ class Engine:
                               time_in_force="GTC", current_time=now, entry_tag=tag, side="long")
         if not confirmed:
             return None
-        return await self.trader.open_trade(pair, proposed, stake, kind, tag)
+        return await self.trader.open_trade(pair, proposed, stake, kind, tag,
+                                            current_rate=self.entry_price(ticker))
 
     async def _stake_for(self, pair: str, price: float, now: datetime,
                          tag: str | None) -> float | None:
@@ -398,10 +401,19 @@ class Engine:
     async def balances(self) -> dict[str, Balance]:
         return await self.exchange.fetch_balance()
 
+    async def ticker(self, pair: str) -> Ticker | None:
+        """The pair's price now, fetched for an owner's action that must not wait for the next
+        iteration (right after start there is none); None when the exchange has no price for
+        it. The exchange's failures are raised as classified `ExchangeError`s."""
+        fetched = await self.exchange.fetch_tickers([pair])
+        self.tickers.update(fetched)
+        return fetched.get(pair)
+
     async def force_exit(self, trade: Trade) -> ForceExitOutcome | None:
-        """Exit the trade at the bid after cancelling its open orders: what that did to it, or
-        None when refused (no price yet, nothing held, an order still open, a veto)."""
-        return await self.trader.force_exit(trade, self.tickers.get(trade.pair))
+        """Exit the trade at the bid, fetched now, after cancelling its open orders: what that
+        did to it, or None when refused (no price, nothing held, an order still open, a
+        veto)."""
+        return await self.trader.force_exit(trade, await self.ticker(trade.pair))
 
     async def force_entry(self, pair: str, ticker: Ticker, price: float | None) -> Trade | None:
         """The owner's entry, with the force-entry order type; None when it was refused."""

@@ -133,13 +133,6 @@ class ErrorNotice(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class StateChanged(Event):
-    kind: ClassVar[str] = "status"
-    state: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class Startup(Event):
     kind: ClassVar[str] = "startup"
     dry_run: bool

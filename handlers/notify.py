@@ -25,7 +25,6 @@ from engine.events import (
     GlobalProtectionTriggered,
     ProtectionTriggered,
     Startup,
-    StateChanged,
     WarningNotice,
 )
 from engine.settings import Settings
@@ -171,10 +170,6 @@ def _error(event: ErrorNotice, _prefix: str) -> str:
     return f"❌ <b>Error:</b> {esc(event.text)}"
 
 
-def _state(event: StateChanged, _prefix: str) -> str:
-    return f"<b>Status:</b> {esc(event.text)}"
-
-
 def _startup(event: Startup, _prefix: str) -> str:
     roi = ", ".join(f"{esc(k)}m: {pct(v)}" for k, v in sorted(event.minimal_roi.items(),
                                                             key=lambda kv: int(kv[0])))
@@ -207,6 +202,5 @@ _FORMATTERS: dict[type[Event], Callable[[Any, str], str]] = {
     GlobalProtectionTriggered: _global_protection,
     WarningNotice: _warning,
     ErrorNotice: _error,
-    StateChanged: _state,
     Startup: _startup,
 }

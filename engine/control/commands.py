@@ -8,9 +8,9 @@ they return into views. Refusals are CommandError, whose text is shown to the us
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from core.errors import CommandError, ConfigError, ExchangeError
 from engine.control.api import MAX_SPAN, PeriodUnit
@@ -36,6 +36,7 @@ from store.models import Trade
 from store.store import Store
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
+T = TypeVar("T")
 _FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
     "exiting": "Exiting trade(s) {}.",
     "removed": "Trade(s) {}: the entry was cancelled with nothing filled; removed.",
@@ -75,7 +76,7 @@ class Commands:
     # --- state -------------------------------------------------------------------------------
 
     def _set_state(self, state: EngineState, text: str) -> ActionResult:
-        if not self.engine.run_state.change(state, text):
+        if not self.engine.run_state.change(state):
             return ActionResult(f"Already {state.value}.")
         return ActionResult(text)
 
@@ -221,10 +222,10 @@ class Commands:
 
     def health(self) -> HealthView:
         now = self.engine.clock.now()
+        started = self.engine.started_at
         return HealthView(self.state, self.engine.last_process,
-                          self._stored_time("bot_start_time"),
-                          self.engine.started_at, now - self.engine.started_at,
-                          self.engine.last_error)
+                          self._stored_time("bot_start_time"), started,
+                          None if started is None else now - started, self.engine.last_error)
 
     def show_config(self) -> dict[str, Any]:
         config = self.engine.settings.redacted()
@@ -273,14 +274,14 @@ class Commands:
                     raise CommandError("No open trades.")
             else:
                 trades = [self._trade(trade_id)]
-            outcomes = {t.id: await self.engine.force_exit(t) for t in trades}
+            outcomes = {t.id: await _fetched(self.engine.force_exit(t)) for t in trades}
         parts = []
         for outcome, text in _FORCE_EXIT_TEXT.items():
             ids = [i for i, o in outcomes.items() if o == outcome]
             if ids:
                 parts.append(text.format(", ".join(f"#{i}" for i in ids)))
         if not parts:
-            raise CommandError("Nothing to exit: no price yet, or the order was refused.")
+            raise CommandError("Nothing to exit: no price for it, or the order was refused.")
         return ActionResult(" ".join(parts), tuple(i for i, o in outcomes.items() if o))
 
     async def force_entry(self, pair: str, price: float | None = None) -> ActionResult:
@@ -298,9 +299,10 @@ class Commands:
                 raise CommandError(f"{pair} already has an open trade.")
             if self.engine.free_slots() <= 0:
                 raise CommandError(f"All {s.max_open_trades} trade slots are in use.")
-            ticker = self.engine.tickers.get(pair)
+            ticker = await _fetched(self.engine.ticker(pair))
             if ticker is None:
-                raise CommandError(f"No price for {pair} yet; try again after the next iteration.")
+                raise CommandError(f"No price for {pair}: {self.engine.exchange.name} has no "
+                                   "ticker for it now.")
             trade = await self.engine.force_entry(pair, ticker, price)
         if trade is None:
             raise CommandError(f"No entry for {pair}: the stake or the order was refused "
@@ -325,6 +327,15 @@ class Commands:
             self.store.delete_trade(trade)
         return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
                             "exchange yourself.")
+
+
+async def _fetched(call: Awaitable[T]) -> T:
+    """What an action that asks the exchange for a price returns; the exchange's failure
+    (classified where the venue met it) becomes the reply."""
+    try:
+        return await call
+    except ExchangeError as exc:
+        raise CommandError(f"The exchange did not answer: {exc}") from None
 
 
 def _check_span(unit: str, count: int) -> None:
