@@ -97,8 +97,7 @@ class Engine:
             text = f"Not traded, unknown on {self.exchange.name}: {', '.join(missing)}"
             logger.warning("%s", text)
             self.notifier.notify(events.WarningNotice(text))
-        # The same reading of the clock for both: the first start is also the last restart.
-        self.started_at = now
+        self.started_at = now  # the same reading as the first start's, never before it
         if self.store.value("bot_start_time") is None:
             self.store.set_value("bot_start_time", now.isoformat())
         self.store.set_value("startup_time", now.isoformat())
@@ -402,17 +401,15 @@ class Engine:
         return await self.exchange.fetch_balance()
 
     async def ticker(self, pair: str) -> Ticker | None:
-        """The pair's price now, fetched for an owner's action that must not wait for the next
-        iteration (right after start there is none); None when the exchange has no price for
-        it. The exchange's failures are raised as classified `ExchangeError`s."""
+        """The pair's price now, for an owner's action that cannot wait for an iteration;
+        None when the exchange has none. Failures raise the venue's `ExchangeError`s."""
         fetched = await self.exchange.fetch_tickers([pair])
         self.tickers.update(fetched)
         return fetched.get(pair)
 
     async def force_exit(self, trade: Trade) -> ForceExitOutcome | None:
-        """Exit the trade at the bid, fetched now, after cancelling its open orders: what that
-        did to it, or None when refused (no price, nothing held, an order still open, a
-        veto)."""
+        """Exit the trade at the bid fetched now, after cancelling its open orders: what that
+        did, or None when refused (no price, nothing held, an order still open, a veto)."""
         return await self.trader.force_exit(trade, await self.ticker(trade.pair))
 
     async def force_entry(self, pair: str, ticker: Ticker, price: float | None) -> Trade | None:

@@ -133,6 +133,17 @@ class ErrorNotice(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayLapStarted(Event):
+    """The offline demo ran through its candles and replays them again (venues.offline)."""
+
+    kind: ClassVar[str] = "status"
+    lap: int  # the first replay is lap 1
+    starts: datetime
+    data_first: datetime
+    data_last: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Startup(Event):
     kind: ClassVar[str] = "startup"
     dry_run: bool

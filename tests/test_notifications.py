@@ -22,6 +22,7 @@ from engine.events import (
     ExitPlaced,
     GlobalProtectionTriggered,
     ProtectionTriggered,
+    ReplayLapStarted,
     Startup,
     WarningNotice,
 )
@@ -104,6 +105,7 @@ EVENTS: list[Event] = [
     GlobalProtectionTriggered(T0, "MaxDrawdown > 10%"),
     WarningNotice("balance <low> & falling"),
     ErrorNotice("boom </b>"),
+    ReplayLapStarted(2, T0, T0 - timedelta(days=20), T0 - timedelta(minutes=5)),
     Startup(True, "offline", "S", "5m", "0.05", "BTC", 3, {"0": 0.04, "30": 0.02}, -0.1, False,
             ("ETH/BTC",), "running", 0, "checked 0 open orders"),
 ]
