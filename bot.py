@@ -1,9 +1,9 @@
 """tradepilot: a personal crypto trading bot controlled from Telegram.
 
-    python bot.py [--config config.json]          run the bot (the default sub-command)
-    python bot.py check-config                    validate the config, print it (secrets hidden)
-    python bot.py backtest --strategy S ...       replay history through the same engine
-    python bot.py download-data --pairs ...       fetch candles for backtests
+    .venv/bin/python bot.py [--config config.json]   run the bot (the default sub-command)
+    .venv/bin/python bot.py check-config             validate the config, print it (no secrets)
+    .venv/bin/python bot.py backtest --strategy S    replay history through the same engine
+    .venv/bin/python bot.py download-data --pairs    fetch candles for backtests
 
 With no .env at all it paper-trades on the built-in offline market and shows the chat in the
 terminal. This file is the composition root: the only place that picks concrete classes.
