@@ -13,6 +13,7 @@ from typing import Any
 
 from compose import config_reloader
 from core.clock import ManualClock
+from core.errors import TemporaryError
 from handlers.format import rate
 from handlers.notify import TelegramNotifier
 from handlers.sender import OutboxSender
@@ -20,6 +21,8 @@ from store import models
 from store.outbox import Outbox
 from tests.factories import make_settings, run_for
 from tests.fakes.telegram import OWNER_CHAT, OWNER_ENV, QUIET, Chat, Sent, open_chat, strip_html
+from venues.exchange import Ticker
+from venues.watched import WatchedExchange
 
 
 @asynccontextmanager
@@ -71,6 +74,23 @@ async def test_forceexit_right_after_a_restart_fetches_its_own_price(tmp_path: P
         assert sorted((o.side, o.pair) for o in paper_orders()) == [("buy", "ETH/BTC"),
                                                                     ("sell", "ETH/BTC")]
         assert [o.ft_order_side for o in chat.commands.store.orders_of(1)] == ["buy", "sell"]
+
+
+class TickersTimingOut(WatchedExchange):
+    """The venue, but its ticker requests time out (after the venue classified them)."""
+
+    async def fetch_tickers(self, pairs: list[str]) -> dict[str, Ticker]:
+        raise TemporaryError("RequestTimeout: binance GET /api/v3/ticker/bookTicker")
+
+
+async def test_a_forced_entry_whose_price_fetch_fails_says_so_and_enters_nothing() -> None:
+    async with open_chat(wrap=TickersTimingOut) as chat:
+        reply = await chat.say("/forceenter ETH/BTC")
+
+        assert reply == ("The exchange did not answer: RequestTimeout: binance GET "
+                         "/api/v3/ticker/bookTicker")
+        assert chat.commands.store.open_trades() == []
+        assert paper_orders() == []
 
 
 # --- item 5 ----------------------------------------------------------------------------------
