@@ -177,9 +177,6 @@ def _run_chat(settings: Settings, strategy: IStrategy, database: Database, clock
     """Telegram, or the terminal, in front of the engine. Imported only here: PTB and the
     chart code are a third of a headless start-up. The notifier comes first: the offline
     demo's market tells it when its replay starts a new lap."""
-    from telegram import Update
-    from telegram.error import InvalidToken
-
     from compose import build_commands, build_exchange
     from handlers.app import build_application
     from handlers.auth import owner_chat_id
@@ -195,19 +192,14 @@ def _run_chat(settings: Settings, strategy: IStrategy, database: Database, clock
                               notifier)
     _log_start(settings, exchange)
     commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
+    stop = asyncio.Event()
     request = None
     if _console_chat(settings):
-        # Called on Ctrl-D, once `app` runs.
-        request = ConsoleRequest.for_terminal(settings, stop=lambda: app.stop_running())
+        request = ConsoleRequest.for_terminal(settings, stop=stop.set)  # on Ctrl-D
     app = build_application(settings, commands, request=request, get_updates_request=request,
                             notifier=notifier, sender=sender, clock=clock, log_buffer=log_buffer)
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=True,
-                        bootstrap_retries=-1)
-    except InvalidToken:
-        # Its message quotes the token.
-        raise ConfigError("TELEGRAM_TOKEN: Telegram rejected the token; expected the token "
-                          "@BotFather gave for this bot") from None
+        asyncio.run(app.serve(stop))
     finally:
         schema.close_db()
     return 0

@@ -8,13 +8,21 @@ they return into views. Refusals are CommandError, whose text is shown to the us
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from core.errors import CommandError, ConfigError, ExchangeError
-from engine.control.api import MAX_SPAN, PeriodUnit
-from engine.control.reports import performance, period_report, profit_summary, trade_view
+from engine.control.api import MAX_SPAN, PeriodUnit, TagKind
+from engine.control.reports import (
+    performance,
+    period_report,
+    profit_summary,
+    stats,
+    tag_performance,
+    trade_orders,
+    trade_view,
+)
 from engine.control.views import (
     ActionResult,
     BalanceView,
@@ -25,6 +33,9 @@ from engine.control.views import (
     PairPerformance,
     PeriodReport,
     ProfitSummary,
+    StatsView,
+    TagPerformance,
+    TradeOrders,
     TradeView,
 )
 from engine.engine import Engine
@@ -34,9 +45,9 @@ from engine.strategy import IStrategy
 from engine.trader import ForceExitOutcome
 from store.models import Trade
 from store.store import Store
+from venues.exchange import Ticker
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
-T = TypeVar("T")
 _FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
     "exiting": "Exiting trade(s) {}.",
     "removed": "Trade(s) {}: the entry was cancelled with nothing filled; removed.",
@@ -189,6 +200,24 @@ class Commands:
     def performance(self) -> list[PairPerformance]:
         return performance(self.store.closed_trades())
 
+    def tag_performance(self, by: TagKind, pair: str | None = None) -> list[TagPerformance]:
+        closed = self.store.closed_trades()
+        return tag_performance([t for t in closed if pair is None or t.pair == pair], by)
+
+    def stats(self) -> StatsView:
+        return stats(self.store.closed_trades())
+
+    def orders(self, trade_ids: list[int] | None = None) -> list[TradeOrders]:
+        trades = ([self._trade(i, must_be_open=False) for i in trade_ids] if trade_ids
+                  else self.store.open_trades())
+        return [trade_orders(t, self.store.orders_of(t.id)) for t in trades]
+
+    def blacklist_delete(self, pairs: list[str]) -> list[str]:
+        change = self.engine.run_state.remove_from_blacklist(pairs)
+        if change.refused:
+            raise CommandError(f"Not on the blacklist: {', '.join(change.refused)}.")
+        return list(change.blacklist)
+
     def count(self) -> CountView:
         opened = self.store.open_trades()
         return CountView(len(opened), self.engine.settings.max_open_trades,
@@ -222,7 +251,8 @@ class Commands:
 
     def health(self) -> HealthView:
         now = self.engine.clock.now()
-        started = self.engine.started_at
+        # Both written by the engine's start-up, from one reading of the clock.
+        started = self._stored_time("startup_time")
         return HealthView(self.state, self.engine.last_process,
                           self._stored_time("bot_start_time"), started,
                           None if started is None else now - started, self.engine.last_error)
@@ -231,7 +261,16 @@ class Commands:
         config = self.engine.settings.redacted()
         config["mode"] = "DRY-RUN" if self.dry_run else "LIVE"
         config["state"] = self.state
-        config["strategy_class"] = type(self.engine.strategy).__name__
+        strategy = self.engine.strategy
+        config["strategy_class"] = type(strategy).__name__
+        # What the strategy trades with: its own values, or the config's where it sets them.
+        config.update(
+            timeframe=strategy.timeframe, minimal_roi=dict(strategy.minimal_roi),
+            stoploss=strategy.stoploss, trailing_stop=strategy.trailing_stop,
+            trailing_stop_positive=strategy.trailing_stop_positive,
+            trailing_stop_positive_offset=strategy.trailing_stop_positive_offset,
+            trailing_only_offset_is_reached=strategy.trailing_only_offset_is_reached,
+            position_adjustment_enable=strategy.position_adjustment_enable)
         return config
 
     def closed_profit_series(self, days: int) -> list[tuple[datetime, float]]:
@@ -274,7 +313,8 @@ class Commands:
                     raise CommandError("No open trades.")
             else:
                 trades = [self._trade(trade_id)]
-            outcomes = {t.id: await _fetched(self.engine.force_exit(t)) for t in trades}
+            outcomes = {t.id: await self.engine.force_exit(t, await self._ticker(t.pair))
+                        for t in trades}
         parts = []
         for outcome, text in _FORCE_EXIT_TEXT.items():
             ids = [i for i, o in outcomes.items() if o == outcome]
@@ -299,7 +339,7 @@ class Commands:
                 raise CommandError(f"{pair} already has an open trade.")
             if self.engine.free_slots() <= 0:
                 raise CommandError(f"All {s.max_open_trades} trade slots are in use.")
-            ticker = await _fetched(self.engine.ticker(pair))
+            ticker = await self._ticker(pair)
             if ticker is None:
                 raise CommandError(f"No price for {pair}: {self.engine.exchange.name} has no "
                                    "ticker for it now.")
@@ -308,6 +348,15 @@ class Commands:
             raise CommandError(f"No entry for {pair}: the stake or the order was refused "
                                "(see /logs).")
         return ActionResult(f"Entering {pair}: trade #{trade.id}.", (trade.id,))
+
+    async def _ticker(self, pair: str) -> Ticker | None:
+        """The pair's price fetched now: an owner's action cannot wait for an iteration (right
+        after start there was none). The exchange's failure, classified where the venue met
+        it and counted by the engine's failure watcher, becomes the reply."""
+        try:
+            return (await self.engine.exchange.fetch_tickers([pair])).get(pair)
+        except ExchangeError as exc:
+            raise CommandError(f"The exchange did not answer: {exc}") from None
 
     async def cancel_open_order(self, trade_id: int) -> ActionResult:
         async with self.engine.lock:
@@ -327,15 +376,6 @@ class Commands:
             self.store.delete_trade(trade)
         return ActionResult(f"Deleted trade #{trade_id} ({pair}). Handle any coins left on the "
                             "exchange yourself.")
-
-
-async def _fetched(call: Awaitable[T]) -> T:
-    """What an action that asks the exchange for a price returns; the exchange's failure
-    (classified where the venue met it) becomes the reply."""
-    try:
-        return await call
-    except ExchangeError as exc:
-        raise CommandError(f"The exchange did not answer: {exc}") from None
 
 
 def _check_span(unit: str, count: int) -> None:

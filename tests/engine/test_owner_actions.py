@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from core.clock import ManualClock
 from engine.events import EntryCancelled, LogNotifier
 from engine.runstate import BlacklistChange, EngineState, KeptOnReload, RunState
@@ -132,23 +130,17 @@ async def test_a_forced_exit_places_a_force_exit_at_the_bid() -> None:
     (trade,) = Trade.select()
     bid = engine.exchange.round_price(PAIR, engine.tickers[PAIR].bid)
 
-    assert await engine.force_exit(trade) == "exiting"
+    assert await engine.force_exit(trade, engine.tickers[PAIR]) == "exiting"
 
     (sell,) = Order.select().where(Order.side == "sell")
     assert (sell.ft_order_tag, sell.price) == ("force_exit", bid)
 
 
-async def test_a_forced_exit_without_a_price_places_nothing(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_forced_exit_without_a_price_places_nothing() -> None:
     engine, _ = await engine_after(Scripted(enter={PAIR: [SIGNAL]}), 14)
     (trade,) = Trade.select()
 
-    async def no_tickers(pairs: list[str]) -> dict[str, object]:
-        return {}  # the exchange has no price for the pair now
-
-    monkeypatch.setattr(engine.exchange, "fetch_tickers", no_tickers)
-
-    assert await engine.force_exit(trade) is None
+    assert await engine.force_exit(trade, None) is None
     assert Order.select().where(Order.side == "sell").count() == 0
 
 
