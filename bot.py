@@ -1,14 +1,14 @@
 """tradepilot: a personal crypto trading bot controlled from Telegram.
 
-    python bot.py [--config config.json ...]      run the bot (the default sub-command; trade)
-    python bot.py check-config                    validate the config, print it (secrets hidden;
-                                                  show-config)
-    python bot.py backtest --strategy S ...       replay history through the same engine
-                                                  (backtesting)
-    python bot.py download-data --pairs ...       fetch candles for backtests
-    python bot.py list-timeframes                 the timeframes there are
-    python bot.py list-strategies                 the strategy classes of the strategy folder
-    python bot.py list-pairs [--quote BTC]        the pairs an exchange trades
+    .venv/bin/python bot.py [--config config.json ...]   run the bot (default sub-command; trade)
+    .venv/bin/python bot.py check-config                 validate the config, print it (secrets
+                                                         hidden; show-config)
+    .venv/bin/python bot.py backtest --strategy S ...    replay history through the same engine
+                                                         (backtesting)
+    .venv/bin/python bot.py download-data --pairs ...    fetch candles for backtests
+    .venv/bin/python bot.py list-timeframes              the timeframes there are
+    .venv/bin/python bot.py list-strategies              the strategy classes of the folder
+    .venv/bin/python bot.py list-pairs [--quote BTC]     the pairs an exchange trades
 
 Several --config files are merged in order, later ones overriding earlier ones, as Freqtrade
 merges them (and each file's add_config_files).
@@ -42,6 +42,8 @@ from store import schema
 from store.store import Store
 
 if TYPE_CHECKING:
+    from peewee import Database
+
     from handlers.logbuffer import LogBuffer
     from venues.exchange import Exchange
 
@@ -174,8 +176,7 @@ def _clock(settings: Settings, timeframe: str, store: Store) -> Clock:
         return SystemClock()
     from compose import replay_start
 
-    return ScaledClock(replay_start(settings, timeframe, store.latest_order_date()),
-                       settings.offline.speed)
+    return ScaledClock(replay_start(settings, timeframe, store), settings.offline.speed)
 
 
 async def _headless(commands: Commands, settings: Settings) -> None:
@@ -203,34 +204,44 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     database = schema.init_db(settings.database_url)
     store = Store(database)
     clock = _clock(settings, strategy.timeframe, store)
-    exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database))
     log_buffer = install_log_buffer(settings)
 
     reload = config_reloader(lambda: _settings(args))
-    logger.info("tradepilot %s starting: %s on %s", __version__,
-                "DRY-RUN" if settings.dry_run else "LIVE", exchange.name)
     if not settings.telegram.enabled:
-        commands = build_commands(settings, strategy, exchange, clock, LogNotifier(), store,
-                                  reload)
+        notifier = LogNotifier()
+        exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database),
+                                  notifier)
+        _log_start(settings, exchange)
+        commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
         asyncio.run(_headless(commands, settings))
         return 0
-    return _run_chat(settings, strategy, exchange, clock, store, reload, log_buffer)
+    return _run_chat(settings, strategy, database, clock, store, reload, log_buffer)
 
 
-def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
+def _log_start(settings: Settings, exchange: Exchange) -> None:
+    logger.info("tradepilot %s starting: %s on %s", __version__,
+                "DRY-RUN" if settings.dry_run else "LIVE", exchange.name)
+
+
+def _run_chat(settings: Settings, strategy: IStrategy, database: Database, clock: Clock,
               store: Store, reload: Reloader, log_buffer: LogBuffer) -> int:
     """Telegram, or the terminal, in front of the engine. Imported only here: PTB and the
-    chart code are a third of a headless start-up."""
-    from compose import build_commands
+    chart code are a third of a headless start-up. The notifier comes first: the offline
+    demo's market tells it when its replay starts a new lap."""
+    from compose import build_commands, build_exchange
     from handlers.app import build_application
     from handlers.auth import owner_chat_id
     from handlers.console import ConsoleRequest
     from handlers.notify import TelegramNotifier
     from handlers.sender import OutboxSender
     from store.outbox import Outbox
+    from store.paper_orders import PaperOrders
 
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
+    exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database),
+                              notifier)
+    _log_start(settings, exchange)
     commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
     stop = asyncio.Event()
     request = None

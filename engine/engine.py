@@ -66,9 +66,8 @@ class Engine:
         self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once, store,
                              on_close=self._on_trade_closed)
         self.lock = asyncio.Lock()
-        self.run_state = RunState(settings, notifier, exchange.markets)
+        self.run_state = RunState(settings, exchange.markets)
         self.tickers: dict[str, Ticker] = {}
-        self.started_at = clock.now()
         self.last_process: datetime | None = None
         self.alerts = Alerts(notifier)
         self._markets_at: datetime | None = None
@@ -366,7 +365,8 @@ class Engine:
                               time_in_force="GTC", current_time=now, entry_tag=tag, side="long")
         if not confirmed:
             return None
-        return await self.trader.open_trade(pair, proposed, stake, kind, tag)
+        return await self.trader.open_trade(pair, proposed, stake, kind, tag,
+                                            current_rate=self.entry_price(ticker))
 
     async def _stake_for(self, pair: str, price: float, now: datetime,
                          tag: str | None) -> float | None:
@@ -417,10 +417,10 @@ class Engine:
     async def balances(self) -> dict[str, Balance]:
         return await self.exchange.fetch_balance()
 
-    async def force_exit(self, trade: Trade) -> ForceExitOutcome | None:
-        """Exit the trade at the bid after cancelling its open orders: what that did to it, or
-        None when refused (no price yet, nothing held, an order still open, a veto)."""
-        return await self.trader.force_exit(trade, self.tickers.get(trade.pair))
+    async def force_exit(self, trade: Trade, ticker: Ticker | None) -> ForceExitOutcome | None:
+        """Exit the trade at `ticker`'s bid after cancelling its open orders: what that did, or
+        None when refused (no price, nothing held, an order still open, a veto)."""
+        return await self.trader.force_exit(trade, ticker)
 
     async def force_entry(self, pair: str, ticker: Ticker, price: float | None) -> Trade | None:
         """The owner's entry, with the force-entry order type; None when it was refused."""

@@ -133,10 +133,14 @@ class ErrorNotice(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class StateChanged(Event):
+class ReplayLapStarted(Event):
+    """The offline demo ran through its candles and replays them again (venues.offline)."""
+
     kind: ClassVar[str] = "status"
-    state: str
-    text: str
+    lap: int  # the first replay is lap 1
+    starts: datetime
+    data_first: datetime
+    data_last: datetime
 
 
 @dataclass(frozen=True, slots=True)

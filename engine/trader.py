@@ -73,8 +73,10 @@ class Trader:
     # --- entries ---------------------------------------------------------------------------
 
     async def open_trade(self, pair: str, price: float, stake: float, order_type: OrderType,
-                         tag: str | None) -> Trade | None:
-        """Record the trade and its entry intent in one commit, then send the order."""
+                         tag: str | None, *, current_rate: float) -> Trade | None:
+        """Record the trade and its entry intent in one commit, then send the order. `price`
+        is the order's (limit) price, `current_rate` the market's entry-side price now: they
+        differ for an owner's entry at a price of their own."""
         now = self.clock.now()
         rules = self.exchange.rules(pair)
         price = self.exchange.round_price(pair, price)
@@ -100,7 +102,8 @@ class Trader:
                     order.client_order_id, order_type, amount, price)
         self.notifier.notify(events.EntryPlaced(
             trade_id=trade.id, pair=pair, amount=amount, price=price, stake_amount=amount * price,
-            stake_currency=rules.quote, order_type=order_type, enter_tag=tag, current_rate=price,
+            stake_currency=rules.quote, order_type=order_type, enter_tag=tag,
+            current_rate=current_rate,
             exchange=self.exchange.name, dry_run=self.settings.dry_run,
         ))  # fmt: skip
         await self._send(order)

@@ -24,8 +24,8 @@ from engine.events import (
     ExitPlaced,
     GlobalProtectionTriggered,
     ProtectionTriggered,
+    ReplayLapStarted,
     Startup,
-    StateChanged,
     WarningNotice,
 )
 from engine.settings import Settings
@@ -173,8 +173,12 @@ def _error(event: ErrorNotice, _prefix: str) -> str:
     return f"❌ <b>Error:</b> {esc(event.text)}"
 
 
-def _state(event: StateChanged, _prefix: str) -> str:
-    return f"<b>Status:</b> {esc(event.text)}"
+def _replay_lap(event: ReplayLapStarted, _prefix: str) -> str:
+    return (f"🔁 <b>Offline demo:</b> the bundled candles ({when(event.data_first)} to "
+            f"{when(event.data_last)} UTC) ran out, so the replay starts over: lap "
+            f"{event.lap} from {when(event.starts)} UTC. The same candles follow on, each "
+            "pair's prices scaled to continue from its last close. Open trades carry on at "
+            "those prices; nothing was closed.")
 
 
 def _startup(event: Startup, _prefix: str) -> str:
@@ -209,6 +213,6 @@ _FORMATTERS: dict[type[Event], Callable[[Any, str], str]] = {
     GlobalProtectionTriggered: _global_protection,
     WarningNotice: _warning,
     ErrorNotice: _error,
-    StateChanged: _state,
+    ReplayLapStarted: _replay_lap,
     Startup: _startup,
 }

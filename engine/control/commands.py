@@ -46,6 +46,7 @@ from engine.strategy import IStrategy
 from engine.trader import ForceExitOutcome
 from store.models import Trade
 from store.store import Store
+from venues.exchange import Ticker
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
 _FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
@@ -87,7 +88,7 @@ class Commands:
     # --- state -------------------------------------------------------------------------------
 
     def _set_state(self, state: EngineState, text: str) -> ActionResult:
-        if not self.engine.run_state.change(state, text):
+        if not self.engine.run_state.change(state):
             return ActionResult(f"Already {state.value}.")
         return ActionResult(text)
 
@@ -256,10 +257,11 @@ class Commands:
 
     def health(self) -> HealthView:
         now = self.engine.clock.now()
+        # Both written by the engine's start-up, from one reading of the clock.
+        started = self._stored_time("startup_time")
         return HealthView(self.state, self.engine.last_process,
-                          self._stored_time("bot_start_time"),
-                          self.engine.started_at, now - self.engine.started_at,
-                          self.engine.last_error)
+                          self._stored_time("bot_start_time"), started,
+                          None if started is None else now - started, self.engine.last_error)
 
     def show_config(self) -> dict[str, Any]:
         config = self.engine.settings.redacted()
@@ -317,14 +319,15 @@ class Commands:
                     raise CommandError("No open trades.")
             else:
                 trades = [self._trade(trade_id)]
-            outcomes = {t.id: await self.engine.force_exit(t) for t in trades}
+            outcomes = {t.id: await self.engine.force_exit(t, await self._ticker(t.pair))
+                        for t in trades}
         parts = []
         for outcome, text in _FORCE_EXIT_TEXT.items():
             ids = [i for i, o in outcomes.items() if o == outcome]
             if ids:
                 parts.append(text.format(", ".join(f"#{i}" for i in ids)))
         if not parts:
-            raise CommandError("Nothing to exit: no price yet, or the order was refused.")
+            raise CommandError("Nothing to exit: no price for it, or the order was refused.")
         return ActionResult(" ".join(parts), tuple(i for i, o in outcomes.items() if o))
 
     async def force_entry(self, pair: str, price: float | None = None) -> ActionResult:
@@ -342,14 +345,24 @@ class Commands:
                 raise CommandError(f"{pair} already has an open trade.")
             if self.engine.free_slots() <= 0:
                 raise CommandError(f"All {s.max_open_trades} trade slots are in use.")
-            ticker = self.engine.tickers.get(pair)
+            ticker = await self._ticker(pair)
             if ticker is None:
-                raise CommandError(f"No price for {pair} yet; try again after the next iteration.")
+                raise CommandError(f"No price for {pair}: {self.engine.exchange.name} has no "
+                                   "ticker for it now.")
             trade = await self.engine.force_entry(pair, ticker, price)
         if trade is None:
             raise CommandError(f"No entry for {pair}: the stake or the order was refused "
                                "(see /logs).")
         return ActionResult(f"Entering {pair}: trade #{trade.id}.", (trade.id,))
+
+    async def _ticker(self, pair: str) -> Ticker | None:
+        """The pair's price fetched now: an owner's action cannot wait for an iteration (right
+        after start there was none). The exchange's failure, classified where the venue met
+        it and counted by the engine's failure watcher, becomes the reply."""
+        try:
+            return (await self.engine.exchange.fetch_tickers([pair])).get(pair)
+        except ExchangeError as exc:
+            raise CommandError(f"The exchange did not answer: {exc}") from None
 
     async def cancel_open_order(self, trade_id: int) -> ActionResult:
         async with self.engine.lock:
