@@ -32,6 +32,7 @@ from engine.sizing import (
     validate_stake,
 )
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
+from engine.strategy_runtime import bind_runtime
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
 from store.errors import storage_errors
 from store.models import Trade
@@ -76,6 +77,7 @@ class Engine:
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
         """Adopt (new) settings and strategy: at start and on /reload."""
         self.settings = settings
+        bind_runtime(strategy, settings, self.store, self.clock)
         self.trader.configure(settings, strategy)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
