@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
@@ -86,6 +87,9 @@ class Engine:
     def strategy(self) -> IStrategy:
         return self.trader.strategy
 
+    def strategy_parameters(self) -> dict[str, dict[str, Any]]:
+        return {space: dict(values) for space, values in self.strategy.parameter_values.items()}
+
     # --- life cycle --------------------------------------------------------------------------
 
     async def startup(self) -> None:
@@ -113,7 +117,7 @@ class Engine:
             minimal_roi={str(k): v for k, v in self.trader.rules.minimal_roi},
             stoploss=self.trader.rules.stoploss, trailing_stop=self.trader.rules.trailing_stop,
             pairs=tuple(self.whitelist()), state=self.run_state.state.value, open_trades=open_count,
-            reconciled=summary,
+            reconciled=summary, parameters=self.strategy_parameters(),
         ))  # fmt: skip
         logger.info("started: %s, %s, state %s; %s", "DRY-RUN" if s.dry_run else "LIVE",
                     self.exchange.name, self.run_state.state.value, summary)

@@ -32,6 +32,7 @@ from marketdata.timeframe import timeframe_to_next_date
 from store.models import Order, Trade
 
 if TYPE_CHECKING:
+    from engine.strategy_order import OrderInfo
     from engine.strategy_runtime import RuntimeSlot, StrategyRuntime, StrategyWallets
     from venues.exchange import OrderSnapshot
 
@@ -398,9 +399,10 @@ class IStrategy:
         """True cancels the open exit order before `unfilledtimeout.exit`."""
         return False
 
-    def order_filled(self, pair: str, trade: TradeSnapshot, order: OrderSnapshot | None,
+    def order_filled(self, pair: str, trade: TradeSnapshot, order: OrderInfo,
                      current_time: datetime, **kwargs: Any) -> None:
-        """Called when an order of `trade` has filled."""
+        """Called when an order of `trade` has filled, entries and exits (for an exit before
+        the trade is closed, as in Freqtrade's backtest)."""
 
 
 def _plain(value: Any) -> Any:

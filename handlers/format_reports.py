@@ -133,6 +133,7 @@ _CONFIG_KEYS = (
     ("Minimal ROI", ("minimal_roi",)),
     ("Stoploss", ("stoploss",)),
     ("Trailing stop", ("trailing_stop",)),
+    ("Strategy parameters", ("strategy_parameters",)),
     ("Entry pricing", ("entry_pricing",)),
     ("Exit pricing", ("exit_pricing",)),
     ("Pairs", ("exchange", "pair_whitelist")),
@@ -166,3 +167,9 @@ def _show(value: Any) -> str:
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
     return json.dumps(value, default=str)
+
+
+def parameter_text(parameters: Mapping[str, Mapping[str, Any]]) -> str:
+    """A strategy's parameter values on one line: `buy: buy_rsi=30; sell: sell_rsi=70`."""
+    return "; ".join(f"{space}: " + ", ".join(f"{name}={value}" for name, value in values.items())
+                     for space, values in parameters.items())

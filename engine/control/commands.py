@@ -231,6 +231,8 @@ class Commands:
         config["mode"] = "DRY-RUN" if self.dry_run else "LIVE"
         config["state"] = self.state
         config["strategy_class"] = type(self.engine.strategy).__name__
+        if self.engine.strategy.parameter_values:
+            config["strategy_parameters"] = self.engine.strategy_parameters()
         return config
 
     def closed_profit_series(self, days: int) -> list[tuple[datetime, float]]:

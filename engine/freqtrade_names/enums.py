@@ -11,8 +11,10 @@ from typing import Any
 from engine.freqtrade_names.hook import lazy_name
 
 # RunMode is resolved by __getattr__ on first use.
-__all__ = ["CandleType",  # noqa: F822 "ExitCheckTuple", "ExitType", "MarginMode", "MarketDirection",
-           "RunMode", "SignalDirection", "SignalTagType", "SignalType", "TradingMode"]
+__all__ = [  # noqa: F822
+    "CandleType", "ExitCheckTuple", "ExitType", "MarginMode", "MarketDirection", "RunMode",
+    "SignalDirection", "SignalTagType", "SignalType", "TradingMode",
+]  # fmt: skip
 
 
 class CandleType(StrEnum):

@@ -1,4 +1,4 @@
-"""`freqtrade.persistence`: `Trade` as a strategy uses it, and `Order` for type hints.
+"""`freqtrade.persistence`: `Trade` as a strategy uses it, and `Order` (what order_filled gets).
 
 A strategy never holds a database row: `Trade`'s class methods give frozen snapshots
 (engine.strategy.TradeSnapshot, the same `trade` its callbacks receive) of the trades of the
@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from engine.strategy import TradeSnapshot
+from engine.strategy_order import OrderInfo
 from engine.strategy_runtime import RuntimeSlot
-from venues.exchange import OrderSnapshot
 
 __all__ = ["Order", "Trade"]
 
@@ -22,7 +22,7 @@ NOT_PROVIDED = {
     "LocalTrade": "backtests run the live engine; use Trade",
 }
 
-Order = OrderSnapshot
+Order = OrderInfo
 
 
 class Trade:
