@@ -78,7 +78,7 @@ class Engine:
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
         """Adopt (new) settings and strategy: at start and on /reload."""
         self.settings = settings
-        bind_runtime(strategy, settings, self.store, self.clock)
+        self.runtime = bind_runtime(strategy, settings, self.store, self.clock)
         self.trader.configure(settings, strategy)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
@@ -285,7 +285,7 @@ class Engine:
         if not holding:
             return
         self._wallet_checked_at = now
-        balances = await self.exchange.fetch_balance()
+        balances = self.runtime.saw(await self.exchange.fetch_balance())
         for trade in holding:
             held = balances.get(trade.base_currency)
             ticker = self.tickers.get(trade.pair)
@@ -359,7 +359,7 @@ class Engine:
                          tag: str | None) -> float | None:
         s = self.settings
         rules = self.exchange.rules(pair)
-        balances = await self.exchange.fetch_balance()
+        balances = self.runtime.saw(await self.exchange.fetch_balance())
         free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
         opened = self.store.open_trades()
         open_stake = sum(t.stake_amount for t in opened)

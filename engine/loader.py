@@ -39,7 +39,7 @@ from engine.parameter_file import (
 )
 from engine.parameters import fill_parameters, own_parameters
 from engine.settings import Settings, project_path
-from engine.strategy import IStrategy
+from engine.strategy import ALL_PAIRS, IStrategy, LogOnce, safe_call
 from engine.strategy_compat import map_legacy_class, map_legacy_settings, refuse_unsupported
 from engine.strategy_runtime import RuntimeSlot, freqtrade_config
 from marketdata.timeframe import TIMEFRAMES
@@ -94,6 +94,7 @@ def load_strategy(name: str, path: str | Path = "strategies",
     _check_max_open_trades(strategy, config)
     logger.info("strategy %s loaded from %s (timeframe %s, stoploss %s)", cls.__name__,
                 source or cls.__module__, strategy.timeframe, strategy.stoploss)
+    safe_call(ALL_PAIRS, strategy.bot_start, default=None, log_once=LogOnce(logger))
     return strategy
 
 

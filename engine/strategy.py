@@ -270,7 +270,7 @@ class IStrategy:
     position_adjustment_enable: bool = False
 
     # Bound by the engine when it adopts the strategy (engine/strategy_runtime.py): the
-    # read-only wallets (None in live trading), and the running bot behind lock_pair & co.
+    # read-only wallets, and the running bot behind lock_pair & co.
     wallets: StrategyWallets | None = None
     tradepilot_runtime: StrategyRuntime | None = None
     # Set by the loader: where the strategy module's own `Trade` finds the runtime, and the
@@ -345,6 +345,9 @@ class IStrategy:
         raise NotImplementedError(f"{type(self).__name__} must define populate_exit_trend")
 
     # --- optional callbacks (Freqtrade's defaults) -----------------------------------------
+
+    def bot_start(self, **kwargs: Any) -> None:
+        """Called once when the strategy is loaded, before any candle is analysed."""
 
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         """Called once per iteration, before any pair is looked at."""

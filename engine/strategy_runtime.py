@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -20,6 +19,7 @@ from engine.settings import Settings
 from engine.strategy import TradeSnapshot
 from marketdata.timeframe import timeframe_to_next_date
 from store.store import Store
+from venues.exchange import Balance
 
 if TYPE_CHECKING:
     from engine.strategy import IStrategy
@@ -60,15 +60,21 @@ class Wallet(NamedTuple):
 
 
 class StrategyWallets:
-    """Freqtrade's `Wallets` as a strategy reads it, computed as Freqtrade does outside live
-    trading: the starting wallet plus closed profit, less the stakes of open trades, and each
-    open trade's coins. Read-only: nothing here can move money."""
+    """Freqtrade's `Wallets` as a strategy reads it. Live, the balances the engine last
+    fetched from the exchange (at every entry's sizing and the wallet check); otherwise
+    computed as Freqtrade does in dry-run and backtests: the starting wallet plus closed
+    profit, less the stakes of open trades, and each open trade's coins. Read-only: nothing
+    here can move money."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self._store = store
-        self._settings = settings
+    def __init__(self, runtime: StrategyRuntime) -> None:
+        self._runtime = runtime
+        self._store = runtime.store
+        self._settings = runtime.settings
 
     def _wallets(self) -> dict[str, Wallet]:
+        if not self._settings.dry_run:
+            return {b.currency: Wallet(b.currency, b.free, b.used, b.total)
+                    for b in (self._runtime.balances or {}).values()}
         stake = self._settings.stake_currency
         opened = self._store.open_trades()
         profit = sum(t.close_profit_abs or 0.0 for t in self._store.closed_trades())
@@ -128,13 +134,19 @@ class StrategyWallets:
         return (self.get_free(s.stake_currency) - closed + tied_up) * s.tradable_balance_ratio
 
 
-@dataclass(frozen=True, slots=True)
 class StrategyRuntime:
     """The running bot, as much of it as a strategy may touch."""
 
-    store: Store
-    clock: Clock
-    settings: Settings
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.balances: Mapping[str, Balance] | None = None
+
+    def saw(self, balances: dict[str, Balance]) -> dict[str, Balance]:
+        """Keep the balances the engine just fetched, for the live wallets; hand them on."""
+        self.balances = balances
+        return balances
 
     # --- trades, as Freqtrade's Trade class methods give them ------------------------------
 
@@ -188,11 +200,13 @@ class RuntimeSlot:
         self.runtime: StrategyRuntime | None = None
 
 
-def bind_runtime(strategy: IStrategy, settings: Settings, store: Store, clock: Clock) -> None:
+def bind_runtime(strategy: IStrategy, settings: Settings, store: Store,
+                 clock: Clock) -> StrategyRuntime:
     """Give the strategy the running bot: config, wallets, locks and its module's Trade."""
     runtime = StrategyRuntime(store, clock, settings)
     strategy.config = freqtrade_config(settings, strategy)
-    strategy.wallets = StrategyWallets(store, settings) if settings.dry_run else None
+    strategy.wallets = StrategyWallets(runtime)
     strategy.tradepilot_runtime = runtime
     if strategy.tradepilot_slot is not None:
         strategy.tradepilot_slot.runtime = runtime
+    return runtime
