@@ -120,6 +120,7 @@ def test_every_import_form_resolves_to_tradepilots_names(tmp_path: Path) -> None
         from freqtrade.constants import ListPairsWithTimeframes
         from freqtrade.enums import CandleType, ExitType, SignalDirection
         from freqtrade.exchange import timeframe_to_minutes, timeframe_to_prev_date
+        from freqtrade.optimize.space import Categorical, Integer, SKDecimal
         from freqtrade.persistence import Order, Trade
         from freqtrade.strategy import DecimalParameter, IntParameter, stoploss_from_open
         from freqtrade.strategy.interface import IStrategy
@@ -130,6 +131,10 @@ def test_every_import_form_resolves_to_tradepilots_names(tmp_path: Path) -> None
              CandleType.SPOT, ExitType.ROI, SignalDirection.LONG, timeframe_to_minutes("1h"),
              Trade, Order, stoploss_from_open, indicators, CategoricalParameter)
     buy_level = IntParameter(1, 5, default=3, space="buy")
+
+    class HyperOpt:
+        def stoploss_space():
+            return [SKDecimal(-0.3, -0.02, decimals=3, name="stoploss")]
     """)
     strategy = load("Probe", tmp_path)
     names = type(strategy).names  # type: ignore[attr-defined]
@@ -146,8 +151,8 @@ def test_every_import_form_resolves_to_tradepilots_names(tmp_path: Path) -> None
     ("from freqtrade.strategy import IStrategy, PairLocks",
      "probe.py, line 1: tradepilot does not provide freqtrade.strategy.PairLocks: use the "
      "strategy's self.lock_pair, self.unlock_pair and self.is_pair_locked"),
-    ("from freqtrade.strategy import IStrategy\nfrom freqtrade.optimize.space import Integer",
-     "probe.py, line 2: tradepilot does not provide freqtrade.optimize.space: hyperopt "
+    ("from freqtrade.strategy import IStrategy\nfrom freqtrade.optimize.hyperopt import IHyperOpt",
+     "probe.py, line 2: tradepilot does not provide freqtrade.optimize.hyperopt: hyperopt "
      "(searching for parameter values) is not part of tradepilot"),
     ("from freqtrade.strategy import IStrategy\nfrom freqtrade.strategy.hyper import IntParameter",
      "tradepilot does not provide freqtrade.strategy.hyper.IntParameter: not in Freqtrade "

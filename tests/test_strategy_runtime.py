@@ -156,6 +156,8 @@ def test_bot_start_runs_once_at_load_with_the_config(tmp_path: Path) -> None:
     ("can_short = True", "Probe.can_short: tradepilot trades spot, long only; expected False"),
     ("INTERFACE_VERSION = 4", "Probe.INTERFACE_VERSION: expected 1, 2 or 3, got 4"),
     ("use_custom_roi = True", "Probe.use_custom_roi: custom ROI is not supported"),
+    ('order_time_in_force = {"entry": "IOC", "exit": "GTC"}',
+     "Probe.order_time_in_force: only GTC orders are placed"),
     ("ignore_buying_expired_candle_after = 30",
      "Probe.ignore_buying_expired_candle_after: not supported"),
     ("def adjust_entry_price(self, **kwargs):\n    return None\n",

@@ -40,6 +40,7 @@ MODULES: Final = MappingProxyType({
     "freqtrade.enums": "engine.freqtrade_names.enums",
     "freqtrade.constants": "engine.freqtrade_names.constants",
     "freqtrade.data.dataprovider": "engine.freqtrade_names.data_dataprovider",
+    "freqtrade.optimize.space": "engine.freqtrade_names.optimize_space",
     # Freqtrade 2026.9's own module is a re-export of technical.qtpylib.
     "freqtrade.vendor.qtpylib.indicators": "technical.qtpylib",
 })  # fmt: skip
