@@ -272,6 +272,9 @@ class IStrategy:
     # Bound by the engine when it adopts the strategy (engine/strategy_runtime.py): the
     # read-only wallets, and the running bot behind lock_pair & co.
     wallets: StrategyWallets | None = None
+    stake_currency: str
+    stake_amount: float | str
+    max_open_trades: int
     tradepilot_runtime: StrategyRuntime | None = None
     # Set by the loader: where the strategy module's own `Trade` finds the runtime, and the
     # effective parameter values by space ({"buy": {"buy_rsi": 30}}).

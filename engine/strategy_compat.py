@@ -10,8 +10,10 @@ Interface version 2 (and the v2 names a v3 strategy may still use), spot mode:
   them);
 - `order_types` and `unfilledtimeout` keys `buy`/`sell` (and `forcebuy`, `emergencysell`, ...)
   become `entry`/`exit` (...); both an old and its new key is refused as in Freqtrade;
-- columns: `buy`/`buy_tag`/`sell` become `enter_long`/`enter_tag`/`exit_long` when the frame
-  has no `enter_long`/`exit_long` (`legacy_columns`, for every strategy, as Freqtrade).
+- columns: `buy`/`sell` become `enter_long`/`exit_long` when the frame has no
+  `enter_long`/`exit_long` (`legacy_columns`, for every strategy, as Freqtrade). A `buy_tag`
+  column is dropped: Freqtrade 2026.9 sets an empty `enter_tag` column before the entry method
+  runs, and that column, not the renamed `buy_tag`, is the tag its trades get.
 One warning at load lists what was mapped.
 """
 
@@ -117,10 +119,8 @@ def refuse_unsupported(strategy: IStrategy) -> None:
 def legacy_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Freqtrade's renames of v2 signal columns, made after the entry and exit methods."""
     if "enter_long" not in frame.columns and "buy" in frame.columns:
-        frame = frame.rename(columns={"buy": "enter_long"})
-        if "buy_tag" in frame.columns:
-            frame = frame.drop(columns=["enter_tag"], errors="ignore")
-            frame = frame.rename(columns={"buy_tag": "enter_tag"})
+        frame = frame.rename(columns={"buy": "enter_long"}).drop(columns=["buy_tag"],
+                                                                  errors="ignore")
     if "exit_long" not in frame.columns and "sell" in frame.columns:
         frame = frame.rename(columns={"sell": "exit_long"})
     return frame

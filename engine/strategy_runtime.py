@@ -205,6 +205,10 @@ def bind_runtime(strategy: IStrategy, settings: Settings, store: Store,
     """Give the strategy the running bot: config, wallets, locks and its module's Trade."""
     runtime = StrategyRuntime(store, clock, settings)
     strategy.config = freqtrade_config(settings, strategy)
+    # Freqtrade copies these config values onto the strategy too.
+    strategy.stake_currency = settings.stake_currency
+    strategy.stake_amount = settings.stake_amount
+    strategy.max_open_trades = settings.max_open_trades
     strategy.wallets = StrategyWallets(runtime)
     strategy.tradepilot_runtime = runtime
     if strategy.tradepilot_slot is not None:

@@ -83,8 +83,10 @@ async def test_an_interface_2_strategy_trades_as_its_v3_twin_and_as_freqtrade(
         (True, 0.001, True)
     ours = exported(await backtest(v2))
     twin = exported(await backtest(load("FtInterfaceV3")))
+    # Freqtrade 2026.9 drops a v2 buy_tag (its trades' enter_tag is empty); all else is equal.
+    assert {t.pop("enter_tag") for t in ours} == {None}
+    assert {t.pop("enter_tag") for t in twin} == {"rsi_dip"}
     assert ours == twin
-    assert {t["enter_tag"] for t in ours} == {"rsi_dip"}
     assert "gave_up" in {t["exit_reason"] for t in ours}
     assert differences(ours, reference("FtInterfaceV2")) == []
 
