@@ -1,10 +1,10 @@
 """What a running strategy may read of the bot, and the one pair-lock door it may use.
 
-The engine binds a `StrategyRuntime` to its strategy when it adopts it (`Engine.configure`):
-`self.config` (the effective config with Freqtrade's key names, a copy), `self.wallets`
-(read-only balances), `self.lock_pair` and friends on the store's pair locks, and, for a file
-that imports `freqtrade.persistence`, its own `Trade` whose class methods read this engine's
-trades as frozen snapshots. Backtests run the same engine, so all of it works there too.
+The engine binds a `StrategyRuntime` to its strategy when it adopts it (`Trader.configure`,
+at start and on /reload): `self.config` (the effective config with Freqtrade's key names, a
+copy), `self.wallets` (read-only balances), `self.lock_pair` and friends on the store's pair
+locks, and, for a file that imports `freqtrade.persistence`, its own `Trade` whose class
+methods read this engine's trades as frozen snapshots. Backtests run the same engine, so all of it works there too.
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def parameter_values(strategy: IStrategy) -> dict[str, dict[str, Any]]:
+    """The strategy's effective parameter values by space, as plain data."""
+    return {space: dict(values) for space, values in strategy.parameter_values.items()}
 
 
 class Wallet(NamedTuple):

@@ -25,6 +25,7 @@ from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, recor
 from engine.settings import Settings
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.strategy_order import OrderInfo
+from engine.strategy_runtime import bind_runtime
 from marketdata.timeframe import timeframe_to_minutes
 from store.models import ExitReason, Order, OrderStatus, Trade
 from store.store import Store
@@ -63,6 +64,8 @@ class Trader:
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
         self.settings = settings
         self.strategy = strategy
+        # The one place a strategy is given the running bot (engine/strategy_runtime.py).
+        self.runtime = bind_runtime(strategy, settings, self.store, self.clock)
         self.rules = ExitRules.from_strategy(strategy, settings.backtest.freqtrade_compat)
         self.order_types = strategy.resolved_order_types()
         self.timeouts = strategy.resolved_unfilledtimeout()
