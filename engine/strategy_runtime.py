@@ -4,7 +4,8 @@ The engine binds a `StrategyRuntime` to its strategy when it adopts it (`Trader.
 at start and on /reload): `self.config` (the effective config with Freqtrade's key names, a
 copy), `self.wallets` (read-only balances), `self.lock_pair` and friends on the store's pair
 locks, and, for a file that imports `freqtrade.persistence`, its own `Trade` whose class
-methods read this engine's trades as frozen snapshots. Backtests run the same engine, so all of it works there too.
+methods read this engine's trades as frozen snapshots. Backtests run the same engine, so all
+of it works there too.
 """
 
 from __future__ import annotations
