@@ -253,3 +253,23 @@ def test_the_stoploss_helpers_edge_cases_and_refuse_short_positions() -> None:
         stoploss_from_open(0.1, 0.2, is_short=True)
     with pytest.raises(ValueError, match="spot, long only"):
         stoploss_from_absolute(90.0, 100.0, is_short=True)
+
+
+# --- the live engine -------------------------------------------------------------------------
+
+
+async def test_an_unchanged_freqtrade_strategy_trades_in_the_offline_demo() -> None:
+    from tests.factories import make_engine, run_for
+    from tests.ft_support import STRATEGIES
+
+    commands = make_engine(settings_overrides={
+        "strategy": "FtLazyImport", "strategy_path": str(STRATEGIES),
+        "exchange": {"name": "offline", "pair_whitelist": ["ETH/BTC", "LTC/BTC"]}})
+    await commands.startup()
+    await run_for(commands, commands.engine.clock, 60)
+    strategy = commands.engine.strategy
+    trades = commands.store.open_trades() + commands.store.closed_trades()
+    assert trades
+    fills = strategy.seen["fills"]  # type: ignore[attr-defined]
+    assert [side for _, side in fills].count("buy") == len(trades)
+    assert min(strategy.seen["open_counts"]) >= 1  # type: ignore[attr-defined]
