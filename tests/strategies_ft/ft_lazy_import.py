@@ -51,7 +51,6 @@ class FtLazyImport(IStrategy):
         return Trade.get_open_trade_count() < 2
 
     def order_filled(self, pair: str, trade, order, current_time: datetime, **kwargs) -> None:
-        self.seen["fills"].append((pair, order.side if order is not None else None))
-        if order is not None and order.side == "sell" and trade.close_profit_abs is not None \
-                and trade.close_profit_abs < 0:
-            self.lock_pair(pair, current_time + timedelta(minutes=60), reason="after_loss")
+        self.seen["fills"].append((pair, order.side))
+        if order.ft_order_side == "sell" and order.safe_price < trade.open_rate:
+            self.lock_pair(pair, current_time + timedelta(minutes=62), reason="after_loss")
