@@ -27,6 +27,7 @@ from core.errors import ConfigError, StrategyError
 
 # The config's own parsers, so a bad strategy value reads like a bad config value.
 from engine.config import _order_types, _timeout
+from engine.freqtrade_names.enums import MarketDirection
 from engine.settings import STRATEGY_KEYS, OrderTypes, UnfilledTimeout
 from marketdata.timeframe import timeframe_to_next_date
 from store.models import Order, Trade
@@ -268,6 +269,8 @@ class IStrategy:
 
     can_short: bool = False
     position_adjustment_enable: bool = False
+    # Freqtrade's /marketdir value; tradepilot has no way to set it, as /marketdir says.
+    market_direction: MarketDirection = MarketDirection.NONE
 
     # Bound by the engine when it adopts the strategy (engine/strategy_runtime.py): the
     # read-only wallets, and the running bot behind lock_pair & co.
