@@ -25,6 +25,7 @@ import pandas as pd
 
 from core.errors import StrategyError
 from engine.strategy import IStrategy, LogOnce, safe_populate
+from engine.strategy_compat import legacy_columns
 from marketdata.timeframe import timeframe_to_timedelta
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class Analyzer:
                            strategy.populate_exit_trend):
                 frame = safe_populate(pair, method, frame, dict(metadata),
                                       log_once=self._log_once)
+            frame = legacy_columns(frame)
         except StrategyError:
             return None  # the fence has logged it
         problem = _frame_problem(candles, frame)

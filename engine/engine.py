@@ -33,7 +33,7 @@ from engine.sizing import (
     proposed_stake,
     validate_stake,
 )
-from engine.startup import load_markets, remember_markets
+from engine.startup import load_markets, remember_markets, startup_notice
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
 from store.errors import storage_errors
@@ -116,18 +116,13 @@ class Engine:
         remember_markets(self.exchange, self.store, self.pairs())
         summary = await reconcile(self.trader, self.store, self.pairs())
         self._starting = False
-        s = self.settings
-        self.notifier.notify(events.Startup(
-            dry_run=s.dry_run, exchange=self.exchange.name, strategy=type(self.strategy).__name__,
-            timeframe=self.strategy.timeframe, stake_amount=str(s.stake_amount),
-            stake_currency=s.stake_currency, max_open_trades=s.max_open_trades,
-            minimal_roi={str(k): v for k, v in self.trader.rules.minimal_roi},
-            stoploss=self.trader.rules.stoploss, trailing_stop=self.trader.rules.trailing_stop,
-            pairs=tuple(self.whitelist()), state=self.run_state.state.value,
-            open_trades=len(self.store.open_trades()), reconciled=summary,
-        ))  # fmt: skip
-        logger.info("started: %s, %s, state %s; %s", "DRY-RUN" if s.dry_run else "LIVE",
-                    self.exchange.name, self.run_state.state.value, summary)
+        self.notifier.notify(startup_notice(self.settings, self.strategy, self.trader.rules,
+                                            self.exchange.name, self.whitelist(),
+                                            self.run_state.state.value,
+                                            len(self.store.open_trades()), summary))
+        logger.info("started: %s, %s, state %s; %s",
+                    "DRY-RUN" if self.settings.dry_run else "LIVE", self.exchange.name,
+                    self.run_state.state.value, summary)
 
     async def shutdown(self) -> None:
         """Finish the running iteration, optionally cancel open orders, close the exchange."""
@@ -296,7 +291,7 @@ class Engine:
         if not holding:
             return
         self._wallet_checked_at = now
-        balances = await self.exchange.fetch_balance()
+        balances = self.trader.runtime.saw(await self.exchange.fetch_balance())
         for trade in holding:
             held = balances.get(trade.base_currency)
             ticker = self.tickers.get(trade.pair)
@@ -372,7 +367,7 @@ class Engine:
                          tag: str | None) -> float | None:
         s = self.settings
         rules = self.exchange.rules(pair)
-        balances = await self.exchange.fetch_balance()
+        balances = self.trader.runtime.saw(await self.exchange.fetch_balance())
         free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
         opened = self.store.open_trades()
         open_stake = sum(t.stake_amount for t in opened)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +160,8 @@ class Startup(Event):
     state: str
     open_trades: int
     reconciled: str  # one line on what start-up reconciliation found
+    # The strategy's effective parameter values by space ({"buy": {"buy_rsi": 30}}).
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Notifier(Protocol):

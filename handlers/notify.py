@@ -30,7 +30,7 @@ from engine.events import (
 )
 from engine.settings import Settings
 from handlers.format import amount, coin, duration, esc, field, pct, rate, split_message, when
-from handlers.format_reports import mode_banner
+from handlers.format_reports import mode_banner, parameter_text
 from store.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -199,6 +199,8 @@ def _startup(event: Startup, _prefix: str) -> str:
         field("Open trades", str(event.open_trades)),
         field("Reconciliation", esc(event.reconciled)),
     ]
+    if event.parameters:
+        lines.append(field("Parameters", esc(parameter_text(event.parameters))))
     return "\n".join(lines)
 
 

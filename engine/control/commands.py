@@ -43,6 +43,7 @@ from engine.pairs import pattern_problem
 from engine.runstate import EngineState
 from engine.settings import Settings
 from engine.strategy import IStrategy
+from engine.strategy_runtime import parameter_values
 from engine.trader import ForceExitOutcome
 from store.models import Trade
 from store.store import Store
@@ -277,6 +278,8 @@ class Commands:
             trailing_stop_positive_offset=strategy.trailing_stop_positive_offset,
             trailing_only_offset_is_reached=strategy.trailing_only_offset_is_reached,
             position_adjustment_enable=strategy.position_adjustment_enable)
+        if strategy.parameter_values:
+            config["strategy_parameters"] = parameter_values(strategy)
         return config
 
     def closed_profit_series(self, days: int) -> list[tuple[datetime, float]]:
