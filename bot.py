@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import logging.handlers
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -180,12 +182,18 @@ def _clock(settings: Settings, timeframe: str, store: Store) -> Clock:
 
 
 async def _headless(commands: Commands, settings: Settings) -> None:
-    """Telegram disabled: the same engine, driven by a plain loop, events to the log."""
-    await commands.startup()
+    """Telegram disabled: the same engine, driven by a plain loop, events to the log. SIGINT
+    and SIGTERM end it after the iteration in progress, through the engine's shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        while True:
+        await commands.startup()
+        while not stop.is_set():
             await commands.process()
-            await asyncio.sleep(settings.internals.process_throttle_secs)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.internals.process_throttle_secs)
     finally:
         await commands.shutdown()
 
