@@ -301,6 +301,9 @@ def _failure(exc: TradepilotError, secrets: list[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     # PTB 22 warns about int retry_after values unless told to use timedeltas.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    # The database holds the account's trades and the log its activity: owner-only files, as
+    # the systemd unit's UMask=0077 makes them, however the bot is started.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     args.command = ALIASES.get(args.command, args.command)
     load_dotenv(Path.cwd() / ".env", override=False)

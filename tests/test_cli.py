@@ -95,7 +95,8 @@ def test_a_bad_backtest_option_is_one_line_on_stderr_and_exit_2(
 
 
 def test_sigterm_stops_the_headless_bot_through_its_shutdown_with_exit_0(tmp_path: Path) -> None:
-    """It exited 143 (killed by the signal) without running the engine's shutdown."""
+    """It exited 143 (killed by the signal) without running the engine's shutdown; the
+    database and the log it wrote are the owner's alone."""
     (tmp_path / "config.json").write_text(json.dumps({
         "telegram": {"enabled": False}, "offline": {"speed": 3000},
         "internals": {"process_throttle_secs": 1}}))
@@ -112,3 +113,5 @@ def test_sigterm_stops_the_headless_bot_through_its_shutdown_with_exit_0(tmp_pat
         _out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err[-2000:]
     assert "Traceback" not in err
+    for made in (log, tmp_path / "tradepilot.dryrun.sqlite"):
+        assert made.stat().st_mode & 0o777 == 0o600, made
