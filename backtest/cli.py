@@ -47,6 +47,9 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                                                   "(default: the market's)")
     parser.add_argument("--markets", help="JSON file with a 'markets' list of ccxt markets "
                                           "(default: <datadir>/markets.json, else the exchange)")
+    parser.add_argument("--enable-protections", action="store_true",
+                        help="apply the strategy's protections (off by default, as in "
+                             "Freqtrade's backtest)")
     parser.add_argument("--export", help="write the trades to this JSON file")
     parser.add_argument("--chart", help="write the equity curve to this PNG file")
 
@@ -111,6 +114,8 @@ def _with_options(settings: Settings, args: argparse.Namespace) -> Settings:
             raise ConfigError(f"--timeframe: expected one of {', '.join(TIMEFRAMES)}, "
                               f"got {args.timeframe!r}")
         changes["timeframe"] = args.timeframe
+    if args.enable_protections:
+        changes["enable_protections"] = True
     if args.pairs:
         changes["exchange"] = replace(settings.exchange,
                                       pair_whitelist=_pairs(args.pairs, settings.stake_currency))

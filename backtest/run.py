@@ -256,9 +256,11 @@ class _Replay:
 
 
 def backtest_settings(settings: Settings) -> Settings:
-    """The settings a backtest runs with: paper trading from a running start; with
+    """The settings a backtest runs with: paper trading from a running start, the strategy's
+    protections only with `enable_protections` (as Freqtrade's backtest); with
     freqtrade_compat, limit orders only."""
-    settings = replace(settings, dry_run=True, initial_state="running")
+    settings = replace(settings, dry_run=True, initial_state="running",
+                       apply_protections=settings.enable_protections)
     if settings.backtest.freqtrade_compat:
         settings = replace(settings, order_types=LIMIT_ONLY)
     return settings

@@ -169,6 +169,11 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     internals: Internals = field(default_factory=Internals)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
+    # Freqtrade's key: backtests apply the strategy's protections only when it is set (live
+    # runs always apply them). `apply_protections` is what the engine reads; a backtest sets it
+    # from `enable_protections`.
+    enable_protections: bool = False
+    apply_protections: bool = True
     offline: OfflineSettings = field(default_factory=OfflineSettings)
     initial_state: Literal["running", "paused", "stopped"] = "running"
     cancel_open_orders_on_exit: bool = False
