@@ -1,10 +1,11 @@
 """Differential parity with Freqtrade 2026.9: Freqtrade strategy files, unchanged, give here
 the trades Freqtrade's own backtest gave on the same candles.
 
-Every `freqtrade_parity/reference/<Strategy>.json` is a case: Freqtrade's trade list for the
-class `<Strategy>` of `freqtrade_parity/strategies/` (the file exactly as Freqtrade ran it),
-backtested with `configs/<Strategy>.json`, the candles of `data/`, the markets of
-`markets.json` and a fee of 0.001, as `freqtrade_parity/README.md` says. Our backtest runs the
+Every `freqtrade_parity/reference/<Case>.json` is a case: Freqtrade's trade list for a class
+of `freqtrade_parity/strategies/` (the file exactly as Freqtrade ran it; the class is the
+config's "strategy", else the case's name), backtested with `configs/<Case>.json`, the candles
+of `data/`, the markets of `markets.json` and a fee of 0.001, as `freqtrade_parity/README.md`
+says. Our backtest runs the
 same command in-process and must match trade for trade under `tests/parity_rules.py`.
 
 A case whose strategy needs a part of the Freqtrade surface that this checkout does not
@@ -54,10 +55,15 @@ def _missing_parts(strategy: str) -> list[str]:
             if used.search(source) and importlib.util.find_spec(module) is None]
 
 
+def strategy_of(case: str) -> str:
+    config = json.loads((FIXTURES / "configs" / f"{case}.json").read_text(encoding="utf-8"))
+    return str(config.get("strategy", case))
+
+
 def _cases() -> list[object]:
     cases: list[object] = []
     for reference in sorted((FIXTURES / "reference").glob("*.json")):
-        missing = _missing_parts(reference.stem)
+        missing = _missing_parts(strategy_of(reference.stem))
         marks = [pytest.mark.xfail(reason=f"waits for {' and '.join(missing)}", strict=True,
                                    raises=AssertionError)] if missing else []
         cases.append(pytest.param(reference.stem, marks=marks, id=reference.stem))
@@ -82,22 +88,21 @@ def test_every_reference_has_its_config_and_strategy() -> None:
     assert references
     for reference in references:
         assert (FIXTURES / "configs" / reference.name).is_file(), reference.stem
-        assert _source_of(reference.stem)
+        assert _source_of(strategy_of(reference.stem))
 
 
-@pytest.mark.parametrize("strategy", _cases())
+@pytest.mark.parametrize("case", _cases())
 def test_freqtrade_strategy_backtests_to_freqtrades_trades(
-    strategy: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     export = tmp_path / "trades.json"
-    settings = load_settings(str(FIXTURES / "configs" / f"{strategy}.json"), {})
+    settings = load_settings(str(FIXTURES / "configs" / f"{case}.json"), {})
     try:
-        code = run_backtest(settings, backtest_args(strategy, export))
+        code = run_backtest(settings, backtest_args(strategy_of(case), export))
     except Exception as exc:
-        raise AssertionError(f"{strategy} did not backtest: {type(exc).__name__}: "
-                             f"{exc}") from exc
+        raise AssertionError(f"{case} did not backtest: {type(exc).__name__}: {exc}") from exc
     assert code == 0
     ours = json.loads(export.read_text(encoding="utf-8"))
-    theirs = json.loads((FIXTURES / "reference" / f"{strategy}.json").read_text(encoding="utf-8"))
+    theirs = json.loads((FIXTURES / "reference" / f"{case}.json").read_text(encoding="utf-8"))
     assert first_difference(ours, theirs) is None
     assert f"Trades            {len(theirs)}\n" in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """Mean reversion inside Bollinger bands, confirmed by MACD and an EMA trend filter.
 
 TA-Lib (through talib.abstract) for RSI, BBANDS, MACD and EMA, qtpylib for the typical-price
-bands and the crossings; ROI table and a trailing stop that arms once 2% is reached.
+bands and the crossings; ROI table, a trailing stop that arms once 2% is reached, and
+protections (which a backtest applies only with enable_protections).
 """
 
 from functools import reduce
@@ -34,6 +35,19 @@ class TalibBands(IStrategy):
     ignore_roi_if_entry_signal = False
 
     startup_candle_count: int = 60
+
+    @property
+    def protections(self):
+        return [
+            {"method": "CooldownPeriod", "stop_duration_candles": 3},
+            {
+                "method": "StoplossGuard",
+                "lookback_period_candles": 24,
+                "trade_limit": 2,
+                "stop_duration_candles": 12,
+                "only_per_pair": False,
+            },
+        ]
 
     order_types = {
         "entry": "limit",
