@@ -268,11 +268,9 @@ def range_closes(analyzed: Mapping[str, pd.DataFrame], since: datetime
 
 
 def backtest_settings(settings: Settings) -> Settings:
-    """The settings a backtest runs with: paper trading from a running start, the strategy's
-    protections only with `enable_protections` (as Freqtrade's backtest); with
+    """The settings a backtest runs with: paper trading from a running start; with
     freqtrade_compat, limit orders only."""
-    settings = replace(settings, dry_run=True, initial_state="running",
-                       apply_protections=settings.enable_protections)
+    settings = replace(settings, dry_run=True, initial_state="running")
     if settings.backtest.freqtrade_compat:
         settings = replace(settings, order_types=LIMIT_ONLY)
     return settings
@@ -280,9 +278,10 @@ def backtest_settings(settings: Settings) -> Settings:
 
 async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
               markets: Iterable[Mapping[str, Any]], *, fee: float | None = None,
-              progress: Progress | None = None) -> BacktestResult:
+              progress: Progress | None = None, protections: bool = True) -> BacktestResult:
     """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
-    (already through `backtest_settings`, its overrides applied to `strategy`).
+    (already through `backtest_settings`, its overrides applied to `strategy`); without
+    `protections` the strategy's protections are left out (`backtest --enable-protections`).
 
     The run has a database of its own, a fresh in-memory SQLite, closed when the trades have
     been read from it.
@@ -305,6 +304,8 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
         signals = PrecomputedSignals(analyzer, strategy.timeframe)
         engine = Engine(settings, exchange, strategy, clock, LogNotifier(keep=10), signals,
                         store)
+        if not protections:
+            engine.protections = []
         ticks = _MonthlyTicks(market, {pair: data_ticks(frames[pair]) for pair in replay.candles},
                               store) if compat else None
         began = time.perf_counter()

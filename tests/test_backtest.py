@@ -90,12 +90,13 @@ def settings_for(pairs: Sequence[str], **extra: Any) -> Settings:
     return backtest_run.backtest_settings(parse_config(raw, {}))
 
 
-async def run(strategy: IStrategy, frames: Mapping[str, pd.DataFrame], **extra: Any
-              ) -> BacktestResult:
+async def run(strategy: IStrategy, frames: Mapping[str, pd.DataFrame], *,
+              protections: bool = True, **extra: Any) -> BacktestResult:
     settings = settings_for(list(frames), **extra)
     strategy.apply_overrides(settings.strategy_overrides())
     markets = [market(pair) for pair in frames]
-    return await backtest_run.run(settings, strategy, frames, markets, fee=0.0)
+    return await backtest_run.run(settings, strategy, frames, markets, fee=0.0,
+                                  protections=protections)
 
 
 def summary_of(trade: BacktestTrade) -> tuple[Any, ...]:
@@ -224,7 +225,7 @@ async def test_stoploss_guard_keeps_every_pair_out_until_the_lock_ends(
 ) -> None:
     strategy = Scripted({"AAA/BTC": [0], "BBB/BTC": [2, 3, 4, 5]}, protections=protections)
 
-    result = await run(strategy, protection_frames(), enable_protections=enabled)
+    result = await run(strategy, protection_frames(), protections=enabled)
 
     assert [summary_of(t) for t in result.trades] == [
         ("AAA/BTC", at(1), at(2), 100.0, 90.0, "stop_loss"),
@@ -570,7 +571,7 @@ def test_the_strategys_protections_apply_only_with_enable_protections(
 
 @pytest.mark.parametrize(("options", "message"), [
     (["--timerange", "2024-01-02"], "--timerange: expected YYYYMMDD-YYYYMMDD"),
-    (["--timerange", "20240103-20240102"], "the end must come after the start"),
+    (["--timerange", "20240103-20240102"], "--timerange: the end comes before the start"),
     (["--fee", "0.5"], "--fee: expected a ratio per side"),
     (["--pairs", "ETH/USDT"], "--pairs: ETH/USDT: expected pairs like ETH/BTC"),
     (["--pairs", "LTC/BTC"], "no 5m candles for LTC/BTC"),
