@@ -21,6 +21,7 @@ from typing import Any
 
 from backtest import download
 from backtest import run as backtest_run
+from backtest.history import BacktestHistory
 from backtest.report import render, write_chart
 from core.clock import SystemClock
 from core.errors import ConfigError
@@ -69,15 +70,17 @@ def run_backtest(settings: Settings, args: argparse.Namespace) -> int:
     strategy = strategy_for(settings)
     datadir = Path(args.datadir) if args.datadir else default_datadir(settings,
                                                                        settings.exchange.name)
+    timerange = parse_timerange(args.timerange)
     frames = backtest_run.load_data(str(datadir), settings.exchange.pair_whitelist,
-                                strategy.timeframe, parse_timerange(args.timerange),
-                                strategy.startup_candle_count)
+                                strategy.timeframe, timerange, strategy.startup_candle_count)
+    history = BacktestHistory(frames, strategy.timeframe, datadir=datadir, timerange=timerange,
+                              startup_candles=strategy.startup_candle_count)
     markets = backtest_markets(settings, args.markets, datadir)
     candles = sum(len(frame) for frame in frames.values())
     progress = _progress_writer() if candles >= PROGRESS_FROM else None
     with _engine_logs(verbose=getattr(args, "verbose", 0) >= 1):
         result = asyncio.run(backtest_run.run(settings, strategy, frames, markets, fee=fee,
-                                          progress=progress))
+                                              progress=progress, history=history))
     if args.export:
         write_export(result, Path(args.export))
     if args.chart:

@@ -28,12 +28,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.history import BacktestData, BacktestHistory
 from core.clock import ManualClock
-from core.errors import CommandError, ConfigError
+from core.errors import CommandError, ConfigError, StrategyError
 from engine.analysis import Analyzer, Signal
 from engine.control.commands import Commands
+from engine.dataprovider import DataProvider, RunMode
 from engine.engine import Engine
 from engine.events import LogNotifier
+from engine.informative import requested_candles
 from engine.settings import OrderTypes, Settings
 from engine.strategy import IStrategy
 from marketdata.candles import CANDLE_COLUMNS
@@ -42,8 +45,10 @@ from marketdata.timeframe import timeframe_to_timedelta
 from store import schema
 from store.paper_orders import PaperOrders
 from store.store import Store
+from venues.exchange import MarketRules
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
+from venues.precision import rules_from_market
 
 logger = logging.getLogger(__name__)
 
@@ -185,17 +190,42 @@ def market_definitions(markets: Iterable[Mapping[str, Any]], pairs: Iterable[str
     return chosen
 
 
-def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Indicators and signals over each pair's whole frame, once (vectorized, as Freqtrade)."""
+def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
+            history: BacktestHistory | None = None) -> dict[str, pd.DataFrame]:
+    """Indicators and signals over each pair's whole frame, once (vectorized, as Freqtrade),
+    with `strategy.dp` reading `history` (as in Freqtrade's analysis: nothing cut yet)."""
     analyzer = Analyzer(strategy, strategy.timeframe)
     analyzed = {}
     for pair, frame in frames.items():
         result = analyzer.populate(pair, frame)
         if result is None:
+            if history is not None and history.missing is not None:
+                raise history.missing
             raise ConfigError(f"strategy {type(strategy).__name__} failed to analyze {pair} "
                               "(see the log above); expected populate_* to return the frame")
         analyzed[pair] = result
     return analyzed
+
+
+def _bind_for_analysis(strategy: IStrategy, history: BacktestHistory, pairs: list[str],
+                       rules: Mapping[str, MarketRules], stake_currency: str) -> list[str]:
+    """Give the strategy its `dp` for the analysis, and read every informative file it
+    declares now, so a missing one is named before anything runs. Returns the informative
+    pairs that have a market, for the replay's market definitions."""
+    strategy.dp = DataProvider(BacktestData(history, None), strategy.timeframe,
+                               stake_currency=stake_currency,
+                               startup_candles=strategy.startup_candle_count,
+                               whitelist=lambda: list(pairs), markets=lambda: rules,
+                               tickers=dict, clock=None)
+    try:
+        wanted = requested_candles(strategy, strategy.informative_pairs(), pairs,
+                                   strategy.dp.market, stake_currency)
+    except (StrategyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"strategy {type(strategy).__name__}: informative pairs: {exc}"
+                          ) from None
+    for pair, timeframe in wanted:
+        history.candles(pair, timeframe)
+    return [pair for pair, _ in wanted if pair in rules and pair not in pairs]
 
 
 # --- signals ---------------------------------------------------------------------------------
@@ -208,8 +238,10 @@ class PrecomputedSignals:
     one closed, through the same `Analyzer` lookup a live run uses.
     """
 
-    def __init__(self, analyzer: Analyzer, timeframe: str) -> None:
+    def __init__(self, analyzer: Analyzer, timeframe: str,
+                 history: BacktestHistory | None = None) -> None:
         self._analyzer = analyzer
+        self._data = BacktestData(history or BacktestHistory({}, timeframe), analyzer)
         self._step = timeframe_to_timedelta(timeframe)
         self._candle: datetime | None = None
         self._signals: dict[str, Signal | None] = {}
@@ -227,6 +259,21 @@ class PrecomputedSignals:
 
     def use(self, strategy: IStrategy) -> None:
         raise CommandError("A backtest keeps the strategy its signals were computed with.")
+
+    # --- CandleData: what `self.dp` reads while the replay runs ------------------------------
+
+    @property
+    def runmode(self) -> RunMode:
+        return RunMode.BACKTEST
+
+    def candles(self, pair: str, timeframe: str) -> pd.DataFrame:
+        return self._data.candles(pair, timeframe)
+
+    def analyzed(self, pair: str) -> tuple[pd.DataFrame | None, datetime | None]:
+        return self._data.analyzed(pair)
+
+    def available(self) -> list[tuple[str, str]]:
+        return self._data.available()
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -266,17 +313,24 @@ def backtest_settings(settings: Settings) -> Settings:
 
 async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
               markets: Iterable[Mapping[str, Any]], *, fee: float | None = None,
-              progress: Progress | None = None) -> BacktestResult:
+              progress: Progress | None = None,
+              history: BacktestHistory | None = None) -> BacktestResult:
     """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
-    (already through `backtest_settings`, its overrides applied to `strategy`).
+    (already through `backtest_settings`, its overrides applied to `strategy`); other pairs
+    and timeframes the strategy reads come from `history` (the data directory).
 
     The run has a database of its own, a fresh in-memory SQLite, closed when the trades have
     been read from it.
     """
     compat = settings.backtest.freqtrade_compat
-    analyzed = analyze(strategy, frames)
+    markets = list(markets)
+    history = history or BacktestHistory(frames, strategy.timeframe)
+    rules = {m["symbol"]: rules_from_market(dict(m)) for m in markets if "symbol" in m}
+    informative = _bind_for_analysis(strategy, history, list(frames), rules,
+                                     settings.stake_currency)
+    analyzed = analyze(strategy, frames, history)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
-    definitions = market_definitions(markets, list(replay.candles), fee=fee)
+    definitions = market_definitions(markets, [*replay.candles, *informative], fee=fee)
     database = schema.init_db("sqlite:///:memory:")
     try:
         store = Store(database)
@@ -288,7 +342,7 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
         analyzer = Analyzer(strategy, strategy.timeframe)
         for pair, frame in analyzed.items():
             analyzer.set_frame(pair, frame)
-        signals = PrecomputedSignals(analyzer, strategy.timeframe)
+        signals = PrecomputedSignals(analyzer, strategy.timeframe, history)
         engine = Engine(settings, exchange, strategy, clock, LogNotifier(keep=10), signals,
                         store)
         ticks = _MonthlyTicks(market, {pair: data_ticks(frames[pair]) for pair in replay.candles},

@@ -30,6 +30,7 @@ from engine.settings import STRATEGY_KEYS, OrderTypes, UnfilledTimeout
 from store.models import Order, Trade
 
 if TYPE_CHECKING:
+    from engine.dataprovider import DataProvider
     from venues.exchange import OrderSnapshot
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,9 @@ class IStrategy:
     can_short: bool = False
     position_adjustment_enable: bool = False
 
+    # Candles, analysed frames, markets and tickers; bound by the engine (Engine.configure).
+    dp: DataProvider
+
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.config: dict[str, Any] = dict(config or {})
 
@@ -258,6 +262,10 @@ class IStrategy:
         raise NotImplementedError(f"{type(self).__name__} must define populate_exit_trend")
 
     # --- optional callbacks (Freqtrade's defaults) -----------------------------------------
+
+    def informative_pairs(self) -> list[tuple[str, ...]]:
+        """(pair, timeframe) candles to have besides the traded pairs' (`self.dp`)."""
+        return []
 
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         """Called once per iteration, before any pair is looked at."""
