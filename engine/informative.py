@@ -9,8 +9,8 @@ the row whose close is the same moment as its own. With `ffill` the row keeps wh
 row matched, as Freqtrade's ordered merge does: a base row that matched nothing (a gap in the
 base candles) keeps the older candle rather than taking one later. Before the first matched
 row, Freqtrade fills the rows with the last informative candle dated before the first match;
-here they take the last one that had closed at the first base row, which is the same candle
-whenever the base candles have no gap, and never a candle from their future otherwise.
+so does this merge, except on a row that candle had not closed for yet (possible only with a
+gap in the base candles), which takes the newest candle that had.
 
 `@informative` methods are gathered from the strategy class (in name order, as Freqtrade's
 `dir()` walk) and merged into the frame before `populate_indicators` runs (`merge_decorated`).
@@ -133,7 +133,8 @@ def _joined(dataframe: pd.DataFrame, informative: pd.DataFrame, ready: np.ndarra
     matched = matched[np.argsort(ready[matched], kind="stable")]
     if ffill:
         at = np.searchsorted(ready[matched], base, side="right") - 1
-        rows = np.where(at >= 0, matched[np.maximum(at, 0)], -1)
+        rows = np.where(at >= 0, matched[np.maximum(at, 0)], -1) if len(matched) \
+            else np.full(len(base), -1, dtype=np.int64)
         _fill_leading_rows(rows, ready, base)
     else:
         position = {int(date): int(row) for row, date in zip(matched, ready[matched],
@@ -144,16 +145,20 @@ def _joined(dataframe: pd.DataFrame, informative: pd.DataFrame, ready: np.ndarra
 
 
 def _fill_leading_rows(rows: np.ndarray, ready: np.ndarray, base: np.ndarray) -> None:
-    """The rows before the first matched one take the last informative candle closed at the
-    first base row (Freqtrade fills them only when some later row matched)."""
+    """The rows before the first matched one: Freqtrade fills them (only when some later row
+    matched) with the last informative candle dated before the first match. A row that
+    candle had not closed for yet (a gap in the base candles) takes the newest one that had."""
     if len(rows) < 2 or rows[0] >= 0 or not (rows >= 0).any():
         return
-    earlier = np.flatnonzero(ready < base[0])
-    if not len(earlier):
-        return
-    last = earlier[np.argmax(ready[earlier])]
     first_matched = int(np.argmax(rows >= 0))
-    rows[:first_matched] = last
+    order = np.argsort(ready, kind="stable")
+    ordered = ready[order]
+    fill = int(np.searchsorted(ordered, ready[rows[first_matched]], side="left")) - 1
+    if fill < 0:
+        return
+    closed = np.searchsorted(ordered, base[:first_matched], side="right") - 1
+    chosen = np.minimum(closed, fill)
+    rows[:first_matched] = np.where(chosen >= 0, order[np.maximum(chosen, 0)], -1)
 
 
 # --- the decorator at work ---------------------------------------------------------------------
