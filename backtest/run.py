@@ -20,7 +20,7 @@ import copy
 import logging
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,7 +38,7 @@ from engine.engine import Engine
 from engine.events import LogNotifier
 from engine.informative import requested_candles
 from engine.settings import OrderTypes, Settings
-from engine.strategy import IStrategy
+from engine.strategy import IStrategy, LogOnce
 from marketdata.candles import CANDLE_COLUMNS
 from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data
 from marketdata.timeframe import timeframe_to_timedelta
@@ -194,7 +194,7 @@ def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
             history: BacktestHistory | None = None) -> dict[str, pd.DataFrame]:
     """Indicators and signals over each pair's whole frame, once (vectorized, as Freqtrade),
     with `strategy.dp` reading `history` (as in Freqtrade's analysis: nothing cut yet)."""
-    analyzer = Analyzer(strategy, strategy.timeframe)
+    analyzer = Analyzer(strategy, strategy.timeframe, log_once=_AnalysisLog(logger))
     analyzed = {}
     for pair, frame in frames.items():
         result = analyzer.populate(pair, frame)
@@ -205,6 +205,17 @@ def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
                               "(see the log above); expected populate_* to return the frame")
         analyzed[pair] = result
     return analyzed
+
+
+class _AnalysisLog(LogOnce):
+    """The strategy fence's log while a backtest analyses: a missing data file is raised as
+    one line naming it (`BacktestHistory.missing`), not logged with a traceback."""
+
+    def log(self, level: int, key: Hashable, msg: str, *args: object,
+            exc_info: BaseException | None = None) -> bool:
+        if isinstance(exc_info, ConfigError):
+            return False
+        return super().log(level, key, msg, *args, exc_info=exc_info)
 
 
 def _bind_for_analysis(strategy: IStrategy, history: BacktestHistory, pairs: list[str],
