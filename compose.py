@@ -21,6 +21,7 @@ from engine.signals import LiveSignals
 from engine.strategy import IStrategy
 from marketdata.cache import CandleCaches
 from marketdata.files import load_pair_data
+from marketdata.resampled import ResampledCandles
 from marketdata.timeframe import timeframe_to_timedelta
 from store.paper_orders import PaperOrders
 from store.store import Store
@@ -79,7 +80,9 @@ def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, 
     timeframe = strategy.timeframe
     # Failures that the candle cache and the order lookups absorb still reach the owner.
     watched = WatchedExchange(exchange)
-    candles = CandleCaches(watched, timeframe, strategy.startup_candle_count)
+    # The offline market replays one timeframe; informative ones are made from it.
+    source = ResampledCandles(watched, timeframe) if settings.is_offline else watched
+    candles = CandleCaches(source, timeframe, strategy.startup_candle_count)
     analyzer = Analyzer(strategy, timeframe,
                         timedelta(minutes=settings.exchange.outdated_offset))
     signals = LiveSignals(candles, analyzer,
