@@ -144,9 +144,13 @@ async def test_the_offline_demo_makes_the_hourly_candles_from_its_replay_closed_
     try:
         await made.process()
         first = strategy.seen["LTC/BTC"]
-        clock.set(datetime(2018, 1, 20, 12, 0, 30, tzinfo=UTC))
+        analysed_at = datetime(2018, 1, 20, 12, 0, 30, tzinfo=UTC)
+        clock.set(analysed_at)
         await made.process()
         second = strategy.seen["LTC/BTC"]
+        clock.set(analysed_at + timedelta(minutes=1))
+        frame, when = strategy.dp.get_analyzed_dataframe("LTC/BTC", "5m")
+        other, never = strategy.dp.get_analyzed_dataframe("LTC/BTC", "1h")
     finally:
         await made.shutdown()
 
@@ -155,6 +159,10 @@ async def test_the_offline_demo_makes_the_hourly_candles_from_its_replay_closed_
         datetime(2018, 1, 20, 10, tzinfo=UTC), datetime(2018, 1, 20, 10, tzinfo=UTC), 20)
     assert (second["eth_last"], second["merged_last"]) == (
         datetime(2018, 1, 20, 11, tzinfo=UTC), datetime(2018, 1, 20, 11, tzinfo=UTC))
+    assert (frame["date"].iloc[-1].to_pydatetime(), when) == (
+        datetime(2018, 1, 20, 11, 55, tzinfo=UTC), analysed_at)
+    assert {"close_1h", "hourly_close_1h"} <= set(frame.columns)
+    assert other.empty and never == datetime(1970, 1, 1, tzinfo=UTC)
     eth = shipped_frames(["ETH/BTC"])["ETH/BTC"]
     hour = eth[(eth["date"] >= pd.Timestamp("2018-01-20 11:00", tz=UTC))
                & (eth["date"] < pd.Timestamp("2018-01-20 12:00", tz=UTC))]
