@@ -162,7 +162,8 @@ async def test_the_offline_demo_makes_the_hourly_candles_from_its_replay_closed_
     assert (frame["date"].iloc[-1].to_pydatetime(), when) == (
         datetime(2018, 1, 20, 11, 55, tzinfo=UTC), analysed_at)
     assert {"close_1h", "hourly_close_1h"} <= set(frame.columns)
-    assert other.empty and never == datetime(1970, 1, 1, tzinfo=UTC)
+    assert other.empty
+    assert never == datetime(1970, 1, 1, tzinfo=UTC)
     eth = shipped_frames(["ETH/BTC"])["ETH/BTC"]
     hour = eth[(eth["date"] >= pd.Timestamp("2018-01-20 11:00", tz=UTC))
                & (eth["date"] < pd.Timestamp("2018-01-20 12:00", tz=UTC))]
