@@ -111,7 +111,7 @@ class DataProvider:
         frame = self._data.candles(pair, timeframe)
         if self._replaying and self._clock is not None and not frame.empty:
             cutoff = timeframe_to_prev_date(timeframe, self._clock.now())
-            frame = frame.loc[frame["date"] < cutoff]
+            frame = frame.iloc[:_rows_before(frame, cutoff)]
         if frame.empty:
             logger.warning("No data found for (%s, %s, %s).", pair, timeframe,
                            candle_type or "spot")
@@ -146,8 +146,8 @@ class DataProvider:
             return pd.DataFrame(), EPOCH
         if self._clock is not None and self.runmode is RunMode.BACKTEST:
             now = self._clock.now()
-            frame = frame.loc[frame["date"] < now].tail(MAX_DATAFRAME_CANDLES)
-            return frame, now
+            end = _rows_before(frame, now)
+            return frame.iloc[max(0, end - MAX_DATAFRAME_CANDLES):end], now
         return frame, analysed_at or EPOCH
 
     @property
@@ -180,6 +180,12 @@ class DataProvider:
             f"dp.orderbook({pair!r}, {maximum}): tradepilot fetches no order books; "
             "in a backtest there is no history of them either (Freqtrade's would fetch "
             "today's book)")
+
+
+def _rows_before(frame: pd.DataFrame, when: datetime) -> int:
+    """How many of the frame's (sorted) candles opened before `when`: a callback asks once
+    per trade and candle, so no whole-column comparison."""
+    return int(frame["date"].searchsorted(pd.Timestamp(when), side="left"))
 
 
 def _spot(candle_type: str) -> None:
