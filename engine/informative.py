@@ -141,7 +141,13 @@ def _joined(dataframe: pd.DataFrame, informative: pd.DataFrame, ready: np.ndarra
                                                               strict=True)}
         rows = np.array([position.get(int(date), -1) for date in base], dtype=np.int64)
     picked = informative.reindex(pd.Index(rows)).reset_index(drop=True)
-    return pd.concat([dataframe.reset_index(drop=True), picked], axis=1)
+    base_frame = dataframe.reset_index(drop=True)
+    # A name on both sides keeps both, suffixed as pandas' merge suffixes them.
+    both = set(base_frame.columns) & set(picked.columns)
+    if both:
+        base_frame = base_frame.rename(columns={c: f"{c}_x" for c in both})
+        picked = picked.rename(columns={c: f"{c}_y" for c in both})
+    return pd.concat([base_frame, picked], axis=1)
 
 
 def _fill_leading_rows(rows: np.ndarray, ready: np.ndarray, base: np.ndarray) -> None:

@@ -92,6 +92,17 @@ def test_same_timeframe_merges_row_to_row_and_suffix_names_the_columns() -> None
     assert "date_eth" in merged.columns
 
 
+def test_a_column_on_both_sides_keeps_both_suffixed_as_pandas_merge_does() -> None:
+    base = candles("2018-01-10 10:00", 12, FIVE).assign(close_1h=7.0)
+    hourly = candles("2018-01-10 09:00", 2, HOUR, first_close=100.0)
+
+    merged = merge_informative_pair(base, hourly, "5m", "1h")
+
+    assert set(merged["close_1h_x"]) == {7.0}
+    assert set(merged["close_1h_y"]) == {100.0, 101.0}
+    assert "close_1h" not in merged.columns
+
+
 def test_a_shorter_informative_timeframe_or_both_namings_is_refused() -> None:
     base = candles("2018-01-10 10:00", 6, HOUR)
     with pytest.raises(ValueError, match="shorter"):
