@@ -177,3 +177,17 @@ def test_a_missing_informative_file_is_one_line_naming_it_and_exit_2(
     assert run.returncode == 2, run.stderr[-2000:]
     assert missing in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_an_informative_file_keeps_its_own_timeframes_startup_candles_before_the_range(
+    datadir: Path,
+) -> None:
+    # ETH_BTC-1h holds 05:00 .. 14:00; the range starts at 10:00 with 3 startup candles.
+    history = BacktestHistory({}, "5m", datadir=datadir,
+                              timerange=(T0 + 2 * HOUR, T0 + 4 * HOUR), startup_candles=3)
+
+    hourly = history.candles("ETH/BTC", "1h")
+
+    assert hourly["date"].iloc[0].to_pydatetime() == T0 - HOUR  # 10:00 - 3 x 1h
+    assert hourly["date"].iloc[-1].to_pydatetime() == T0 + 4 * HOUR
+    assert history.available() == [("ETH/BTC", "1h")]
