@@ -170,9 +170,6 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
               store: Store, reload: Reloader, log_buffer: LogBuffer) -> int:
     """Telegram, or the terminal, in front of the engine. Imported only here: PTB and the
     chart code are a third of a headless start-up."""
-    from telegram import Update
-    from telegram.error import InvalidToken
-
     from compose import build_commands
     from handlers.app import build_application
     from handlers.auth import owner_chat_id
@@ -184,19 +181,14 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
     commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
+    stop = asyncio.Event()
     request = None
     if _console_chat(settings):
-        # Called on Ctrl-D, once `app` runs.
-        request = ConsoleRequest.for_terminal(settings, stop=lambda: app.stop_running())
+        request = ConsoleRequest.for_terminal(settings, stop=stop.set)  # on Ctrl-D
     app = build_application(settings, commands, request=request, get_updates_request=request,
                             notifier=notifier, sender=sender, clock=clock, log_buffer=log_buffer)
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=True,
-                        bootstrap_retries=-1)
-    except InvalidToken:
-        # Its message quotes the token.
-        raise ConfigError("TELEGRAM_TOKEN: Telegram rejected the token; expected the token "
-                          "@BotFather gave for this bot") from None
+        asyncio.run(app.serve(stop))
     finally:
         schema.close_db()
     return 0

@@ -22,7 +22,7 @@ from typing import Any
 from backtest import download
 from backtest import run as backtest_run
 from backtest.history import BacktestHistory
-from backtest.report import render, write_chart
+from backtest.report import BREAKDOWNS, render, write_chart
 from core.clock import SystemClock
 from core.errors import ConfigError
 from engine.loader import strategy_for
@@ -50,6 +50,8 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
                                           "(default: <datadir>/markets.json, else the exchange)")
     parser.add_argument("--export", help="write the trades to this JSON file")
     parser.add_argument("--chart", help="write the equity curve to this PNG file")
+    parser.add_argument("--breakdown", nargs="+", choices=BREAKDOWNS, default=[],
+                        help="also show the profit per day, week and/or month")
 
 
 def add_download_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +87,7 @@ def run_backtest(settings: Settings, args: argparse.Namespace) -> int:
         write_export(result, Path(args.export))
     if args.chart:
         write_chart(result, Path(args.chart))
-    sys.stdout.write(render(result))
+    sys.stdout.write(render(result, args.breakdown))
     return 0
 
 

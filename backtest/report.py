@@ -1,62 +1,30 @@
-"""What a backtest's trades add up to: statistics, the terminal report and the equity chart.
-
-Pure functions over the trade list, so each figure can be checked by hand:
-
-- the balance starts at the starting balance and moves by each trade's `profit_abs` when the
-  trade closes (the equity curve);
-- the maximum drawdown is the largest fall of that curve from its running peak, in stake
-  currency and relative to the peak;
-- daily returns are each UTC day's closed profit over the balance at the start of that day, for
-  every day of the backtest (days without a close return 0); Sharpe is their mean over their
-  standard deviation (n - 1), Sortino their mean over the downside deviation
-  (sqrt(mean(min(r, 0)^2)), both annualised by sqrt(365): crypto trades every day;
-- CAGR is (final / starting balance) ^ (365 / days) - 1 over the backtest's length in days.
+"""What a backtest's trades add up to, shown as Freqtrade shows it: the per-pair, enter-tag,
+exit-reason, mixed-tag and left-open tables, the day / week / month breakdowns (`--breakdown`),
+the summary metrics, and the equity chart. The figures come from `backtest/metrics.py`, with
+Freqtrade's definitions; the digits are the ones Freqtrade prints.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
-from statistics import fmean, stdev
+from typing import TYPE_CHECKING
 
-from backtest.run import BacktestResult, BacktestTrade, iso
+import pandas as pd
+
+from backtest import metrics
+from backtest.metrics import Drawdown, GroupStats, Period
+from backtest.run import BacktestResult, BacktestTrade
 from marketdata.timeframe import timeframe_to_timedelta
 
-DAYS_PER_YEAR = 365
-DAY = timedelta(days=1)
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-
-@dataclass(frozen=True, slots=True)
-class GroupStats:
-    """The trades of one pair or one exit reason (or all of them)."""
-
-    key: str
-    trades: int
-    wins: int
-    draws: int
-    losses: int
-    avg_profit_ratio: float  # mean of the trades' profit ratios
-    profit_abs: float
-    profit_ratio: float  # profit_abs over the starting balance
-    avg_duration: timedelta
-
-    @property
-    def win_rate(self) -> float:
-        return self.wins / self.trades if self.trades else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Drawdown:
-    amount: float  # stake currency
-    ratio: float  # of the peak balance
-    peak_date: datetime
-    trough_date: datetime
-    peak_balance: float
-    trough_balance: float
+BREAKDOWNS = ("day", "week", "month")
+_COIN_DECIMALS = {"BTC": 8, "ETH": 5}  # Freqtrade's digits per stake currency; others 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,222 +32,234 @@ class Summary:
     total: GroupStats
     starting_balance: float
     final_balance: float
-    profit_factor: float | None  # None without losing trades
-    expectancy: float  # mean profit_abs per trade
-    expectancy_ratio: float | None  # expectancy over the mean loss; None without losses
-    drawdown: Drawdown | None  # None when the balance never fell
-    cagr: float | None
-    sharpe: float | None
-    sortino: float | None
-    start: datetime
-    end: datetime  # close of the last candle
-
-
-# --- statistics ------------------------------------------------------------------------------
-
-
-def group_stats(key: str, trades: Sequence[BacktestTrade], starting_balance: float
-                ) -> GroupStats:
-    profits = [t.profit_abs for t in trades]
-    durations = [t.duration for t in trades]
-    total = sum(profits)
-    return GroupStats(
-        key=key, trades=len(trades),
-        wins=sum(1 for p in profits if p > 0), draws=sum(1 for p in profits if p == 0),
-        losses=sum(1 for p in profits if p < 0),
-        avg_profit_ratio=fmean(t.profit_ratio for t in trades) if trades else 0.0,
-        profit_abs=total, profit_ratio=total / starting_balance if starting_balance else 0.0,
-        avg_duration=sum(durations, timedelta()) / len(durations) if durations else timedelta(),
-    )  # fmt: skip
-
-
-def grouped(trades: Sequence[BacktestTrade], key: Callable[[BacktestTrade], str],
-            starting_balance: float) -> list[GroupStats]:
-    """One row per key, best total profit first."""
-    groups: dict[str, list[BacktestTrade]] = {}
-    for trade in trades:
-        groups.setdefault(key(trade), []).append(trade)
-    rows = [group_stats(k, ts, starting_balance) for k, ts in groups.items()]
-    return sorted(rows, key=lambda row: (-row.profit_abs, row.key))
+    start: datetime  # first candle after the startup candles
+    end: datetime  # last candle
+    days: int
+    profit_factor: float
+    expectancy: float
+    expectancy_ratio: float
+    cagr: float
+    sharpe: float
+    sortino: float
+    calmar: float
+    sqn: float
+    market_change: float
+    drawdown: Drawdown | None  # the largest absolute fall
+    relative_drawdown: Drawdown | None  # the largest fall over the peak balance
+    best_pair: GroupStats | None
+    worst_pair: GroupStats | None
+    best_trade: BacktestTrade | None
+    worst_trade: BacktestTrade | None
 
 
 def equity_curve(trades: Iterable[BacktestTrade], starting_balance: float
                  ) -> list[tuple[datetime, float]]:
-    """The balance after each close, in close order (trades closing together: entry order)."""
+    """The balance after each close, in close order."""
     balance = starting_balance
     curve = []
-    for trade in sorted(trades, key=lambda t: (t.close_date, t.open_date, t.trade_id)):
+    for trade in metrics.in_close_order(list(trades)):
         balance += trade.profit_abs
         curve.append((trade.close_date, balance))
     return curve
 
 
-def max_drawdown(curve: Sequence[tuple[datetime, float]], start: datetime,
-                 starting_balance: float) -> Drawdown | None:
-    """The largest fall from a running peak; the starting balance is the first peak."""
-    peak_date, peak = start, starting_balance
-    worst: Drawdown | None = None
-    for when, balance in curve:
-        if balance > peak:
-            peak_date, peak = when, balance
-            continue
-        fall = peak - balance
-        if fall > 0 and (worst is None or fall > worst.amount):
-            worst = Drawdown(fall, fall / peak if peak > 0 else 1.0, peak_date, when, peak,
-                             balance)
-    return worst
-
-
-def daily_returns(trades: Iterable[BacktestTrade], starting_balance: float, start: datetime,
-                  end: datetime) -> list[float]:
-    """Each UTC day's closed profit over the balance at that day's start, from start to end."""
-    first = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    days = max(math.ceil((end - first) / DAY), 1)
-    profit = [0.0] * days
-    for trade in trades:
-        index = min(max(int((trade.close_date - first) // DAY), 0), days - 1)
-        profit[index] += trade.profit_abs
-    returns = []
-    balance = starting_balance
-    for amount in profit:
-        returns.append(amount / balance if balance > 0 else 0.0)
-        balance += amount
-    return returns
-
-
-def sharpe(returns: Sequence[float]) -> float | None:
-    if len(returns) < 2:
-        return None
-    deviation = stdev(returns)
-    return fmean(returns) / deviation * math.sqrt(DAYS_PER_YEAR) if deviation > 0 else None
-
-
-def sortino(returns: Sequence[float]) -> float | None:
-    if len(returns) < 2:
-        return None
-    downside = math.sqrt(fmean(min(r, 0.0) ** 2 for r in returns))
-    return fmean(returns) / downside * math.sqrt(DAYS_PER_YEAR) if downside > 0 else None
-
-
-def cagr(starting_balance: float, final_balance: float, days: float) -> float | None:
-    if starting_balance <= 0 or days <= 0:
-        return None
-    if final_balance <= 0:
-        return -1.0
-    return float((final_balance / starting_balance) ** (DAYS_PER_YEAR / days) - 1)
-
-
-def profit_factor(trades: Iterable[BacktestTrade]) -> float | None:
-    profits = [t.profit_abs for t in trades]
-    lost = -sum(p for p in profits if p < 0)
-    return sum(p for p in profits if p > 0) / lost if lost > 0 else None
+def per_pair(result: BacktestResult) -> list[GroupStats]:
+    return metrics.grouped(result.trades, lambda t: t.pair, result.starting_balance,
+                           result.pairs)
 
 
 def summarize(result: BacktestResult) -> Summary:
-    trades = result.trades
-    balance = result.starting_balance
-    end = result.end + timeframe_to_timedelta(result.timeframe)
-    total = group_stats("TOTAL", trades, balance)
-    losses = [t.profit_abs for t in trades if t.profit_abs < 0]
-    expectancy = total.profit_abs / total.trades if total.trades else 0.0
-    returns = daily_returns(trades, balance, result.start, end)
+    trades, balance = list(result.trades), result.starting_balance
+    start, end = result.range_start, result.end
+    days = metrics.days_between(start, end)
+    pairs = per_pair(result)[:-1]
+    total = metrics.group_stats("TOTAL", trades, balance)
     final = balance + total.profit_abs
+    expectancy, ratio = metrics.expectancy(trades)
     return Summary(
-        total=total, starting_balance=balance, final_balance=final,
-        profit_factor=profit_factor(trades), expectancy=expectancy,
-        expectancy_ratio=expectancy / -fmean(losses) if losses else None,
-        drawdown=max_drawdown(equity_curve(trades, balance), result.start, balance),
-        cagr=cagr(balance, final, (end - result.start) / DAY),
-        sharpe=sharpe(returns), sortino=sortino(returns), start=result.start, end=end,
+        total=total, starting_balance=balance, final_balance=final, start=start, end=end,
+        days=days, profit_factor=metrics.profit_factor(trades), expectancy=expectancy,
+        expectancy_ratio=ratio, cagr=metrics.cagr(balance, final, days),
+        sharpe=metrics.sharpe(trades, balance, start, end),
+        sortino=metrics.sortino(trades, balance, start, end),
+        calmar=metrics.calmar(trades, balance, start, end), sqn=metrics.sqn(trades, balance),
+        market_change=metrics.market_change(result.closes),
+        drawdown=metrics.max_drawdown(trades, balance),
+        relative_drawdown=metrics.max_drawdown(trades, balance, relative=True),
+        best_pair=max(pairs, key=lambda p: p.profit_abs, default=None),
+        worst_pair=min(pairs, key=lambda p: p.profit_abs, default=None),
+        best_trade=max(trades, key=lambda t: t.profit_ratio, default=None),
+        worst_trade=min(trades, key=lambda t: t.profit_ratio, default=None),
     )  # fmt: skip
 
 
 # --- the terminal report ---------------------------------------------------------------------
 
 
-def _duration(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    days, minutes = divmod(minutes, 1440)
-    text = f"{minutes // 60}:{minutes % 60:02d}"
-    return f"{days}d {text}" if days else text
+def coin(value: float, currency: str, *, keep_zeros: bool = False) -> str:
+    """An amount with Freqtrade's digits for the currency (BTC 8, ETH 5, others 3)."""
+    text = f"{value:.{_COIN_DECIMALS.get(currency, 3)}f}"
+    if not keep_zeros and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
-def _number(value: float | None, spec: str = ".2f") -> str:
-    return "-" if value is None else format(value, spec)
+def _pct(ratio: float) -> str:
+    return f"{ratio:.2%}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _win_rate(wins: int, draws: int, losses: int) -> str:
+    if wins and not losses:
+        rate = "100"
+    elif not wins:
+        rate = "0"
+    else:
+        rate = f"{100.0 / (wins + draws + losses) * wins:.1f}"
+    return f"{wins:>4}  {draws:>4}  {losses:>4}  {rate:>4}"
 
 
 def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
-    first = " | ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                       for i, (h, w) in enumerate(zip(headers, widths, strict=True)))
-    lines = [title, first, "-+-".join("-" * w for w in widths)]
-    for row in rows:
-        lines.append(" | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+    lines = [title, " | ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
 
 
-def _group_rows(rows: Sequence[GroupStats]) -> list[list[str]]:
-    return [[r.key, str(r.trades), f"{r.avg_profit_ratio * 100:.2f}",
-             f"{r.profit_abs:.8f}", f"{r.profit_ratio * 100:.2f}", _duration(r.avg_duration),
-             f"{r.wins}/{r.draws}/{r.losses}", f"{r.win_rate * 100:.1f}"] for r in rows]
+def _group_cells(row: GroupStats, currency: str) -> list[str]:
+    return [str(row.trades), str(round(row.avg_profit_ratio * 100, 2)),
+            coin(row.profit_abs, currency, keep_zeros=True), str(round(row.profit_ratio * 100, 2)),
+            str(row.avg_duration), _win_rate(row.wins, row.draws, row.losses)]
 
 
-def _group_table(title: str, key: str, rows: Sequence[GroupStats], currency: str) -> str:
-    headers = [key, "Trades", "Avg profit %", f"Tot profit {currency}", "Tot profit %",
-               "Avg duration", "Win/Draw/Loss", "Win %"]
-    return _table(title, headers, _group_rows(rows))
+def _headers(currency: str, count: str) -> list[str]:
+    return [count, "Avg Profit %", f"Tot Profit {currency}", "Tot Profit %", "Avg Duration",
+            "Win  Draw  Loss  Win%"]
 
 
-def _totals(s: Summary, currency: str) -> list[tuple[str, str]]:
-    t = s.total
-    dd = s.drawdown
-    drawdown = "-" if dd is None else (
-        f"{dd.amount:.8f} {currency} ({dd.ratio * 100:.2f}%), from {iso(dd.peak_date)} "
-        f"to {iso(dd.trough_date)}")
+def group_table(title: str, key: str, count: str, rows: Sequence[GroupStats], currency: str,
+                blank: str = "") -> str:
+    return _table(title, [key, *_headers(currency, count)],
+                  [[row.key or blank, *_group_cells(row, currency)] for row in rows])
+
+
+def mixed_tag_table(trades: Sequence[BacktestTrade], balance: float, currency: str) -> str:
+    rows = metrics.grouped(trades, lambda t: f"{t.enter_tag or ''}\0{t.exit_reason}", balance)
+    cells = []
+    for row in rows:
+        tag, _, reason = row.key.partition("\0")
+        cells.append([tag, reason, *_group_cells(row, currency)])
+    return _table("MIXED TAG STATS", ["Enter Tag", "Exit Reason", *_headers(currency, "Trades")],
+                  cells)
+
+
+def breakdown_table(unit: str, rows: Sequence[Period], currency: str) -> str:
+    cells = [[row.label.strftime("%d/%m/%Y"), str(row.trades), coin(row.profit_abs, currency),
+              str(round(row.profit_factor, 2)), _win_rate(row.wins, row.draws, row.losses)]
+             for row in rows]
+    return _table(f"{unit.upper()} BREAKDOWN", [unit.capitalize(), "Trades",
+                                               f"Tot Profit {currency}", "Profit Factor",
+                                               "Win  Draw  Loss  Win%"], cells)
+
+
+def _drawdown_lines(s: Summary, currency: str) -> list[tuple[str, str]]:
+    dd, rel = s.drawdown, s.relative_drawdown
+    if dd is None or rel is None:
+        return []
     return [
-        ("Backtest", f"{iso(s.start)} to {iso(s.end)}"),
-        ("Trades", str(t.trades)),
-        ("Win rate", f"{t.win_rate * 100:.2f}% ({t.wins}/{t.draws}/{t.losses})"),
-        ("Starting balance", f"{s.starting_balance:.8f} {currency}"),
-        ("Final balance", f"{s.final_balance:.8f} {currency}"),
-        ("Profit", f"{t.profit_abs:.8f} {currency} ({t.profit_ratio * 100:.2f}%)"),
-        ("Profit factor", _number(s.profit_factor)),
-        ("Expectancy", f"{s.expectancy:.8f} {currency} (ratio "
-                       f"{_number(s.expectancy_ratio)})"),
-        ("Max drawdown", drawdown),
-        ("Average duration", _duration(t.avg_duration)),
-        ("CAGR", "-" if s.cagr is None else f"{s.cagr * 100:.2f}%"),
-        ("Sharpe (daily)", _number(s.sharpe)),
-        ("Sortino (daily)", _number(s.sortino)),
+        ("Max % of account underwater", _pct(rel.account_ratio)),
+        ("Absolute drawdown", f"{coin(dd.amount, currency)} {currency} "
+                              f"({_pct(dd.account_ratio)})"),
+        ("Drawdown duration", str(pd.Timedelta(dd.low_date - dd.high_date))),
+        ("Profit at drawdown start", f"{coin(dd.high_profit, currency)} {currency}"),
+        ("Profit at drawdown end", f"{coin(dd.low_profit, currency)} {currency}"),
+        ("Drawdown start", _when(dd.high_date)),
+        ("Drawdown end", _when(dd.low_date)),
     ]
 
 
-def render(result: BacktestResult) -> str:
-    """The terminal report: per pair, per exit reason, then the totals."""
-    currency = result.stake_currency
-    trades = result.trades
-    balance = result.starting_balance
+def _pair_line(pair: GroupStats | None) -> str:
+    return "-" if pair is None else f"{pair.key} {_pct(pair.profit_ratio)}"
+
+
+def _trade_line(trade: BacktestTrade | None) -> str:
+    return "-" if trade is None else f"{trade.pair} {_pct(trade.profit_ratio)}"
+
+
+def metric_lines(s: Summary, currency: str) -> list[tuple[str, str]]:
+    t = s.total
+    return [
+        ("Backtesting from", _when(s.start)),
+        ("Backtesting to", _when(s.end)),
+        ("Total/Daily Avg Trades", f"{t.trades} / {round(t.trades / s.days, 2)}"),
+        ("Starting balance", f"{coin(s.starting_balance, currency)} {currency}"),
+        ("Final balance", f"{coin(s.final_balance, currency)} {currency}"),
+        ("Absolute profit", f"{coin(t.profit_abs, currency)} {currency}"),
+        ("Total profit %", _pct(t.profit_ratio)),
+        ("CAGR %", _pct(s.cagr)),
+        ("Sharpe (closed trades)", f"{s.sharpe:.2f}"),
+        ("Sortino (closed trades)", f"{s.sortino:.2f}"),
+        ("Calmar (closed trades)", f"{s.calmar:.2f}"),
+        ("SQN", f"{s.sqn:.2f}"),
+        ("Profit factor", f"{s.profit_factor:.2f}"),
+        ("Expectancy (Ratio)", f"{s.expectancy:.2f} ({s.expectancy_ratio:.2f})"),
+        ("Market change", _pct(s.market_change)),
+        ("Best Pair", _pair_line(s.best_pair)),
+        ("Worst Pair", _pair_line(s.worst_pair)),
+        ("Best trade", _trade_line(s.best_trade)),
+        ("Worst trade", _trade_line(s.worst_trade)),
+        *_drawdown_lines(s, currency),
+    ]
+
+
+def render(result: BacktestResult, breakdowns: Sequence[str] = ()) -> str:
+    """The terminal report, in Freqtrade's order: the tables, the breakdowns asked for, then
+    the summary metrics."""
+    currency, trades, balance = result.stake_currency, result.trades, result.starting_balance
     summary = summarize(result)
-    pairs = [*grouped(trades, lambda t: t.pair, balance), summary.total]
-    reasons = grouped(trades, lambda t: t.exit_reason, balance)
-    totals = _totals(summary, currency)
-    width = max(len(k) for k, _ in totals)
+    left_open = [t for t in trades if metrics.left_open(t)]
+    lines = metric_lines(summary, currency)
+    width = max(len(k) for k, _ in lines)
     head = (f"Backtest of {result.strategy} on {len(result.pairs)} pairs, {result.timeframe}, "
             f"{result.candles} candles, simulated in {result.simulation_seconds:.2f} s")
-    return "\n\n".join([
+    parts = [
         head,
-        _group_table("Per pair", "Pair", pairs, currency),
-        _group_table("Exit reasons", "Exit reason", reasons, currency),
-        "Summary\n" + "\n".join(f"{k.ljust(width)}  {v}" for k, v in totals),
-    ]) + "\n"  # fmt: skip
+        group_table("BACKTESTING REPORT", "Pair", "Trades", per_pair(result), currency),
+        group_table("LEFT OPEN TRADES REPORT", "Pair", "Trades",
+                    metrics.grouped(left_open, lambda t: t.pair, balance), currency),
+        group_table("ENTER TAG STATS", "Enter Tag", "Entries",
+                    metrics.grouped(trades, lambda t: t.enter_tag or "", balance), currency,
+                    blank="OTHER"),
+        group_table("EXIT REASON STATS", "Exit Reason", "Exits",
+                    metrics.grouped(trades, lambda t: t.exit_reason, balance), currency),
+        mixed_tag_table(trades, balance, currency),
+        *(breakdown_table(unit, metrics.breakdown(trades, unit), currency)
+          for unit in BREAKDOWNS if unit in breakdowns),
+        "SUMMARY METRICS\n" + "\n".join(f"{k.ljust(width)}  {v}" for k, v in lines),
+    ]
+    return "\n\n".join(parts) + "\n"
 
 
 # --- the chart -------------------------------------------------------------------------------
 
 
-def write_chart(result: BacktestResult, path: str | Path) -> None:
-    """A PNG of the balance over the backtest, the drawdown from its peak shaded."""
+def _balance_at(curve: Sequence[tuple[datetime, float]], moment: datetime) -> float:
+    """The balance of the step curve at `moment` (closes at that moment not yet counted)."""
+    balance = curve[0][1]
+    for when, value in curve[1:]:
+        if when >= moment:
+            break
+        balance = value
+    return balance
+
+
+def chart_figure(result: BacktestResult) -> Figure:
+    """The balance over the backtest, the drawdown from its peak shaded, each entry and each
+    exit marked on the curve (exits green for a profit, red for a loss)."""
     # Only a --chart run pays for importing matplotlib.
     from matplotlib.dates import date2num
     from matplotlib.figure import Figure
@@ -297,8 +277,24 @@ def write_chart(result: BacktestResult, path: str | Path) -> None:
     axes.step(dates, values, where="post", color="tab:blue", label="balance")
     axes.fill_between(dates, values, peaks, step="post", color="tab:red", alpha=0.3,
                       label="drawdown")
+    trades = result.trades
+    if trades:
+        axes.scatter(date2num([t.open_date for t in trades]),
+                     [_balance_at(curve, t.open_date) for t in trades], marker="^", s=18,
+                     color="tab:blue", zorder=3, label="entries")
+        after = dict(zip((t.trade_id for t in metrics.in_close_order(trades)),
+                         (value for _, value in curve[1:-1]), strict=True))
+        axes.scatter(date2num([t.close_date for t in trades]),
+                     [after[t.trade_id] for t in trades], marker="v", s=18, zorder=3,
+                     color=["tab:green" if t.profit_abs > 0 else "tab:red" for t in trades],
+                     label="exits")
     axes.set_title(f"{result.strategy}: balance in {result.stake_currency}")
     axes.set_ylabel(result.stake_currency)
     axes.grid(alpha=0.3)
     axes.legend(loc="best")
-    figure.savefig(path, format="png", dpi=100)
+    return figure
+
+
+def write_chart(result: BacktestResult, path: str | Path) -> None:
+    """The chart as a PNG file."""
+    chart_figure(result).savefig(path, format="png", dpi=100)

@@ -103,6 +103,10 @@ class BacktestResult:
     trades: tuple[BacktestTrade, ...]
     candles: int  # replayed candles over all pairs
     simulation_seconds: float
+    # The first candle after the startup candles (Freqtrade's "Backtesting from"): the first
+    # replayed candle trades on its signal.
+    range_start: datetime
+    closes: dict[str, list[float]]  # each pair's closes from range_start on (market change)
 
 
 def iso(when: datetime) -> str:
@@ -298,6 +302,7 @@ class _Replay:
     start: datetime
     end: datetime
     last: dict[str, datetime]  # each pair's last candle
+    range_start: datetime  # the first candle after the startup candles
 
     @classmethod
     def of(cls, analyzed: Mapping[str, pd.DataFrame], startup: int) -> _Replay:
@@ -310,7 +315,14 @@ class _Replay:
                               "candles; expected a longer time range")
         last = {p: f["date"].iloc[-1].to_pydatetime() for p, f in candles.items()}
         start = min(f["date"].iloc[0] for f in candles.values()).to_pydatetime()
-        return cls(candles, start, max(last.values()), last)
+        range_start = min(analyzed[p]["date"].iloc[startup] for p in candles).to_pydatetime()
+        return cls(candles, start, max(last.values()), last, range_start)
+
+
+def range_closes(analyzed: Mapping[str, pd.DataFrame], since: datetime
+                 ) -> dict[str, list[float]]:
+    return {pair: frame.loc[frame["date"] >= since, "close"].dropna().tolist()
+            for pair, frame in analyzed.items()}
 
 
 def backtest_settings(settings: Settings) -> Settings:
@@ -369,7 +381,8 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
         pairs=tuple(replay.candles), start=replay.start, end=replay.end,
         starting_balance=settings.dry_run_wallet, stake_currency=settings.stake_currency,
         trades=trades, candles=sum(len(f) for f in replay.candles.values()),
-        simulation_seconds=elapsed,
+        simulation_seconds=elapsed, range_start=replay.range_start,
+        closes=range_closes(analyzed, replay.range_start),
     )  # fmt: skip
 
 

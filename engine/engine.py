@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events
+from engine.alerts import Alerts
 from engine.dataprovider import DataProvider
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
@@ -32,6 +33,7 @@ from engine.sizing import (
     proposed_stake,
     validate_stake,
 )
+from engine.startup import load_markets, remember_markets
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
 from store.errors import storage_errors
@@ -68,9 +70,9 @@ class Engine:
         self.tickers: dict[str, Ticker] = {}
         self.started_at = clock.now()
         self.last_process: datetime | None = None
-        self.last_error: str | None = None
-        self._alerts: set[str] = set()
+        self.alerts = Alerts(notifier)
         self._markets_at: datetime | None = None
+        self._starting = False  # start-up not finished: the exchange did not answer
         self._wallet_checked_at: datetime | None = None
         self.configure(settings, strategy)
 
@@ -93,9 +95,23 @@ class Engine:
     # --- life cycle --------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        """Load markets, reconcile the database with the exchange, tell the owner."""
+        """Load markets, reconcile the database with the exchange, tell the owner; with the
+        exchange unreachable, the owner is told and the first iteration that reaches it
+        finishes the start (engine.startup)."""
         now = self.clock.now()
-        await self.exchange.load_markets()
+        if self.store.value("bot_start_time") is None:
+            self.store.set_value("bot_start_time", now.isoformat())
+        self.store.set_value("startup_time", now.isoformat())
+        try:
+            async with self.lock:
+                await self._start(now)
+        except TemporaryError as exc:
+            self.alerts.tell("temporary", f"Exchange unavailable at start-up ({exc}); retrying "
+                             "every iteration, trading starts once it answers.")
+
+    async def _start(self, now: datetime) -> None:
+        self._starting = True
+        await load_markets(self.exchange, self.store)
         self._markets_at = now
         known = self.exchange.markets()
         missing = [p for p in self.settings.exchange.pair_whitelist if p not in known]
@@ -103,21 +119,18 @@ class Engine:
             text = f"Not traded, unknown on {self.exchange.name}: {', '.join(missing)}"
             logger.warning("%s", text)
             self.notifier.notify(events.WarningNotice(text))
-        if self.store.value("bot_start_time") is None:
-            self.store.set_value("bot_start_time", now.isoformat())
-        self.store.set_value("startup_time", now.isoformat())
-        async with self.lock:
-            summary = await reconcile(self.trader, self.store, self.pairs())
+        remember_markets(self.exchange, self.store, self.pairs())
+        summary = await reconcile(self.trader, self.store, self.pairs())
+        self._starting = False
         s = self.settings
-        open_count = len(self.store.open_trades())
         self.notifier.notify(events.Startup(
             dry_run=s.dry_run, exchange=self.exchange.name, strategy=type(self.strategy).__name__,
             timeframe=self.strategy.timeframe, stake_amount=str(s.stake_amount),
             stake_currency=s.stake_currency, max_open_trades=s.max_open_trades,
             minimal_roi={str(k): v for k, v in self.trader.rules.minimal_roi},
             stoploss=self.trader.rules.stoploss, trailing_stop=self.trader.rules.trailing_stop,
-            pairs=tuple(self.whitelist()), state=self.run_state.state.value, open_trades=open_count,
-            reconciled=summary,
+            pairs=tuple(self.whitelist()), state=self.run_state.state.value,
+            open_trades=len(self.store.open_trades()), reconciled=summary,
         ))  # fmt: skip
         logger.info("started: %s, %s, state %s; %s", "DRY-RUN" if s.dry_run else "LIVE",
                     self.exchange.name, self.run_state.state.value, summary)
@@ -153,22 +166,25 @@ class Engine:
             now = self.clock.now()
             try:
                 with storage_errors():
-                    if "storage" in self._alerts:
+                    if self._starting:
+                        await self._start(now)
+                    elif "storage" in self.alerts:
                         await self._after_storage_outage(now)
                     await self._iterate(now)
             except TemporaryError as exc:
-                self._alert("temporary", f"Exchange unavailable, retrying: {exc}")
+                self.alerts.tell("temporary", f"Exchange unavailable, retrying: {exc}")
             except FatalExchangeError as exc:
                 self.run_state.pause_entries()
-                self._alert("fatal", f"Exchange refused our credentials; entries paused: {exc}")
+                self.alerts.tell("fatal",
+                                 f"Exchange refused our credentials; entries paused: {exc}")
             except StorageError as exc:
-                self._alert("storage", f"Database unavailable ({exc}); no new orders until it "
-                                       "can be written again.")
+                self.alerts.tell("storage", f"Database unavailable ({exc}); no new orders "
+                                            "until it can be written again.")
             else:
                 self._report_absorbed_failures()
                 # Accepted again: a later refusal is a new episode (entries stay as they are).
-                self._alerts.discard("fatal")
-                self._clear_alert("storage", "Database writable again; trading goes on.")
+                self.alerts.clear("fatal", None)
+                self.alerts.clear("storage", "Database writable again; trading goes on.")
             self._absorbed_failures()  # a failed iteration's own are told above
             self.last_process = now
 
@@ -198,6 +214,7 @@ class Engine:
                 minutes=self.settings.exchange.markets_refresh_interval):
             await self.exchange.load_markets(reload=self._markets_at is not None)
             self._markets_at = now
+            remember_markets(self.exchange, self.store, self.pairs())
 
     # --- exits -------------------------------------------------------------------------------
 
@@ -421,13 +438,9 @@ class Engine:
 
     # --- alerts ------------------------------------------------------------------------------
 
-    def _alert(self, key: str, text: str) -> None:
-        """Tell the owner once per episode, not once per iteration."""
-        self.last_error = text
-        logger.warning("%s", text)
-        if key not in self._alerts:
-            self._alerts.add(key)
-            self.notifier.notify(events.WarningNotice(text))
+    @property
+    def last_error(self) -> str | None:
+        return self.alerts.last_error
 
     def _absorbed_failures(self) -> list[str]:
         """Exchange failures that parts of the iteration absorbed (venues.watched)."""
@@ -436,12 +449,6 @@ class Engine:
     def _report_absorbed_failures(self) -> None:
         absorbed = self._absorbed_failures()
         if absorbed:
-            self._alert("temporary", f"Exchange unavailable, retrying: {absorbed[0]}")
+            self.alerts.tell("temporary", f"Exchange unavailable, retrying: {absorbed[0]}")
         else:
-            self._clear_alert("temporary", "Exchange reachable again.")
-
-    def _clear_alert(self, key: str, text: str) -> None:
-        if key in self._alerts:
-            self._alerts.discard(key)
-            logger.info("%s", text)
-            self.notifier.notify(events.WarningNotice(text))
+            self.alerts.clear("temporary", "Exchange reachable again.")

@@ -89,6 +89,17 @@ class RunState:
                 self._added.append(pair)
         return BlacklistChange(tuple(self._blacklist), tuple(refused))
 
+    def remove_from_blacklist(self, pairs: list[str]) -> BlacklistChange:
+        """Take pairs off the blacklist; those not on it are refused. A pair of the config's
+        own blacklist comes back with the next /reload, as in Freqtrade."""
+        refused = [p for p in pairs if p not in self._blacklist]
+        for pair in pairs:
+            if pair not in refused:
+                self._blacklist.remove(pair)
+                if pair in self._added:
+                    self._added.remove(pair)
+        return BlacklistChange(tuple(self._blacklist), tuple(refused))
+
     def reload(self, settings: Settings) -> KeptOnReload:
         """Adopt a reloaded config's whitelist and blacklist, keeping the run state (its
         initial_state is for a start) and the pairs blacklisted in chat."""

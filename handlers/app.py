@@ -1,11 +1,11 @@
 """Builds the python-telegram-bot Application that runs the whole bot on one event loop.
 
-Life cycle:
-* post_init: start the outbox sender, `await control.startup()` (the engine's reconciliation and
-  startup message), register the command menu, schedule the iteration job.
-* post_stop: `await control.shutdown()` while the bot can still send, then give the outbox a
-  few seconds to deliver the last messages and stop the sender.
-* post_shutdown: the same clean-up for runs that never got as far as running.
+Life cycle (`handlers.runner.ChatApp` drives it; Telegram never gates the engine):
+* start_engine: `await control.startup()` (the engine's reconciliation and startup message,
+  written to the outbox), then the iteration job is scheduled and the job queue started.
+* connect, once Telegram answers: start the outbox sender, register the command menu.
+* stop: `await control.shutdown()` while the bot can still send, then give the outbox a few
+  seconds to deliver the last messages and stop the sender.
 
 The iteration is one repeating job ("engine-tick") with APScheduler's max_instances=1 and
 coalesce, so a slow iteration is never overlapped by the next one. Its first run is placed just
@@ -45,6 +45,7 @@ from handlers.context import BOT_DATA_KEY, BotContext, Call, Context, bot_contex
 from handlers.info_cmds import version
 from handlers.keyboards import Confirmations
 from handlers.logbuffer import LogBuffer, installed_log_buffer, shield
+from handlers.runner import ChatApp
 from handlers.sender import OutboxSender
 from handlers.table import COMMANDS, menu, register
 from store.outbox import Outbox
@@ -103,6 +104,7 @@ class AppHooks:
         self.notifier = notifier
         self.sender = sender
         self.errors = ErrorThrottle(monotonic)
+        self.polling_errors = ErrorThrottle(monotonic)
         self.engine_stopped = False
         self.conflict_reported = False
 
@@ -111,19 +113,22 @@ class AppHooks:
         if self.notifier is not None and self.errors.allow(key):
             self.notifier.notify(ErrorNotice(redact(text, self.settings.secrets.values())))
 
-    async def post_init(self, app: App) -> None:
+    async def start_engine(self, app: App) -> None:
         await self.control.startup()
-        self.sender.start(app.bot)
-        try:
-            await app.bot.set_my_commands(menu(COMMANDS))
-        except TelegramError as exc:
-            logger.warning("could not register the command menu: %s", exc)
         interval = self.settings.internals.process_throttle_secs
         first = aligned_first_run(interval, time.time())
         if app.job_queue is None:
             raise ConfigError("python-telegram-bot[job-queue] is not installed; run make run")
         app.job_queue.run_repeating(self.tick, interval=interval, first=first, name=TICK_JOB,
                                     job_kwargs={"max_instances": 1, "coalesce": True})
+        await app.job_queue.start()
+
+    async def connect(self, app: App) -> None:
+        self.sender.start(app.bot)
+        try:
+            await app.bot.set_my_commands(menu(COMMANDS))
+        except TelegramError as exc:
+            logger.warning("could not register the command menu: %s", exc)
 
     async def tick(self, _context: Context) -> None:
         """One engine iteration; a crash is logged and reported, and the next one runs."""
@@ -137,13 +142,9 @@ class AppHooks:
                         f"An iteration failed ({type(exc).__name__}: {exc}). The bot keeps "
                         "running; details are in /logs.")
 
-    async def post_stop(self, _app: App) -> None:
+    async def stop(self, _app: App) -> None:
         await self._stop_engine()
         await self.sender.stop(flush_timeout=FLUSH_ON_STOP_SECONDS)
-
-    async def post_shutdown(self, _app: App) -> None:
-        await self.sender.stop()
-        await self._stop_engine()
 
     async def _stop_engine(self) -> None:
         if self.engine_stopped:
@@ -154,13 +155,26 @@ class AppHooks:
         except Exception:  # shutdown goes on: the sender and the loop still need closing
             logger.exception("engine shutdown failed")
 
+    def polling_error(self, error: TelegramError) -> None:
+        """A failed getUpdates: the updater retries on its own, so one line per kind of
+        failure and window is enough (no traceback: it is always the same three frames)."""
+        if isinstance(error, Conflict):
+            self._conflict(error)
+        elif self.polling_errors.allow(f"{type(error).__name__}:{error}"):
+            logger.warning("Telegram polling failed: %s: %s (retrying; logged once per %.0f "
+                           "minutes)", type(error).__name__, error,
+                           ERROR_REPORT_WINDOW_SECONDS / 60)
+
+    def _conflict(self, error: Conflict) -> None:
+        logger.error("Telegram refused getUpdates: %s. %s", error, CONFLICT_HELP)
+        if not self.conflict_reported:
+            self.conflict_reported = True
+            self.report("conflict", f"Telegram reports a conflict: {CONFLICT_HELP}.")
+
     async def on_error(self, update: object, context: Context) -> None:
         error = context.error
         if isinstance(error, Conflict):
-            logger.error("Telegram refused getUpdates: %s. %s", error, CONFLICT_HELP)
-            if not self.conflict_reported:
-                self.conflict_reported = True
-                self.report("conflict", f"Telegram reports a conflict: {CONFLICT_HELP}.")
+            self._conflict(error)
             return
         logger.error("error while handling an update", exc_info=error)
         if isinstance(update, Update) and verdict(update, self.settings) == "owner":
@@ -186,9 +200,7 @@ def _builder(settings: Settings, hooks: AppHooks, request: BaseRequest | None,
         .token(settings.secrets.telegram_token or OFFLINE_TOKEN)
         .rate_limiter(rate_limiter or AIORateLimiter())
         .concurrent_updates(True)  # a command waiting on the exchange never delays /status
-        .post_init(hooks.post_init)
-        .post_stop(hooks.post_stop)
-        .post_shutdown(hooks.post_shutdown)
+        .application_class(ChatApp, {"hooks": hooks})
     )
     if settings.secrets.telegram_api_url:
         builder = builder.base_url(settings.secrets.telegram_api_url)
@@ -211,7 +223,7 @@ def build_application(
     log_buffer: LogBuffer | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     rate_limiter: BaseRateLimiter[Any] | None = None,
-) -> App:
+) -> ChatApp:
     """The Application with every handler, the gate, the tick job and the outbox sender.
 
     Without TELEGRAM_TOKEN pass a local transport (handlers.console.ConsoleRequest) as both
@@ -232,6 +244,8 @@ def build_application(
     # error handler. That one message is no news, but it would alarm an owner reading /logs.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     app = _builder(settings, hooks, request, get_updates_request, rate_limiter).build()
+    if not isinstance(app, ChatApp):
+        raise TypeError("the application builder ignored application_class")
     app.bot_data[BOT_DATA_KEY] = BotContext(
         control=control, settings=settings, clock=clock or SystemClock(),
         owner_chat_id=owner, confirmations=Confirmations(monotonic),

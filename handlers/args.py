@@ -115,3 +115,34 @@ def pair_list(args: list[str], usage: str, stake_currency: str) -> list[str]:
     if len(args) > 20:
         raise CommandError(usage)
     return [pair(word, usage, stake_currency, patterns=True) for word in args]
+
+
+def optional_pair(args: list[str], usage: str, stake_currency: str) -> str | None:
+    """/entries, /exits, /mix_tags: nothing (all pairs) or one pair."""
+    if not args:
+        return None
+    if len(args) > 1:
+        raise CommandError(usage)
+    return pair(args[0], usage, stake_currency)
+
+
+def trade_ids(args: list[str], usage: str) -> list[int]:
+    """/order: no id (the open trades) or up to MAX_IDS distinct trade ids."""
+    if len(args) > MAX_IDS:
+        raise CommandError(usage)
+    return list(dict.fromkeys(whole(word, usage) for word in args))
+
+
+def options(args: list[str], usage: str, allowed: tuple[str, ...]) -> set[str]:
+    """Flag words such as /whitelist sorted baseonly: each at most once, from `allowed`."""
+    words = [word.lower() for word in args]
+    if len(set(words)) != len(words) or any(word not in allowed for word in words):
+        raise CommandError(usage)
+    return set(words)
+
+
+def blacklisted_pairs(args: list[str], usage: str, stake_currency: str) -> list[str]:
+    """/blacklist_delete: one to 20 pairs or patterns as they stand on the blacklist."""
+    if not args:
+        raise CommandError(usage)
+    return pair_list(args, usage, stake_currency)

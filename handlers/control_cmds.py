@@ -103,6 +103,14 @@ async def cmd_unlock(call: Call) -> None:
     await call.reply(esc(result.text) + "\n\n" + locks_text(call.control.locks()))
 
 
+async def cmd_blacklist_delete(call: Call) -> None:
+    pairs = parse.blacklisted_pairs(call.args, call.usage, call.control.stake_currency)
+    left = call.control.blacklist_delete(pairs)
+    text = f"Removed {', '.join(pairs)} from the blacklist."
+    await call.reply(esc(text) + "\n" + (f"<b>Blacklist</b> ({len(left)} pairs):\n" + ", ".join(
+        f"<code>{esc(p)}</code>" for p in left) if left else "<b>Blacklist</b> is empty."))
+
+
 async def run_confirmed(call: Call, action: str) -> None:
     """Carry out a confirmed destructive action and show the outcome in place of the question."""
     if action == "stop":

@@ -39,6 +39,11 @@ def coin(value: float, currency: str) -> str:
     return f"{number(value, currency)} {esc(currency)}"
 
 
+def amount(value: float) -> str:
+    """A coin amount as Freqtrade shows it: up to 8 decimals, whatever its size."""
+    return trim(value, 8)
+
+
 def rate(value: float | None) -> str:
     if value is None:
         return "n/a"

@@ -79,15 +79,18 @@ def periods_text(report: PeriodReport) -> str:
     return head + "\n" + table([report.unit.title(), "Profit", "Profit %", "Trades"], rows)
 
 
-def balance_text(view: BalanceView, dust_level: float | None) -> str:
+def balance_text(view: BalanceView, dust_level: float | None, full: bool = False) -> str:
+    """Bot-managed assets (the stake currency and the coins of open trades), or with `full`
+    every currency of the account, as Freqtrade's /balance and /balance full."""
     cur = view.stake_currency
     level = dust_level if dust_level is not None else _DUST.get(cur.upper(), 1.0)
     lines: list[str] = []
     if view.dry_run:
         lines.append("⚠️ <b>Simulated balances (dry-run)</b>")
     lines.append(field("Starting capital", coin(view.starting_capital, cur)))
+    shown = [b for b in view.currencies if full or b.currency == cur or b.bot_owned > 0]
     dust_count, dust_value = 0, 0.0
-    for bal in view.currencies:
+    for bal in shown:
         if bal.currency != cur and bal.est_stake_value < level:
             dust_count, dust_value = dust_count + 1, dust_value + bal.est_stake_value
             continue
@@ -103,8 +106,10 @@ def balance_text(view: BalanceView, dust_level: float | None) -> str:
     if dust_count:
         lines += ["", f"{dust_count} dust balances below {coin(level, cur)}, "
                       f"worth {coin(dust_value, cur)}"]
-    lines += ["", field("Estimated Value", f"{coin(view.total_value, cur)} "
-                                           f"({pct(view.change_ratio)} since start)")]
+    total = view.total_value if full else sum(b.est_stake_value for b in shown)
+    change = total / view.starting_capital - 1 if view.starting_capital else 0.0
+    label = "Estimated Value" if full else "Estimated Value (Bot managed assets only)"
+    lines += ["", field(label, f"{coin(total, cur)} ({pct(change)} since start)")]
     return "\n".join(lines)
 
 
@@ -123,28 +128,47 @@ def health_text(view: HealthView, now: datetime) -> str:
     return "\n".join(lines)
 
 
-_CONFIG_KEYS = (
-    ("Exchange", ("exchange", "name")),
-    ("Strategy", ("strategy",)),
-    ("Timeframe", ("timeframe",)),
-    ("Stake per trade", ("stake_amount",)),
-    ("Stake currency", ("stake_currency",)),
-    ("Max open trades", ("max_open_trades",)),
-    ("Minimal ROI", ("minimal_roi",)),
-    ("Stoploss", ("stoploss",)),
-    ("Trailing stop", ("trailing_stop",)),
-    ("Entry pricing", ("entry_pricing",)),
-    ("Exit pricing", ("exit_pricing",)),
-    ("Pairs", ("exchange", "pair_whitelist")),
-    ("Force entry", ("force_entry_enable",)),
-    ("Config source", ("source",)),
-)
+def _stoploss_lines(config: Mapping[str, Any]) -> list[str]:
+    if not config.get("trailing_stop"):
+        return [field("Stoploss", _code(config.get("stoploss")))]
+    return [
+        field("Initial Stoploss", _code(config.get("stoploss"))),
+        field("Trailing stop positive", _code(config.get("trailing_stop_positive"))),
+        field("Trailing stop offset", _code(config.get("trailing_stop_positive_offset"))),
+        field("Only trail above offset", _code(config.get("trailing_only_offset_is_reached"))),
+    ]
+
+
+def _code(value: Any) -> str:
+    return f"<code>{esc(value)}</code>"
+
+
+def _stake(config: Mapping[str, Any]) -> str:
+    return f"{config.get('stake_amount')} {config.get('stake_currency')}"
 
 
 def config_text(config: Mapping[str, Any], dry_run: bool, state: str) -> str:
-    """The effective settings (already redacted by the engine) with the mode on top."""
-    lines = [mode_banner(dry_run), field("State", esc(state))]
-    for label, path in _CONFIG_KEYS:
+    """The effective settings (already redacted by the engine) with the mode on top, in
+    Freqtrade's words and order; then what only tradepilot has."""
+    adjust = "On" if config.get("position_adjustment_enable") else "Off"
+    lines = [
+        mode_banner(dry_run),
+        field("Mode", _code("Dry-run" if dry_run else "Live")),
+        field("Exchange", _code(_lookup(config, ("exchange", "name")))),
+        field("Market", _code("spot")),
+        field("Stake per trade", _code(_stake(config))),
+        field("Max open Trades", _code(config.get("max_open_trades"))),
+        field("Minimum ROI", _code(config.get("minimal_roi"))),
+        field("Entry strategy", _code(json.dumps(config.get("entry_pricing")))),
+        field("Exit strategy", _code(json.dumps(config.get("exit_pricing")))),
+        *_stoploss_lines(config),
+        field("Position adjustment", adjust),
+        field("Timeframe", _code(config.get("timeframe"))),
+        field("Strategy", _code(config.get("strategy"))),
+        field("Current state", _code(state)),
+    ]
+    for label, path in (("Pairs", ("exchange", "pair_whitelist")),
+                        ("Force entry", ("force_entry_enable",)), ("Config source", ("source",))):
         value = _lookup(config, path)
         if value is not None:
             lines.append(field(label, f"<code>{esc(_show(value))}</code>"))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from engine.control.views import CountView, LockView, OrderView, PairPerformance, TradeView
-from handlers.format import coin, duration, esc, field, number, pct, rate, table, when
+from handlers.format import amount, coin, duration, esc, field, number, pct, rate, table, when
 
 
 def trade_block(trade: TradeView, now: datetime) -> str:
@@ -22,7 +22,7 @@ def trade_block(trade: TradeView, now: datetime) -> str:
         head,
         field("Pair", esc(trade.pair)),
         field("Direction", "Long"),
-        field("Amount", f"{rate(trade.amount)} {esc(trade.base_currency)} "
+        field("Amount", f"{amount(trade.amount)} {esc(trade.base_currency)} "
                         f"({coin(trade.stake_amount, trade.stake_currency)})"),
     ]
     if trade.enter_tag:
@@ -74,7 +74,7 @@ def _stops(trade: TradeView) -> list[str]:
 
 def _order_line(order: OrderView) -> str:
     kind = "Entry" if order.side == "buy" else "Exit"
-    detail = f"({esc(order.order_type)} {esc(order.side)} rem={rate(order.remaining)})"
+    detail = f"({esc(order.order_type)} {esc(order.side)} rem={amount(order.remaining)})"
     return field(f"Open {kind} Order", f"{detail} {esc(order.status)}")
 
 

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from engine.control.api import MAX_SPAN, PeriodUnit
+from engine.control.api import MAX_SPAN, PeriodUnit, TagKind
 from handlers import args as parse
 from handlers.chart import render_chart
 from handlers.context import BotContext, Call
@@ -25,6 +25,7 @@ from handlers.format_reports import (
     periods_text,
     profit_text,
 )
+from handlers.format_stats import tag_performance_text
 from handlers.format_trades import (
     count_text,
     locks_text,
@@ -35,6 +36,8 @@ from handlers.format_trades import (
 )
 from handlers.keyboards import refresh_keyboard
 
+TAG_COMMANDS: dict[str, TagKind] = {"entries": "enter_tag", "exits": "exit_reason",
+                                     "mix_tags": "mix"}
 PERIODS: dict[str, tuple[PeriodUnit, int, int]] = {
     # command: (unit, default count, maximum count)
     "daily": ("day", 7, 365),
@@ -51,8 +54,14 @@ async def _profit(bot: BotContext, days: int | None) -> str:
     return profit_text(bot.control.profit(days))
 
 
-async def _balance(bot: BotContext, _arg: int | None) -> str:
-    return balance_text(await bot.control.balance(), bot.settings.telegram.balance_dust_level)
+async def _profit_long(bot: BotContext, days: int | None) -> str:
+    # Spot, long only: every trade is a long one, so the long profit is the whole profit.
+    return "<b>Long trades</b> (spot: every trade is long)\n\n" + await _profit(bot, days)
+
+
+async def _balance(bot: BotContext, arg: int | None) -> str:
+    return balance_text(await bot.control.balance(), bot.settings.telegram.balance_dust_level,
+                        full=bool(arg))
 
 
 def _period(command: str) -> Callable[[BotContext, int | None], Awaitable[str]]:
@@ -64,15 +73,26 @@ def _period(command: str) -> Callable[[BotContext, int | None], Awaitable[str]]:
     return render
 
 
+def _tags(by: TagKind) -> Callable[[BotContext, int | None], Awaitable[str]]:
+    async def render(bot: BotContext, _arg: int | None) -> str:
+        return tag_performance_text(by, bot.control.tag_performance(by),
+                                    bot.control.stake_currency)
+
+    return render
+
+
 REFRESHERS: dict[str, Callable[[BotContext, int | None], Awaitable[str]]] = {
     "status_table": _status_table,
     "profit": _profit,
+    "profit_long": _profit_long,
     "balance": _balance,
     **{name: _period(name) for name in PERIODS},
+    **{name: _tags(by) for name, by in TAG_COMMANDS.items()},
 }
 PROFIT_MAX_DAYS = MAX_SPAN
 # The largest argument a Refresh button may carry: the command's own limit (none: no argument).
-REFRESH_MAX: dict[str, int] = {"profit": PROFIT_MAX_DAYS,
+REFRESH_MAX: dict[str, int] = {"profit": PROFIT_MAX_DAYS, "profit_long": PROFIT_MAX_DAYS,
+                               "balance": 1,
                                **{name: limits[2] for name, limits in PERIODS.items()}}
 
 
@@ -96,9 +116,30 @@ async def cmd_trades(call: Call) -> None:
     await call.reply(trades_text(call.control.trades(count), call.bot.now()))
 
 
+def tag_command(command: str) -> Callable[[Call], Awaitable[None]]:
+    """/entries, /exits or /mix_tags [pair]: closed trades by enter tag, exit reason or both;
+    all pairs with a Refresh button, as in Freqtrade."""
+    by = TAG_COMMANDS[command]
+
+    async def run(call: Call) -> None:
+        pair = parse.optional_pair(call.args, call.usage, call.control.stake_currency)
+        if pair is None:
+            await _reply_refreshable(call, command, None)
+            return
+        rows = call.control.tag_performance(by, pair)
+        await call.reply(tag_performance_text(by, rows, call.control.stake_currency))
+
+    return run
+
+
 async def cmd_profit(call: Call) -> None:
     days = parse.optional_whole(call.args, call.usage, 1, PROFIT_MAX_DAYS)
     await _reply_refreshable(call, "profit", days)
+
+
+async def cmd_profit_long(call: Call) -> None:
+    days = parse.optional_whole(call.args, call.usage, 1, PROFIT_MAX_DAYS)
+    await _reply_refreshable(call, "profit_long", days)
 
 
 def period_command(command: str) -> Callable[[Call], Awaitable[None]]:
@@ -118,8 +159,8 @@ async def cmd_performance(call: Call) -> None:
 
 
 async def cmd_balance(call: Call) -> None:
-    parse.no_args(call.args, call.usage)
-    await _reply_refreshable(call, "balance", None)
+    full = "full" in parse.options(call.args, call.usage, ("full",))
+    await _reply_refreshable(call, "balance", 1 if full else None)
 
 
 async def cmd_count(call: Call) -> None:
@@ -140,8 +181,13 @@ def _pairs_text(title: str, pairs: list[str]) -> str:
 
 
 async def cmd_whitelist(call: Call) -> None:
-    parse.no_args(call.args, call.usage)
-    await call.reply(_pairs_text("Whitelist", call.control.whitelist()))
+    shown = parse.options(call.args, call.usage, ("sorted", "baseonly"))
+    pairs = call.control.whitelist()
+    if "sorted" in shown:
+        pairs = sorted(pairs)
+    if "baseonly" in shown:
+        pairs = [p.split("/")[0] for p in pairs]
+    await call.reply(_pairs_text("Whitelist", pairs))
 
 
 async def cmd_blacklist(call: Call) -> None:

@@ -29,7 +29,7 @@ from engine.events import (
     WarningNotice,
 )
 from engine.settings import Settings
-from handlers.format import coin, duration, esc, field, pct, rate, split_message, when
+from handlers.format import amount, coin, duration, esc, field, pct, rate, split_message, when
 from handlers.format_reports import mode_banner
 from store.outbox import Outbox
 
@@ -88,7 +88,7 @@ def _entry(event: Any, prefix: str) -> str:
     lines = [f"🔵 <b>{prefix}:</b> {title} (#{event.trade_id})", field("Pair", esc(event.pair))]
     if event.enter_tag:
         lines.append(field("Enter Tag", esc(event.enter_tag)))
-    lines.append(field("Amount", rate(event.amount)))
+    lines.append(field("Amount", amount(event.amount)))
     lines.append(field("Direction", "Long"))
     lines.append(field("Open Rate", rate(price)))
     if not filled:
@@ -123,7 +123,7 @@ def _exit(event: ExitPlaced, prefix: str) -> str:
     lines += [
         field("Exit Reason", esc(event.exit_reason)),
         field("Direction", "Long"),
-        field("Amount", rate(event.amount)),
+        field("Amount", amount(event.amount)),
         field("Open Rate", rate(event.open_rate)),
         field("Current Rate", rate(event.current_rate)),
         field("Exit Rate", rate(event.exit_rate)),
@@ -139,7 +139,7 @@ def _exit_fill(event: ExitFilled, prefix: str) -> str:
         f"{title} {esc(event.pair)} (#{event.trade_id})",
         field("Profit", f"{pct(event.profit_ratio)} ({coin(event.profit_abs, cur)})"),
         field("Exit Reason", esc(event.exit_reason)),
-        field("Amount", rate(event.amount)),
+        field("Amount", amount(event.amount)),
         field("Open Rate", rate(event.open_rate)),
         field("Close Rate", rate(event.close_rate)),
         field("Duration", duration(event.duration)),

@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,16 +17,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backtest import metrics
 from backtest import run as backtest_run
 from backtest.cli import add_backtest_arguments, parse_timerange, run_backtest
 from backtest.download import market_definition
-from backtest.report import (
-    daily_returns,
-    equity_curve,
-    max_drawdown,
-    render,
-    summarize,
-)
+from backtest.metrics import max_drawdown
+from backtest.report import chart_figure, equity_curve, render, summarize
 from backtest.run import BacktestResult, BacktestTrade
 from core.errors import ConfigError
 from engine.config import parse_config
@@ -296,34 +293,41 @@ FOUR = [trade(0.2, DAY1), trade(-0.1, DAY1 + timedelta(days=1), "BBB/BTC", "stop
 def result_of(trades: Sequence[BacktestTrade], days: int = 4) -> BacktestResult:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     return BacktestResult(
-        strategy="Hand", timeframe="5m", pairs=("AAA/BTC", "BBB/BTC"), start=start,
-        end=start + timedelta(days=days) - STEP, starting_balance=1.0, stake_currency="BTC",
-        trades=tuple(trades), candles=days * 288, simulation_seconds=0.1,
+        strategy="Hand", timeframe="5m", pairs=("AAA/BTC", "BBB/BTC"), start=start + STEP,
+        end=start + timedelta(days=days), starting_balance=1.0, stake_currency="BTC",
+        trades=tuple(trades), candles=days * 288, simulation_seconds=0.1, range_start=start,
+        closes={"AAA/BTC": [2.0, 3.0], "BBB/BTC": [4.0, 3.0]},
     )  # fmt: skip
 
 
-def test_statistics_of_four_hand_made_trades() -> None:
+def test_statistics_of_four_hand_made_trades_follow_freqtrades_formulas() -> None:
     s = summarize(result_of(FOUR))
 
     assert (s.total.trades, s.total.wins, s.total.losses) == (4, 2, 2)
-    assert s.total.win_rate == 0.5
     assert math.isclose(s.total.profit_abs, 0.0, abs_tol=1e-12)
     assert math.isclose(s.final_balance, 1.0)
-    assert math.isclose(s.profit_factor or 0, 0.25 / 0.25)
-    assert math.isclose(s.expectancy, 0.0, abs_tol=1e-12)
+    assert math.isclose(s.profit_factor, 0.25 / 0.25)
+    assert math.isclose(s.expectancy, 0.5 * 0.125 - 0.5 * 0.125, abs_tol=1e-12)
+    assert math.isclose(s.expectancy_ratio, (1 + 0.125 / 0.125) * 0.5 - 1)
     assert s.total.avg_duration == timedelta(hours=1)
-    # 1.2 after the first trade, 1.0 after the last: 0.2 below the peak, a sixth of it.
+    # Cumulative profit 0.2, 0.1, 0.15, 0.0: the high 0.2 after the first close, the low last.
     assert s.drawdown is not None
     assert math.isclose(s.drawdown.amount, 0.2)
-    assert math.isclose(s.drawdown.ratio, 0.2 / 1.2)
-    assert (s.drawdown.peak_date, s.drawdown.trough_date) == (DAY1, DAY1 + timedelta(days=3))
-    returns = [0.2, -0.1 / 1.2, 0.05 / 1.1, -0.15 / 1.15]
-    mean = sum(returns) / 4
-    deviation = math.sqrt(sum((r - mean) ** 2 for r in returns) / 3)
-    downside = math.sqrt(sum(min(r, 0) ** 2 for r in returns) / 4)
-    assert math.isclose(s.sharpe or 0, mean / deviation * math.sqrt(365))
-    assert math.isclose(s.sortino or 0, mean / downside * math.sqrt(365))
-    assert math.isclose(s.cagr or 0, 0.0, abs_tol=1e-12)
+    assert math.isclose(s.drawdown.account_ratio, 0.2 / 1.2)
+    assert (s.drawdown.high_date, s.drawdown.low_date) == (DAY1, DAY1 + timedelta(days=3))
+    returns = [0.2, -0.1, 0.05, -0.15]  # profit over the starting balance, per trade
+    per_day = sum(returns) / 4  # the range is 4 days
+    deviation = math.sqrt(sum((r - sum(returns) / 4) ** 2 for r in returns) / 4)
+    assert math.isclose(s.sharpe, per_day / deviation * math.sqrt(365), abs_tol=1e-12)
+    assert s.sortino == pytest.approx(per_day / 0.025 * math.sqrt(365), abs=1e-9)
+    assert math.isclose(s.calmar, per_day * 100 / (0.2 / 1.2) * math.sqrt(365), abs_tol=1e-9)
+    assert s.sqn == round(2 * 0.0 / math.sqrt(sum(r * r for r in returns) / 3), 4)
+    assert math.isclose(s.cagr, 0.0, abs_tol=1e-12)
+    assert math.isclose(s.market_change, (0.5 - 0.25) / 2)
+    assert s.best_pair is not None
+    assert s.best_pair.key == "AAA/BTC"
+    assert s.worst_trade is not None
+    assert s.worst_trade.profit_abs == -0.15
 
 
 def test_cagr_and_a_run_without_losses() -> None:
@@ -331,24 +335,30 @@ def test_cagr_and_a_run_without_losses() -> None:
 
     s = summarize(result_of(winners, days=73))
 
-    assert math.isclose(s.cagr or 0, 1.2 ** 5 - 1)  # 73 days are a fifth of a year
-    assert s.profit_factor is None
-    assert s.drawdown is None
-    assert s.sortino is None
-    assert s.expectancy_ratio is None
+    assert math.isclose(s.cagr, 1.2 ** 5 - 1)  # 73 days are a fifth of a year
+    assert s.profit_factor == 0.0  # Freqtrade's figure without losses
+    assert s.drawdown is not None
+    assert s.drawdown.amount == 0.0
+    assert s.sortino == -100.0  # no losing trade: Freqtrade's "not optimal"
+    assert s.expectancy_ratio == 100.0
 
 
-def test_report_shows_pairs_exit_reasons_and_totals() -> None:
-    text = render(result_of(FOUR))
+def test_report_shows_freqtrades_tables_and_metrics() -> None:
+    text = render(result_of(FOUR), ["week"])
 
-    assert "Per pair" in text
-    assert "Exit reasons" in text
+    for title in ("BACKTESTING REPORT", "LEFT OPEN TRADES REPORT", "ENTER TAG STATS",
+                  "EXIT REASON STATS", "MIXED TAG STATS", "WEEK BREAKDOWN", "SUMMARY METRICS"):
+        assert f"\n{title}\n" in text
+    assert "DAY BREAKDOWN" not in text
     assert "AAA/BTC |      3 |" in text
     assert "BBB/BTC |      1 |" in text
-    assert "stop_loss   |      2 |" in text
-    assert "Max drawdown      0.20000000 BTC (16.67%), from 2024-01-01T12:00:00Z to " \
-           "2024-01-04T12:00:00Z" in text
-    assert "Profit factor     1.00" in text
+    assert "stop_loss |     2 |" in text
+    assert "    OTHER |       4 |" in text
+    assert "Absolute drawdown            0.2 BTC (16.67%)" in text
+    assert "Drawdown start               2024-01-01 12:00:00" in text
+    assert "Profit factor                1.00" in text
+    assert "Market change                12.50%" in text
+    assert "Best trade                   AAA/BTC 200.00%" in text
 
 
 profits = st.lists(st.floats(-0.5, 0.5, allow_nan=False), min_size=1, max_size=30)
@@ -359,27 +369,52 @@ def test_max_drawdown_is_the_largest_fall_below_any_earlier_peak(values: list[fl
     trades = [trade(p, DAY1 + timedelta(hours=i)) for i, p in enumerate(values)]
     curve = equity_curve(trades, 10.0)
     assert math.isclose(curve[-1][1], 10.0 + sum(values), abs_tol=1e-9)
-    balances = [10.0] + [v for _, v in curve]
-    falls = [max(balances[: j + 1]) - balances[j] for j in range(len(balances))]
-    drawdown = max_drawdown(curve, DAY1, 10.0)
-    if max(falls) == 0:
-        assert drawdown is None
-    else:
-        assert drawdown is not None
-        assert drawdown.amount == max(falls)
-        assert drawdown.peak_balance - drawdown.trough_balance == drawdown.amount
-        assert drawdown.peak_date <= drawdown.trough_date
+    cumulative = [0.0] + [v - 10.0 for _, v in curve]
+    falls = [max(cumulative[: j + 1]) - cumulative[j] for j in range(len(cumulative))]
+    drawdown = max_drawdown(trades, 10.0)
+    assert drawdown is not None
+    assert drawdown.amount == pytest.approx(max(falls), abs=1e-9)
+    assert drawdown.high_profit - drawdown.low_profit == pytest.approx(drawdown.amount, abs=1e-9)
+    assert drawdown.high_date <= drawdown.low_date
 
 
-@given(profits)
-def test_daily_returns_compound_back_to_the_final_balance(values: list[float]) -> None:
-    trades = [trade(p, DAY1 + timedelta(hours=5 * i)) for i, p in enumerate(values)]
-    end = DAY1 + timedelta(hours=5 * len(values) + 1)
-    returns = daily_returns(trades, 100.0, DAY1, end)
-    balance = 100.0
-    for r in returns:
-        balance *= 1 + r
-    assert math.isclose(balance, 100.0 + sum(values), rel_tol=1e-9)
+@given(profits, st.floats(0.5, 1000.0))
+def test_ratios_do_not_change_when_money_is_counted_in_another_unit(values: list[float],
+                                                                    scale: float) -> None:
+    trades = [trade(p, DAY1 + timedelta(hours=7 * i)) for i, p in enumerate(values)]
+    scaled = [replace(t, profit_abs=t.profit_abs * scale) for t in trades]
+    end = DAY1 + timedelta(days=9)
+    # Calmar is left out: two equal falls are told apart by float rounding, as in Freqtrade.
+    for name in ("sharpe", "sortino"):
+        formula = getattr(metrics, name)
+        ours, theirs = formula(trades, 10.0, DAY1, end), formula(scaled, 10.0 * scale, DAY1, end)
+        assert theirs == pytest.approx(ours, rel=1e-6, abs=1e-6), name
+    assert metrics.sqn(scaled, 10.0 * scale) == pytest.approx(metrics.sqn(trades, 10.0), abs=2e-4)
+
+
+@given(profits, st.sampled_from(["day", "week", "month"]))
+def test_breakdown_periods_add_up_to_the_whole_backtest(values: list[float], unit: str) -> None:
+    trades = [trade(p, DAY1 + timedelta(hours=29 * i)) for i, p in enumerate(values)]
+    rows = metrics.breakdown(trades, unit)
+    assert sum(r.trades for r in rows) == len(trades)
+    assert sum(r.profit_abs for r in rows) == pytest.approx(sum(values), abs=1e-8)
+    assert sum(r.wins for r in rows) == sum(1 for v in values if v > 0)
+    assert [r.label for r in rows] == sorted(r.label for r in rows)
+
+
+def test_the_chart_marks_every_entry_and_exit_on_the_balance() -> None:
+    figure = chart_figure(result_of(FOUR))
+
+    (axes,) = figure.axes
+    legend = axes.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == ["balance", "drawdown", "entries",
+                                                           "exits"]
+    marks = {c.get_label(): c.get_offsets() for c in axes.collections
+             if c.get_label() in ("entries", "exits")}
+    assert [len(marks["entries"]), len(marks["exits"])] == [4, 4]
+    assert [float(y) for y in marks["exits"][:, 1]] == pytest.approx([1.2, 1.1, 1.15, 1.0])
+    assert [float(y) for y in marks["entries"][:, 1]] == pytest.approx([1.0, 1.2, 1.1, 1.15])
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -487,7 +522,9 @@ def test_timerange_keeps_the_startup_candles_before_its_start(
     # candle + 5 minutes; the range ends at 2024-01-03 00:00 included.
     assert [(t["open_date"], t["close_date"]) for t in trades] == [
         ("2024-01-02T01:05:00Z", "2024-01-02T02:45:00Z")]
-    assert "2024-01-02T00:05:00Z to 2024-01-03T00:05:00Z" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Backtesting from             2024-01-02 00:00:00" in out
+    assert "Backtesting to               2024-01-03 00:00:00" in out
 
 
 @pytest.mark.parametrize(("options", "message"), [

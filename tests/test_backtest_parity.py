@@ -72,4 +72,4 @@ def test_backtest_of_the_parity_case_reproduces_freqtrades_trades_one_for_one(
         assert not problems, f"trade {index} ({reference['pair']} {reference['open_date']}): " \
                              f"{'; '.join(problems)}"
     assert len(ours) == len(theirs) == 1165
-    assert "Profit            -0.12044940 BTC" in run.stdout
+    assert "Absolute profit              -0.1204494 BTC" in run.stdout

@@ -230,7 +230,7 @@ async def test_lookup_of_an_unknown_client_id_is_order_not_found(exchange: CcxtE
 READ_FAULTS = [
     Fault.RATE_LIMITED, Fault.IP_BANNED, Fault.SERVER_ERROR, Fault.BAD_GATEWAY,
     Fault.UNAVAILABLE, Fault.GATEWAY_TIMEOUT, Fault.MAINTENANCE, Fault.RESET, Fault.SLOW,
-    Fault.MALFORMED,
+    Fault.MALFORMED, Fault.HTML_PAGE,
 ]  # fmt: skip
 
 
@@ -269,6 +269,43 @@ async def test_every_read_recovers_once_the_fault_passes(
     await read(exchange)
 
     assert sleep.delays == [0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("path", "read"),
+    [
+        ("/api/v3/klines", lambda ex: ex.fetch_ohlcv("ETH/BTC", "5m")),
+        ("/api/v3/ticker/24hr", lambda ex: ex.fetch_tickers(["ETH/BTC"])),
+        ("/api/v3/account", lambda ex: ex.fetch_balance()),
+        ("/api/v3/openOrders", lambda ex: ex.fetch_open_orders("ETH/BTC")),
+        ("/api/v3/exchangeInfo", lambda ex: ex.load_markets(reload=True)),
+    ],
+)
+async def test_an_html_page_with_status_200_is_a_temporary_error_never_an_empty_answer(
+    exchange: CcxtExchange, server: FakeExchangeServer, path, read
+) -> None:
+    """A proxy's or maintenance page parsed as text gave an empty balance, NaN candles, a
+    crash in the tickers ('str' object has no attribute 'keys') and markets of None."""
+    server.inject(path, Fault.HTML_PAGE, times=100)
+
+    with pytest.raises(TemporaryError, match="answer is not JSON"):
+        await read(exchange)
+
+    assert exchange.markets()
+
+
+async def test_an_html_page_answering_a_create_is_an_unknown_outcome_looked_up_by_client_id(
+    exchange: CcxtExchange, server: FakeExchangeServer
+) -> None:
+    """Parsed as text, the page gave an order with the id 'None' that was taken as placed."""
+    server.inject(ORDER, Fault.HTML_PAGE, method="POST")
+
+    with pytest.raises(OrderNotPlaced, match="tp-html never reached"):
+        await exchange.create_order(buy(0.2, 0.09, client_id="tp-html"))
+
+    assert server.count(ORDER, "POST") == 1
+    assert server.count(ORDER, "GET") >= 1
+    assert server.orders() == []
 
 
 async def test_maintenance_window_fails_every_endpoint_until_it_is_over(

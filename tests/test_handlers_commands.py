@@ -56,7 +56,7 @@ async def chat():
     ("/blacklist ETH/BTC/X", "Usage: /blacklist [pair...] — pairs like ETH/BTC, at most 20"),
     ("/logs 101", "Usage: /logs [n] — n is a whole number from 1 to 100"),
     ("/chart 0", "Usage: /chart [days] — days is a whole number from 1 to 3650"),
-    ("/balance full", "Usage: /balance"),
+    ("/balance all", "Usage: /balance [full] — give nothing or the word full"),
     ("/count 3", "Usage: /count"),
     ("/stop now", "Usage: /stop"),
     ("/version x", "Usage: /version"),

@@ -132,7 +132,9 @@ def test_balance_hides_dust_and_warns_in_dry_run() -> None:
     assert "ETH:" in plain
     assert "DOGE:" not in plain
     assert "1 dust balances below 0.0001 BTC" in plain
-    assert "Estimated Value: 0.95 BTC (-5.00% since start)" in plain
+    assert "Estimated Value (Bot managed assets only): 0.95001 BTC (-5.00% since start)" in plain
+    full = strip_tags(balance_text(view, None, full=True))
+    assert "Estimated Value: 0.95 BTC (-5.00% since start)" in full
 
 
 @pytest.mark.parametrize(("dry_run", "banner"), [(True, "DRY-RUN"), (False, "LIVE")])

@@ -129,6 +129,18 @@ class CcxtExchange:
     def markets(self) -> Mapping[str, MarketRules]:
         return MappingProxyType(self._rules)
 
+    def market_definitions(self, pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
+        loaded = self._ccxt.markets or {}
+        return {pair: dict(loaded[pair]) for pair in pairs if pair in loaded}
+
+    def use_markets(self, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        # Not marked as loaded: the next load_markets asks the exchange again, and if that
+        # fails these serve on, as old markets do after a failed refresh.
+        self._ccxt.set_markets([dict(m) for m in definitions.values()])
+        self._rules = {
+            pair: precision.rules_from_market(m) for pair, m in self._ccxt.markets.items()
+        }
+
     def rules(self, pair: str) -> MarketRules:
         rules = self._rules.get(pair)
         if rules is None:
@@ -381,7 +393,21 @@ def _build(name: str, config: Mapping[str, Any], api_key: str | None, secret: st
     settings |= {key: value for key, value in credentials.items() if value}
     exchange = exchange_class(name)(settings)
     exchange.on_json_response = _strict_json
+    exchange.on_rest_response = _json_answers_only
     return exchange
+
+
+def _json_answers_only(code: int, reason: str, url: str, method: str, headers: Any, body: Any,
+                       request_headers: Any, request_body: Any) -> Any:
+    """ccxt's response hook: a successful answer that is not JSON at all (a proxy's or a
+    maintenance page with status 200) would be parsed as text into an empty balance, NaN
+    candles or an order without an id. It fails the call instead, as broken JSON does; error
+    statuses go on to ccxt's own status mapping."""
+    text = body.strip() if isinstance(body, str) else ""
+    if 200 <= code < 300 and text and text[0] not in "{[":
+        where = url.split("?", 1)[0]
+        raise ccxt_async.BadResponse(f"{method} {where}: answer is not JSON: {text[:80]!r}")
+    return body
 
 
 def _strict_json(body: str) -> Any:

@@ -7,11 +7,11 @@ offline market used by the demo and backtests. The engine never knows which one 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import ccxt
 import pandas as pd
@@ -128,6 +128,15 @@ class Exchange(Protocol):
     async def load_markets(self, reload: bool = False) -> None: ...
 
     def markets(self) -> Mapping[str, MarketRules]: ...
+
+    def market_definitions(self, pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The ccxt market structures of those of `pairs` that are loaded (JSON-able), for
+        `use_markets` on a later start that cannot load them."""
+        ...
+
+    def use_markets(self, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        """Trade on `definitions` (from `market_definitions`) until markets load."""
+        ...
 
     def rules(self, pair: str) -> MarketRules: ...
 

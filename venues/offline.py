@@ -176,6 +176,13 @@ class OfflineMarket:
     def markets(self) -> Mapping[str, MarketRules]:
         return self._rules
 
+    def market_definitions(self, pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {pair: dict(self._ccxt.markets[pair]) for pair in pairs
+                if pair in self._ccxt.markets}
+
+    def use_markets(self, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        """Its markets never fail to load; the ones it was built with stay."""
+
     def rules(self, pair: str) -> MarketRules:
         try:
             return self._rules[pair]

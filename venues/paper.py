@@ -29,10 +29,10 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Context, Decimal, localcontext
-from typing import cast
+from typing import Any, cast
 
 import pandas as pd
 
@@ -181,6 +181,12 @@ class PaperExchange:
 
     def markets(self) -> Mapping[str, MarketRules]:
         return self._source.markets()
+
+    def market_definitions(self, pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return self._source.market_definitions(pairs)
+
+    def use_markets(self, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        self._source.use_markets(definitions)
 
     def rules(self, pair: str) -> MarketRules:
         return self._source.rules(pair)

@@ -9,9 +9,9 @@ iteration and tells the owner once per episode.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -68,6 +68,12 @@ class WatchedExchange(Exchange):
 
     def markets(self) -> Mapping[str, MarketRules]:
         return self.inner.markets()
+
+    def market_definitions(self, pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return self.inner.market_definitions(pairs)
+
+    def use_markets(self, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+        self.inner.use_markets(definitions)
 
     def rules(self, pair: str) -> MarketRules:
         return self.inner.rules(pair)

@@ -19,10 +19,14 @@ from engine.control.views import (
     PairPerformance,
     PeriodReport,
     ProfitSummary,
+    StatsView,
+    TagPerformance,
+    TradeOrders,
     TradeView,
 )
 
 PeriodUnit = Literal["day", "week", "month"]
+TagKind = Literal["enter_tag", "exit_reason", "mix"]
 MAX_SPAN = 3650  # the most days (or periods) a report may span; far more overflows dates
 
 
@@ -66,6 +70,17 @@ class Control(Protocol):
 
     def performance(self) -> list[PairPerformance]: ...
 
+    def tag_performance(self, by: TagKind, pair: str | None = None) -> list[TagPerformance]:
+        """Closed trades (of one pair) by enter tag, exit reason, or both."""
+        ...
+
+    def stats(self) -> StatsView: ...
+
+    def orders(self, trade_ids: list[int] | None = None) -> list[TradeOrders]:
+        """The filled orders of each given trade, open or closed (unknown ids: CommandError),
+        or of every open trade."""
+        ...
+
     async def balance(self) -> BalanceView: ...
 
     def count(self) -> CountView: ...
@@ -90,6 +105,10 @@ class Control(Protocol):
 
     def blacklist(self, add: list[str] | None = None) -> list[str]:
         """Show the blacklist, or add validated pairs to it first."""
+        ...
+
+    def blacklist_delete(self, pairs: list[str]) -> list[str]:
+        """Take pairs off the blacklist; a pair not on it: CommandError."""
         ...
 
     def entry_pair_choices(self) -> list[str]:

@@ -13,8 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from core.errors import CommandError, ConfigError, ExchangeError
-from engine.control.api import MAX_SPAN, PeriodUnit
-from engine.control.reports import performance, period_report, profit_summary, trade_view
+from engine.control.api import MAX_SPAN, PeriodUnit, TagKind
+from engine.control.reports import (
+    performance,
+    period_report,
+    profit_summary,
+    stats,
+    tag_performance,
+    trade_orders,
+    trade_view,
+)
 from engine.control.views import (
     ActionResult,
     BalanceView,
@@ -25,6 +33,9 @@ from engine.control.views import (
     PairPerformance,
     PeriodReport,
     ProfitSummary,
+    StatsView,
+    TagPerformance,
+    TradeOrders,
     TradeView,
 )
 from engine.engine import Engine
@@ -188,6 +199,24 @@ class Commands:
     def performance(self) -> list[PairPerformance]:
         return performance(self.store.closed_trades())
 
+    def tag_performance(self, by: TagKind, pair: str | None = None) -> list[TagPerformance]:
+        closed = self.store.closed_trades()
+        return tag_performance([t for t in closed if pair is None or t.pair == pair], by)
+
+    def stats(self) -> StatsView:
+        return stats(self.store.closed_trades())
+
+    def orders(self, trade_ids: list[int] | None = None) -> list[TradeOrders]:
+        trades = ([self._trade(i, must_be_open=False) for i in trade_ids] if trade_ids
+                  else self.store.open_trades())
+        return [trade_orders(t, self.store.orders_of(t.id)) for t in trades]
+
+    def blacklist_delete(self, pairs: list[str]) -> list[str]:
+        change = self.engine.run_state.remove_from_blacklist(pairs)
+        if change.refused:
+            raise CommandError(f"Not on the blacklist: {', '.join(change.refused)}.")
+        return list(change.blacklist)
+
     def count(self) -> CountView:
         opened = self.store.open_trades()
         return CountView(len(opened), self.engine.settings.max_open_trades,
@@ -230,7 +259,16 @@ class Commands:
         config = self.engine.settings.redacted()
         config["mode"] = "DRY-RUN" if self.dry_run else "LIVE"
         config["state"] = self.state
-        config["strategy_class"] = type(self.engine.strategy).__name__
+        strategy = self.engine.strategy
+        config["strategy_class"] = type(strategy).__name__
+        # What the strategy trades with: its own values, or the config's where it sets them.
+        config.update(
+            timeframe=strategy.timeframe, minimal_roi=dict(strategy.minimal_roi),
+            stoploss=strategy.stoploss, trailing_stop=strategy.trailing_stop,
+            trailing_stop_positive=strategy.trailing_stop_positive,
+            trailing_stop_positive_offset=strategy.trailing_stop_positive_offset,
+            trailing_only_offset_is_reached=strategy.trailing_only_offset_is_reached,
+            position_adjustment_enable=strategy.position_adjustment_enable)
         return config
 
     def closed_profit_series(self, days: int) -> list[tuple[datetime, float]]:

@@ -9,11 +9,16 @@ from datetime import date, datetime, timedelta
 
 from engine.control.views import (
     DrawdownView,
+    ExitReasonCount,
+    FilledOrder,
     OrderView,
     PairPerformance,
     PeriodProfit,
     PeriodReport,
     ProfitSummary,
+    StatsView,
+    TagPerformance,
+    TradeOrders,
     TradeView,
 )
 from store.models import Order, Trade
@@ -162,3 +167,52 @@ def period_report(closed: list[Trade], unit: str, count: int, today: date, *,
         balance = start_balance + before
         rows.append(PeriodProfit(start, profit, profit / balance if balance else 0.0, len(trades)))
     return PeriodReport(unit=unit, stake_currency=stake_currency, rows=tuple(rows))
+
+
+def tag_performance(closed: Iterable[Trade], by: str) -> list[TagPerformance]:
+    """Closed trades by "enter_tag", "exit_reason" or "mix" (both, as "tag reason"); a trade
+    without one counts as Other, as in Freqtrade. Best total profit first."""
+    abs_by: dict[str, float] = defaultdict(float)
+    ratio_by: dict[str, float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    for trade in closed:
+        tag, reason = trade.enter_tag or "Other", trade.exit_reason or "Other"
+        key = {"enter_tag": tag, "exit_reason": reason}.get(by, f"{tag} {reason}")
+        abs_by[key] += trade.close_profit_abs or 0.0
+        ratio_by[key] += trade.close_profit or 0.0
+        count[key] += 1
+    rows = [TagPerformance(k, abs_by[k], ratio_by[k], count[k]) for k in abs_by]
+    return sorted(rows, key=lambda r: r.profit_abs, reverse=True)
+
+
+def _outcome(trade: Trade) -> str:
+    profit = trade.close_profit or 0.0
+    return "wins" if profit > 0 else "losses" if profit < 0 else "draws"
+
+
+def stats(closed: Iterable[Trade]) -> StatsView:
+    counts: dict[str, dict[str, int]] = {}
+    durations: dict[str, list[timedelta]] = {"wins": [], "draws": [], "losses": []}
+    for trade in closed:
+        outcome = _outcome(trade)
+        tally = counts.setdefault(trade.exit_reason or "Other",
+                                  {"wins": 0, "draws": 0, "losses": 0})
+        tally[outcome] += 1
+        durations[outcome].append(trade.close_date - trade.open_date)
+
+    def mean(kind: str) -> timedelta | None:
+        values = durations[kind]
+        return sum(values, timedelta()) / len(values) if values else None
+
+    reasons = tuple(ExitReasonCount(r, c["wins"], c["draws"], c["losses"])
+                    for r, c in counts.items())
+    return StatsView(reasons, mean("wins"), mean("draws"), mean("losses"))
+
+
+def trade_orders(trade: Trade, orders: Sequence[Order]) -> TradeOrders:
+    filled = tuple(
+        FilledOrder(is_entry=o.is_entry, amount=o.filled, cost=o.cost,
+                    average=o.average if o.average is not None else o.price,
+                    filled_date=o.order_filled_date)
+        for o in orders if o.filled > 0 and not o.is_open)
+    return TradeOrders(trade.id, trade.pair, trade.is_open, trade.stake_currency, filled)

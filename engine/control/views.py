@@ -117,6 +117,54 @@ class PairPerformance:
 
 
 @dataclass(frozen=True, slots=True)
+class TagPerformance:
+    """Closed trades grouped by enter tag, exit reason, or both ("tag reason")."""
+
+    tag: str
+    profit_abs: float
+    profit_ratio: float  # sum of close profit ratios
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExitReasonCount:
+    reason: str
+    wins: int
+    draws: int
+    losses: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatsView:
+    """/stats: exits per reason and the mean duration of winners, draws and losers."""
+
+    exit_reasons: tuple[ExitReasonCount, ...]
+    win_duration: timedelta | None
+    draw_duration: timedelta | None
+    loss_duration: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class FilledOrder:
+    is_entry: bool
+    amount: float  # filled
+    cost: float  # in the stake currency
+    average: float
+    filled_date: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeOrders:
+    """/order: a trade's filled orders, oldest first."""
+
+    trade_id: int
+    pair: str
+    is_open: bool
+    stake_currency: str
+    orders: tuple[FilledOrder, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CurrencyBalance:
     currency: str
     free: float

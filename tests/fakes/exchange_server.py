@@ -71,6 +71,7 @@ class Fault(StrEnum):
     RESET = "reset"  # the connection is dropped without an answer
     SLOW = "slow"  # answers after the client timeout; a POST is never processed
     MALFORMED = "malformed"  # 200 with broken JSON
+    HTML_PAGE = "html"  # 200 with an HTML page, as a proxy or a maintenance page answers
     INSUFFICIENT_FUNDS = "-2010"
     INVALID_QUANTITY = "-1013"
     ORDER_NOT_FOUND = "-2013"
@@ -310,6 +311,9 @@ class FakeExchangeServer:
             return web.Response(
                 text='{"symbol": "ETHBTC", "lastPr', content_type="application/json"
             )
+        if fault is Fault.HTML_PAGE:
+            return web.Response(text="<html><body><h1>Down for maintenance</h1></body></html>",
+                                content_type="text/html")
         if fault in _ERROR_BODIES:
             status, msg = _ERROR_BODIES[fault]
             return _error(BinanceError(int(fault.value), msg, status))

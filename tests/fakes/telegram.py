@@ -4,7 +4,7 @@
 
     tg = FakeTelegram()
     app = build_application(settings, commands, request=tg, get_updates_request=tg)
-    async with running(app):                          # initialize, post_init, start ... stop
+    async with running(app):                          # engine started, Telegram connected
         await drive(app, make_command_update("/status", chat_id, user_id))
         assert "No open trades" in tg.texts()[-1]
 
@@ -40,6 +40,8 @@ from telegram import Update
 from telegram.error import TimedOut
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
+
+from handlers.runner import ChatApp
 
 if TYPE_CHECKING:
     from store.store import Store
@@ -307,24 +309,15 @@ async def drive(app: Application[Any, Any, Any, Any, Any, Any], data: dict[str, 
 
 
 @asynccontextmanager
-async def running(app: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterator[None]:
-    """The life cycle of `run_polling` without polling: post_init, start, then stop and
-    post_stop / shutdown / post_shutdown, as python-telegram-bot runs them."""
-    await app.initialize()
-    try:
-        if app.post_init:
-            await app.post_init(app)
-        await app.start()
-        try:
-            yield
-        finally:
-            await app.stop()
-            if app.post_stop:
-                await app.post_stop(app)
-    finally:
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)
+async def running(app: ChatApp) -> AsyncIterator[None]:
+    """The bot's own life cycle (`ChatApp.lifecycle`) without polling: the engine started,
+    Telegram connected (waited for), then everything stopped and closed on the way out."""
+    async with app.lifecycle(poll=False) as connector:
+        await asyncio.wait({connector, asyncio.ensure_future(app.connected.wait())},
+                           return_when=asyncio.FIRST_COMPLETED)
+        if connector.done():
+            connector.result()
+        yield
 
 
 class Chat:

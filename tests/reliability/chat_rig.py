@@ -24,8 +24,9 @@ from telegram.request import RequestData
 
 from core.clock import ManualClock
 from engine.control.commands import Commands
-from handlers.app import TICK_JOB, App, build_application
+from handlers.app import TICK_JOB, build_application
 from handlers.notify import TelegramNotifier
+from handlers.runner import ChatApp
 from handlers.sender import OutboxSender
 from store import models, schema
 from store.outbox import Outbox
@@ -90,7 +91,7 @@ class TimedTelegram(FakeTelegram):
 
 @dataclass
 class Rig:
-    app: App
+    app: ChatApp
     tg: TimedTelegram
     commands: Commands
     clock: SignallingClock
@@ -122,9 +123,11 @@ async def open_rig(tmp_path: Path, *, overrides: dict[str, Any] | None = None,
                    strategy: Scripted | None = None,
                    wrap: Callable[[Exchange], Exchange] | None = None,
                    clock: SignallingClock | None = None,
-                   database: Database | None = None) -> AsyncIterator[Rig]:
+                   database: Database | None = None,
+                   wait_for_telegram: bool = True) -> AsyncIterator[Rig]:
     """The rig on a database file in `tmp_path` (or on `database`, not yet opened); `wrap`
-    replaces or decorates the exchange."""
+    replaces or decorates the exchange. Without `wait_for_telegram` the rig is handed over as
+    soon as the engine runs, Telegram connected or not (`rig.app.connected` tells)."""
     clock = clock or SignallingClock(DATA_START)
     sleep = ClockSleep(clock)
     sender = OutboxSender(Outbox(), OWNER_CHAT, clock=clock, sleep=sleep)
@@ -138,8 +141,12 @@ async def open_rig(tmp_path: Path, *, overrides: dict[str, Any] | None = None,
     app = build_application(settings, commands, request=tg, get_updates_request=tg,
                             notifier=notifier, sender=sender, clock=clock)
     try:
-        async with running(app):
-            yield Rig(app, tg, commands, clock, sender, sleep)
+        if wait_for_telegram:
+            async with running(app):
+                yield Rig(app, tg, commands, clock, sender, sleep)
+        else:
+            async with app.lifecycle(poll=False):
+                yield Rig(app, tg, commands, clock, sender, sleep)
     finally:
         schema.close_db()
 

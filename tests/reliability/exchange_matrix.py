@@ -140,6 +140,7 @@ FAULTS = [
     FaultSpec("slower than the timeout", Fault.SLOW, on_post=Fault.TIMEOUT_AFTER_RECORD,
               on_delete=Fault.TIMEOUT_AFTER_RECORD),
     FaultSpec("malformed JSON", Fault.MALFORMED),
+    FaultSpec("HTML page with status 200", Fault.HTML_PAGE),
     FaultSpec("insufficient funds", Fault.INSUFFICIENT_FUNDS, transient=False),
     FaultSpec("invalid order", Fault.INVALID_QUANTITY, transient=False),
     # A create that never arrived, its lookups answering "does not exist"; a cancel

@@ -173,7 +173,7 @@ async def test_bot_refused_by_telegram_exits_with_one_line_and_no_secret(
         "tradepilot: TELEGRAM_TOKEN: Telegram rejected the token; expected the token "
         "@BotFather gave for this bot")
     assert "DEBUG" in output  # -vv was on
-    assert "InvalidToken" in output  # python-telegram-bot's own crash report, redacted
+    assert "Telegram refused the bot: InvalidToken" in output  # its message, redacted
     assert leaks(output) == []
     assert leaks(database_bytes(tmp_path).decode("latin-1")) == []
 

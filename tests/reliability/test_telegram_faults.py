@@ -9,9 +9,14 @@ back-off sleeps on the test's clock, so a four-hour outage takes milliseconds.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import logging
 import re
+import signal
+import socket
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +31,7 @@ from tests.reliability.chat_rig import (
     outbox_rows,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 FAULTS = ["down", "slow", "502"]
 STEP = re.compile(r".*: (New Trade|Exiting|Exited) .*")
 
@@ -90,12 +96,10 @@ async def test_a_second_poller_is_reported_once_while_trading_and_notifications_
         app = r.app
         assert app.updater is not None
 
-        def report(exc: Exception) -> None:  # what Application.run_polling wires up
-            app.create_task(app.process_error(error=exc, update=None))
-
         r.tg.fail("conflict", method="getUpdates", times=2)
         with caplog.at_level(logging.ERROR, logger="handlers.app"):
-            await app.updater.start_polling(error_callback=report, drop_pending_updates=True)
+            await app.updater.start_polling(error_callback=app.hooks.polling_error,
+                                            drop_pending_updates=True)
             await r.iterate(24)  # two hours of candles while the other process polls
             await eventually(lambda: caplog.text.count("another process is polling") >= 2)
             await r.drain()
@@ -113,3 +117,67 @@ async def test_a_second_poller_is_reported_once_while_trading_and_notifications_
     rows = outbox_rows()
     assert all(row.sent_at is not None for row in rows)
     assert r.tg.texts()[:-1] == [row.text for row in rows]
+
+
+async def test_a_start_while_telegram_is_unreachable_trades_at_once_and_the_chat_catches_up(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """python-telegram-bot's run_polling retries getMe before its post_init: an engine started
+    from there stood still, stops included, for as long as Telegram was down."""
+    async with open_rig(tmp_path, wait_for_telegram=False) as r:
+        r.tg.fail("down", times=None, method="getMe")
+        await r.iterate(12)  # an hour of candles: one round trip
+        assert closed_trades() == 1
+        assert not r.app.connected.is_set()
+        assert r.tg.texts() == []
+        assert r.tg.calls.count("getme") >= 1
+        r.tg.heal()
+        await asyncio.wait_for(r.app.connected.wait(), 10)
+        await r.drain()
+    assert_chat_is_the_outbox(r.tg)
+    titles = [STEP.sub(r"\1", strip_html(t).splitlines()[0]) for t in r.tg.texts()]
+    assert titles[-3:] == ["New Trade", "Exiting", "Exited"]
+    assert "started" in r.tg.texts()[0].lower() or "DRY-RUN" in r.tg.texts()[0]
+    warnings = [m for m in caplog.messages if "cannot reach Telegram" in m]
+    assert len(warnings) == 1
+
+
+async def test_each_kind_of_polling_failure_is_one_warning_line_per_window(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async with open_rig(tmp_path) as r:
+        app = r.app
+        assert app.updater is not None
+        r.tg.fail("502", method="getUpdates", times=3)
+        with caplog.at_level(logging.WARNING):
+            await app.updater.start_polling(error_callback=app.hooks.polling_error,
+                                            drop_pending_updates=True)
+            await eventually(lambda: r.tg.calls.count("getupdates") >= 4, within=30)
+            await app.updater.stop()
+    polling = [rec for rec in caplog.records if "polling" in rec.getMessage().lower()]
+    assert [rec.levelname for rec in polling] == ["WARNING"]
+    assert polling[0].exc_info is None
+
+
+@pytest.mark.heavy  # the real bot.py trades the offline demo until its first fill: ~10 s
+async def test_bot_py_trades_and_stops_on_sigterm_while_telegram_refuses_every_connection(
+        tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "config.json").write_text(json.dumps({
+        "offline": {"speed": 3000}, "internals": {"process_throttle_secs": 1}}))
+    env = {"PATH": "/usr/bin:/bin", "TELEGRAM_TOKEN": "4242:" + "A" * 35,
+           "TELEGRAM_CHAT_ID": "111", "TELEGRAM_API_URL": f"http://127.0.0.1:{port}/bot"}
+    log = tmp_path / "bot.log"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bot.py"), "--config", "config.json", "--logfile", str(log),
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await eventually(lambda: log.is_file() and "entry filled" in log.read_text(),
+                         within=90)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(process.communicate(), 30)
+    text = log.read_text()
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert text.count("cannot reach Telegram") == 1
+    assert "Telegram reachable" not in text

@@ -1,0 +1,117 @@
+"""An exchange that is down when the bot starts: the bot starts anyway, tells the owner once,
+keeps iterating, and trades once the exchange answers; with only the markets down, the
+markets the last run stored let reconciliation and the stops go on.
+
+Live engines (real ccxt binance through CcxtExchange) against the fake Binance.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from compose import build_commands
+from core.clock import ManualClock
+from engine.control.commands import Commands
+from engine.events import LogNotifier, Startup, WarningNotice
+from store import schema
+from store.store import Store
+from tests.engine.scripted import Scripted
+from tests.factories import make_settings
+from tests.fakes import FakeExchangeServer, Fault, RecordingSleep
+
+PAIR = "ETH/BTC"
+START = datetime(2018, 1, 20, 12, 0, tzinfo=UTC)
+STEP = timedelta(minutes=5)
+SETTINGS = {
+    "dry_run": False, "stake_amount": 0.05, "max_open_trades": 1,
+    "exchange": {"name": "binance", "pair_whitelist": [PAIR]},
+}  # fmt: skip
+KEYS = {"EXCHANGE_API_KEY": "test-key", "EXCHANGE_API_SECRET": "test-secret"}
+ALWAYS = list(pd.date_range(START - timedelta(days=1), START + timedelta(days=1), freq="5min"))
+
+
+def engine_on(server: FakeExchangeServer, clock: ManualClock, database_url: str,
+              notifier: LogNotifier, strategy: Scripted) -> Commands:
+    settings = make_settings(SETTINGS, KEYS)
+    strategy.apply_overrides(settings.strategy_overrides())
+    exchange = server.ccxt_exchange(clock, sleep=RecordingSleep(), retries=1, backoff_base=0.1)
+    return build_commands(settings, strategy, exchange, clock, notifier,
+                          Store(schema.init_db(database_url)))
+
+
+def warnings(notifier: LogNotifier) -> list[str]:
+    return [e.text for e in notifier.events if isinstance(e, WarningNotice)]
+
+
+def started(notifier: LogNotifier) -> list[Startup]:
+    return [e for e in notifier.events if isinstance(e, Startup)]
+
+
+async def test_a_start_with_the_exchange_down_for_15_minutes_is_told_once_and_trades_after(
+        ) -> None:
+    clock = ManualClock(START)
+    notifier = LogNotifier()
+    async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
+        server.inject("*", Fault.UNAVAILABLE, duration=timedelta(minutes=15))
+        commands = engine_on(server, clock, "sqlite:///:memory:", notifier,
+                             Scripted(enter={PAIR: ALWAYS}))
+        try:
+            await commands.startup()
+            while clock.now() < START + timedelta(minutes=15):
+                await commands.process()
+                clock.advance(STEP)
+            assert server.orders() == []
+            assert started(notifier) == []
+            assert len(warnings(notifier)) == 1
+            assert "unavailable at start-up" in warnings(notifier)[0]
+
+            await commands.process()
+
+            (startup,) = started(notifier)
+            assert startup.dry_run is False
+            assert [o.side for o in server.orders(PAIR)] == ["BUY"]
+            assert warnings(notifier)[1:] == ["Exchange reachable again."]
+        finally:
+            await commands.shutdown()
+            schema.close_db()
+
+
+async def test_with_only_the_markets_down_at_a_restart_the_stored_markets_let_the_stop_fire(
+        tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
+        strategy = Scripted(enter={PAIR: [START - STEP]}, stoploss=-0.1)
+        first = engine_on(server, clock, url, LogNotifier(), strategy)
+        try:
+            await first.startup()
+            await first.process()
+            (entry,) = server.orders(PAIR)
+            server.fill(entry.order_id)
+            clock.advance(STEP)
+            await first.process()
+            (trade,) = first.store.open_trades()
+            assert trade.amount > 0
+        finally:
+            await first.shutdown()
+            schema.close_db()
+
+        server.inject("/api/v3/exchangeInfo", Fault.UNAVAILABLE, duration=timedelta(days=1))
+        server.set_price(PAIR, float(entry.price) * 0.5)
+        notifier = LogNotifier()
+        second = engine_on(server, clock, url, notifier, Scripted(stoploss=-0.1))
+        try:
+            clock.advance(STEP)
+            await second.startup()
+            assert len(started(notifier)) == 1
+            await second.process()
+            sides = [o.side for o in server.orders(PAIR)]
+            assert sides == ["BUY", "SELL"]
+            (trade,) = second.store.open_trades()
+            assert trade.exit_reason == "stop_loss"
+        finally:
+            await second.shutdown()
+            schema.close_db()
