@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -31,7 +31,11 @@ from core.errors import StrategyError
 from engine.informative import SPOT_CANDLES
 from marketdata.candles import empty_candles
 from marketdata.timeframe import timeframe_to_prev_date
-from venues.exchange import MarketRules, Ticker
+from venues.exchange import Exchange, MarketRules, Ticker
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
+    from engine.strategy import IStrategy
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,37 @@ class CandleData(Protocol):
     def available(self) -> list[tuple[str, str]]:
         """The (pair, timeframe) combinations held."""
         ...
+
+
+class RunningEngine(Protocol):
+    """What `provider_for` reads of the engine (`engine.engine.Engine`)."""
+
+    @property
+    def signals(self) -> CandleData: ...
+
+    @property
+    def exchange(self) -> Exchange: ...
+
+    @property
+    def tickers(self) -> Mapping[str, Ticker]: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def whitelist(self) -> list[str]: ...
+
+
+def provider_for(engine: RunningEngine, strategy: IStrategy) -> DataProvider:
+    """The `self.dp` the engine binds to `strategy`: its candle data, whitelist, markets and
+    this iteration's tickers."""
+    return DataProvider(engine.signals, strategy.timeframe,
+                        stake_currency=engine.settings.stake_currency,
+                        startup_candles=strategy.startup_candle_count,
+                        whitelist=engine.whitelist, markets=engine.exchange.markets,
+                        tickers=lambda: engine.tickers, clock=engine.clock)
 
 
 class DataProvider:

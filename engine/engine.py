@@ -17,7 +17,7 @@ from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events
 from engine.alerts import Alerts
-from engine.dataprovider import DataProvider
+from engine.dataprovider import provider_for
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
@@ -80,11 +80,7 @@ class Engine:
         """Adopt (new) settings and strategy: at start and on /reload."""
         self.settings = settings
         self.trader.configure(settings, strategy)
-        strategy.dp = DataProvider(self.signals, strategy.timeframe,
-                                   stake_currency=settings.stake_currency,
-                                   startup_candles=strategy.startup_candle_count,
-                                   whitelist=self.whitelist, markets=self.exchange.markets,
-                                   tickers=lambda: self.tickers, clock=self.clock)
+        strategy.dp = provider_for(self, strategy)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
 
