@@ -1,6 +1,8 @@
-"""Trade-for-trade parity with Freqtrade 2026.9 for the two informative strategies of
-tests/freqtrade_parity: a 1h `@informative` timeframe on 5m (InformativeTrend1h) and ETH/BTC's
-1h trend as an informative pair filtering three alts (EthTrendFilter).
+"""Trade-for-trade parity with Freqtrade 2026.9 for the informative strategies of
+tests/freqtrade_parity: a 1h `@informative` timeframe on 5m (InformativeTrend1h), ETH/BTC's 1h
+trend as an informative pair filtering three alts (EthTrendFilter), and `@informative` with an
+`ETH/{stake}` asset plus `self.dp` read inside `confirm_trade_entry` and `custom_exit`
+(EthHourlyCallbacks).
 
 Runs `bot.py backtest` as a user would, on the fixtures' data directory (the 5m parity candles
 and their 1h resamples), and compares the export with the oracle's list by the rules of
@@ -24,6 +26,7 @@ FIXTURES = ROOT / "tests" / "freqtrade_parity"
 CASES = {
     "InformativeTrend1h": ("informative_trend_1h.py", "informative"),
     "EthTrendFilter": ("eth_trend_filter.py", "merge_informative_pair"),
+    "EthHourlyCallbacks": ("eth_hourly_callbacks.py", "informative"),
 }
 
 
