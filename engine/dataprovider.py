@@ -186,8 +186,9 @@ class DataProvider:
         return frame, analysed_at or EPOCH
 
     @property
-    def available_pairs(self) -> list[tuple[str, str]]:
-        return self._data.available()
+    def available_pairs(self) -> list[tuple[str, str, str]]:
+        """(pair, timeframe, candle type) of the candles held, Freqtrade's triples."""
+        return [(pair, timeframe, "spot") for pair, timeframe in self._data.available()]
 
     def get_required_startup(self, timeframe: str) -> int:
         return self._startup

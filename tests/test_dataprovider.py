@@ -110,7 +110,7 @@ async def test_a_backtest_strategy_sees_whole_history_when_analysing_and_the_pas
     assert strategy.analysis == {
         "runmode": RunMode.BACKTEST, "hourly": 10, "historic": 10, "analysed": (0, EPOCH),
         "ohlcv": 0, "ticker": {}, "whitelist": ["AAA/BTC"], "market": "ETH",
-        "available": {("AAA/BTC", "5m"), ("ETH/BTC", "1h")},
+        "available": {("AAA/BTC", "5m", "spot"), ("ETH/BTC", "1h", "spot")},
     }  # fmt: skip
     seen = strategy.callbacks
     assert len(seen) == 46  # every candle but the first (its signal) and the last (L4)
