@@ -129,13 +129,18 @@ def test_a_base_gap_never_makes_the_first_rows_see_a_later_candle() -> None:
 # --- the no-look-ahead rule, property-tested ------------------------------------------------------
 
 
-def closed_by(base: pd.DataFrame, hourly: pd.DataFrame, tf: pd.Timedelta) -> list[object]:
+def closed_by(base: pd.DataFrame, hourly: pd.DataFrame, tf: pd.Timedelta, *, ffill: bool
+              ) -> list[object]:
     """The direct definition: each 5m row sees the newest informative candle that had closed
     when the row closed, among those closing with some row (Freqtrade's join); the rows before
-    the first such take the last candle closed before the frame's first row."""
+    the first such take the last candle closed before the frame's first row. Without ffill,
+    only the row a candle closes with sees it."""
     ready = hourly["date"] + tf - FIVE
     rows = set(base["date"])
     joined = [(r, d) for r, d in zip(ready, hourly["date"], strict=True) if r in rows]
+    if not ffill:
+        closing = dict(joined)
+        return [closing.get(when) for when in base["date"]]
     expected: list[object] = []
     for when in base["date"]:
         seen = [d for r, d in joined if r <= when]
@@ -157,9 +162,10 @@ def closed_by(base: pd.DataFrame, hourly: pd.DataFrame, tf: pd.Timedelta) -> lis
                    unique=True),
     tf=st.sampled_from(["15m", "1h", "4h"]),
     gaps=st.lists(st.integers(min_value=0, max_value=79), max_size=10),
+    ffill=st.booleans(),
 )
 def test_no_row_ever_sees_an_informative_candle_before_it_closed(
-    offset: int, length: int, hours: list[int], tf: str, gaps: list[int]
+    offset: int, length: int, hours: list[int], tf: str, gaps: list[int], ffill: bool
 ) -> None:
     step = pd.Timedelta(tf)
     start = pd.Timestamp("2018-01-10 08:00", tz=UTC)
@@ -170,14 +176,14 @@ def test_no_row_ever_sees_an_informative_candle_before_it_closed(
     hourly = pd.DataFrame({"date": informative_dates,
                            "close": np.arange(len(informative_dates), dtype=float)})
 
-    merged = merge_informative_pair(base, hourly, "5m", tf)
+    merged = merge_informative_pair(base, hourly, "5m", tf, ffill=ffill)
 
     assert list(merged["date"]) == list(base["date"])
     for when, seen in zip(merged["date"], merged[f"date_{tf}"], strict=True):
         if not pd.isna(seen):
             assert seen + step <= when + FIVE, f"{when}: saw the {seen} candle before it closed"
     if not gaps:
-        expected = closed_by(base, hourly, step)
+        expected = closed_by(base, hourly, step, ffill=ffill)
         got = [None if pd.isna(value) else value for value in merged[f"date_{tf}"]]
         assert got == expected
 
