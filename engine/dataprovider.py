@@ -29,6 +29,7 @@ import pandas as pd
 from core.clock import Clock
 from core.errors import StrategyError
 from engine.informative import SPOT_CANDLES
+from engine.strategy import LogOnce
 from marketdata.candles import empty_candles
 from marketdata.timeframe import timeframe_to_prev_date
 from venues.exchange import Exchange, MarketRules, Ticker
@@ -121,6 +122,8 @@ class DataProvider:
         self._tickers = tickers
         # A backtest's analysis phase has no clock: nothing is cut, nothing analysed yet.
         self._clock = clock
+        # A pair without data is asked for once per candle: one line until it has some.
+        self._log_once = LogOnce(logger)
 
     @property
     def runmode(self) -> RunMode:
@@ -147,9 +150,12 @@ class DataProvider:
         if self._replaying and self._clock is not None and not frame.empty:
             cutoff = timeframe_to_prev_date(timeframe, self._clock.now())
             frame = frame.iloc[:_rows_before(frame, cutoff)]
+        key = ("no data", pair, timeframe)
         if frame.empty:
-            logger.warning("No data found for (%s, %s, %s).", pair, timeframe,
-                           candle_type or "spot")
+            self._log_once.warning(key, "No data found for (%s, %s, %s).", pair, timeframe,
+                                   candle_type or "spot")
+        else:
+            self._log_once.forget(key)
         return frame.copy()
 
     def historic_ohlcv(self, pair: str, timeframe: str, candle_type: str = "") -> pd.DataFrame:
