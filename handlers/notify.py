@@ -45,7 +45,9 @@ class TelegramNotifier:
         self._outbox = outbox
         self._wake = wake
         self._clock = clock or SystemClock()
-        self._prefix = f"{esc(settings.exchange.name)}{' (dry)' if settings.dry_run else ''}"
+        # Freqtrade marks only dry runs ("(dry)"); here every trade message says which.
+        mode = "DRY-RUN" if settings.dry_run else "LIVE"
+        self._prefix = f"{esc(settings.exchange.name)} ({mode})"
 
     def notify(self, event: Event) -> None:
         try:

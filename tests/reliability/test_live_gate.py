@@ -194,7 +194,7 @@ async def test_dry_run_with_keys_present_says_dry_run_and_never_signs_a_request(
     assert banner == "🧪 DRY-RUN: simulated orders, no real money."
     assert shown.splitlines()[0] == banner
     assert "LIVE" not in shown
-    assert entry.startswith("🔵 binance (dry): New Trade (#1)")
+    assert entry.startswith("🔵 binance (DRY-RUN): New Trade (#1)")
 
 
 async def test_live_with_false_and_keys_says_live_and_orders_reach_the_exchange() -> None:
@@ -209,7 +209,7 @@ async def test_live_with_false_and_keys_says_live_and_orders_reach_the_exchange(
     assert banner == "🔴 LIVE: trading with real money on the exchange."
     assert shown.splitlines()[0] == banner
     assert "DRY" not in shown.upper()
-    assert entry.startswith("🔵 binance: New Trade (#1)")
+    assert entry.startswith("🔵 binance (LIVE): New Trade (#1)")
 
 
 @pytest.mark.parametrize(("before", "after"), [(True, False), (False, True)],
