@@ -38,7 +38,7 @@ from engine.engine import Engine
 from engine.events import LogNotifier
 from engine.informative import requested_candles
 from engine.settings import OrderTypes, Settings
-from engine.strategy import IStrategy, LogOnce
+from engine.strategy import ALL_PAIRS, IStrategy, LogOnce, safe_call
 from marketdata.candles import CANDLE_COLUMNS
 from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data
 from marketdata.timeframe import timeframe_to_timedelta
@@ -232,9 +232,12 @@ def _bind_for_analysis(strategy: IStrategy, history: BacktestHistory, pairs: lis
                                startup_candles=strategy.startup_candle_count,
                                whitelist=lambda: list(pairs), markets=lambda: rules,
                                tickers=dict, clock=None)
+    # Freqtrade's backtest never asks: a failing informative_pairs() is logged, not fatal.
+    declared = safe_call(ALL_PAIRS, strategy.informative_pairs, default=[],
+                         log_once=LogOnce(logger))
     try:
-        wanted = requested_candles(strategy, strategy.informative_pairs(), pairs,
-                                   strategy.dp.market, stake_currency)
+        wanted = requested_candles(strategy, declared, pairs, strategy.dp.market,
+                                   stake_currency)
     except (StrategyError, ValueError, TypeError) as exc:
         raise ConfigError(f"strategy {type(strategy).__name__}: informative pairs: {exc}"
                           ) from None

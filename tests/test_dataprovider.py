@@ -191,3 +191,19 @@ def test_an_informative_file_keeps_its_own_timeframes_startup_candles_before_the
     assert hourly["date"].iloc[0].to_pydatetime() == T0 - HOUR  # 10:00 - 3 x 1h
     assert hourly["date"].iloc[-1].to_pydatetime() == T0 + 4 * HOUR
     assert history.available() == [("ETH/BTC", "1h")]
+
+
+async def test_a_failing_informative_pairs_does_not_stop_a_backtest(datadir: Path) -> None:
+    class Failing(Recorder):
+        def informative_pairs(self) -> list[tuple[str, ...]]:
+            raise RuntimeError("no pairs today")
+
+    candles = {"AAA/BTC": frame(T0, 24, FIVE, 100.0)}
+    strategy = Failing()
+
+    await backtest_run.run(settings_for(["AAA/BTC"]), strategy, candles,
+                           [market("AAA/BTC"), market("ETH/BTC")], fee=0.0,
+                           history=BacktestHistory(candles, "5m", datadir=datadir))
+
+    assert strategy.analysis["hourly"] == 10  # read when populate_indicators asked
+    assert strategy.callbacks
