@@ -1,9 +1,17 @@
 """tradepilot: a personal crypto trading bot controlled from Telegram.
 
-    python bot.py [--config config.json]          run the bot (the default sub-command)
-    python bot.py check-config                    validate the config, print it (secrets hidden)
-    python bot.py backtest --strategy S ...       replay history through the same engine
-    python bot.py download-data --pairs ...       fetch candles for backtests
+    .venv/bin/python bot.py [--config config.json ...]   run the bot (default sub-command; trade)
+    .venv/bin/python bot.py check-config                 validate the config, print it (secrets
+                                                         hidden; show-config)
+    .venv/bin/python bot.py backtest --strategy S ...    replay history through the same engine
+                                                         (backtesting)
+    .venv/bin/python bot.py download-data --pairs ...    fetch candles for backtests
+    .venv/bin/python bot.py list-timeframes              the timeframes there are
+    .venv/bin/python bot.py list-strategies              the strategy classes of the folder
+    .venv/bin/python bot.py list-pairs [--quote BTC]     the pairs an exchange trades
+
+Several --config files are merged in order, later ones overriding earlier ones, as Freqtrade
+merges them (and each file's add_config_files).
 
 With no .env at all it paper-trades on the built-in offline market and shows the chat in the
 terminal. This file is the composition root: the only place that picks concrete classes.
@@ -34,6 +42,8 @@ from store import schema
 from store.store import Store
 
 if TYPE_CHECKING:
+    from peewee import Database
+
     from handlers.logbuffer import LogBuffer
     from venues.exchange import Exchange
 
@@ -41,37 +51,63 @@ logger = logging.getLogger("tradepilot")
 DEFAULT_CONFIG = "config.json"
 
 
-def _parser() -> argparse.ArgumentParser:
+# Freqtrade's names for the sub-commands we have: its users type them by habit.
+ALIASES = {"trade": "run", "show-config": "check-config", "backtesting": "backtest"}
+
+
+def _common(config_dest: str) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", default=argparse.SUPPRESS,
+    common.add_argument("-c", "--config", dest=config_dest, action="append",
+                        default=argparse.SUPPRESS, metavar="PATH",
                         help=f"config file (default: {DEFAULT_CONFIG}; built-in offline "
-                             "defaults when it does not exist)")
+                             "defaults when it does not exist); repeat it to merge several, "
+                             "later files overriding earlier ones")
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="more log output (repeat for debug)")
-    common.add_argument("--logfile", default=argparse.SUPPRESS,
+    common.add_argument("--logfile", "--log-file", dest="logfile", default=argparse.SUPPRESS,
                         help="also log to this file (rotated)")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    # Before the sub-command and after it, -c lands in two lists, read in that order.
     parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.split("\n")[0],
-                                     parents=[common])
+                                     parents=[_common("config_before")])
+    common = _common("config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="run the bot (default)")
-    sub.add_parser("check-config", parents=[common],
+    sub.add_parser("run", aliases=["trade"], parents=[common], help="run the bot (default)")
+    sub.add_parser("check-config", aliases=["show-config"], parents=[common],
                    help="validate the config and print the effective settings, secrets hidden")
-    from backtest.cli import add_backtest_arguments, add_download_arguments
+    from backtest.cli import (
+        add_backtest_arguments,
+        add_download_arguments,
+        add_list_pairs_arguments,
+    )
 
     add_backtest_arguments(sub.add_parser(
-        "backtest", parents=[common], help="replay candle files through the engine"))
+        "backtest", aliases=["backtesting"], parents=[common],
+        help="replay candle files through the engine"))
     add_download_arguments(sub.add_parser(
         "download-data", parents=[common], help="fetch candles for backtests"))
+    sub.add_parser("list-timeframes", parents=[common],
+                   help="the timeframes backtests and the bot use")
+    add_list_pairs_arguments(sub.add_parser(
+        "list-pairs", parents=[common], help="the pairs an exchange trades"))
+    strategies = sub.add_parser("list-strategies", parents=[common],
+                                help="the strategy classes of the strategy folder")
+    strategies.add_argument("--strategy-path", help="the folder (default: the config's)")
+    strategies.add_argument("-1", "--one-column", action="store_true",
+                            help="names only, one a line")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     from engine.config import load_settings
 
-    path = getattr(args, "config", None)
-    if path is None and Path(DEFAULT_CONFIG).is_file():
-        path = DEFAULT_CONFIG
-    return load_settings(path, os.environ)
+    files = [*getattr(args, "config_before", []), *getattr(args, "config", [])]
+    if not files and Path(DEFAULT_CONFIG).is_file():
+        files = [DEFAULT_CONFIG]
+    return load_settings(files or None, os.environ)
 
 
 def _console_chat(settings: Settings) -> bool:
@@ -108,7 +144,7 @@ def _check_config(settings: Settings) -> int:
     from engine.loader import strategy_for
 
     if not settings.is_offline:
-        from venues.ccxt_exchange import exchange_class
+        from venues.ccxt_client import exchange_class
 
         exchange_class(settings.exchange.name)  # what `run` would refuse, refused here too
     strategy = strategy_for(settings)
@@ -119,6 +155,20 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
+def _list_strategies(settings: Settings, args: argparse.Namespace) -> int:
+    from engine.loader import list_strategies
+    from engine.settings import project_path
+
+    rows = list_strategies(project_path(args.strategy_path or settings.strategy_path))
+    if args.one_column:
+        sys.stdout.write("".join(f"{name}\n" for name, _, status in rows if status == "OK"))
+        return 0
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, file, status in rows:
+        sys.stdout.write(f"{name.ljust(width)}  {file.name}  {status}\n")
+    return 0
+
+
 def _clock(settings: Settings, timeframe: str, store: Store) -> Clock:
     """Wall time, or for the offline demo history replayed faster than real time, resuming
     where the last demo run's orders stopped."""
@@ -126,8 +176,7 @@ def _clock(settings: Settings, timeframe: str, store: Store) -> Clock:
         return SystemClock()
     from compose import replay_start
 
-    return ScaledClock(replay_start(settings, timeframe, store.latest_order_date()),
-                       settings.offline.speed)
+    return ScaledClock(replay_start(settings, timeframe, store), settings.offline.speed)
 
 
 async def _headless(commands: Commands, settings: Settings) -> None:
@@ -149,37 +198,50 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from store.paper_orders import PaperOrders
 
     strategy = strategy_for(settings)
+    if settings.ignored_keys:
+        logger.warning("config keys tradepilot accepts and does not use: %s",
+                       ", ".join(settings.ignored_keys))
     database = schema.init_db(settings.database_url)
     store = Store(database)
     clock = _clock(settings, strategy.timeframe, store)
-    exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database))
     log_buffer = install_log_buffer(settings)
 
     reload = config_reloader(lambda: _settings(args))
-    logger.info("tradepilot %s starting: %s on %s", __version__,
-                "DRY-RUN" if settings.dry_run else "LIVE", exchange.name)
     if not settings.telegram.enabled:
-        commands = build_commands(settings, strategy, exchange, clock, LogNotifier(), store,
-                                  reload)
+        notifier = LogNotifier()
+        exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database),
+                                  notifier)
+        _log_start(settings, exchange)
+        commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
         asyncio.run(_headless(commands, settings))
         return 0
-    return _run_chat(settings, strategy, exchange, clock, store, reload, log_buffer)
+    return _run_chat(settings, strategy, database, clock, store, reload, log_buffer)
 
 
-def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
+def _log_start(settings: Settings, exchange: Exchange) -> None:
+    logger.info("tradepilot %s starting: %s on %s", __version__,
+                "DRY-RUN" if settings.dry_run else "LIVE", exchange.name)
+
+
+def _run_chat(settings: Settings, strategy: IStrategy, database: Database, clock: Clock,
               store: Store, reload: Reloader, log_buffer: LogBuffer) -> int:
     """Telegram, or the terminal, in front of the engine. Imported only here: PTB and the
-    chart code are a third of a headless start-up."""
-    from compose import build_commands
+    chart code are a third of a headless start-up. The notifier comes first: the offline
+    demo's market tells it when its replay starts a new lap."""
+    from compose import build_commands, build_exchange
     from handlers.app import build_application
     from handlers.auth import owner_chat_id
     from handlers.console import ConsoleRequest
     from handlers.notify import TelegramNotifier
     from handlers.sender import OutboxSender
     from store.outbox import Outbox
+    from store.paper_orders import PaperOrders
 
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
     notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
+    exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database),
+                              notifier)
+    _log_start(settings, exchange)
     commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
     stop = asyncio.Event()
     request = None
@@ -195,12 +257,20 @@ def _run_chat(settings: Settings, strategy: IStrategy, exchange: Exchange, clock
 
 
 def _command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "list-timeframes":
+        from marketdata.timeframe import TIMEFRAMES
+
+        sys.stdout.write(" ".join(TIMEFRAMES) + "\n")
+        return 0
+    if args.command == "list-strategies":
+        return _list_strategies(settings, args)
     if args.command == "check-config":
         return _check_config(settings)
-    if args.command in ("backtest", "download-data"):
-        from backtest.cli import run_backtest, run_download
+    if args.command in ("backtest", "download-data", "list-pairs"):
+        from backtest.cli import run_backtest, run_download, run_list_pairs
 
-        runner = run_backtest if args.command == "backtest" else run_download
+        runner = {"backtest": run_backtest, "download-data": run_download,
+                  "list-pairs": run_list_pairs}[args.command]
         return runner(settings, args)
     return _run(settings, args)
 
@@ -224,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # PTB 22 warns about int retry_after values unless told to use timedeltas.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
+    args.command = ALIASES.get(args.command, args.command)
     load_dotenv(Path.cwd() / ".env", override=False)
     secrets: list[str] = []
     try:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from core.clock import Clock
+from engine import events
 from engine.analysis import Analyzer
 from engine.control.commands import Commands, Reloader
 from engine.dataprovider import RunMode
@@ -27,9 +28,12 @@ from store.paper_orders import PaperOrders
 from store.store import Store
 from venues.ccxt_exchange import CcxtExchange
 from venues.exchange import Exchange
-from venues.offline import OfflineMarket
+from venues.offline import OfflineMarket, ReplayLap
 from venues.paper import PaperExchange
 from venues.watched import WatchedExchange
+
+# Candles of history the offline demo's first run starts after, so indicators have data.
+REPLAY_WARM_UP_CANDLES = 100
 
 
 def offline_window(settings: Settings, timeframe: str) -> tuple[datetime, datetime]:
@@ -42,15 +46,21 @@ def offline_window(settings: Settings, timeframe: str) -> tuple[datetime, dateti
 
 
 def build_exchange(settings: Settings, timeframe: str, clock: Clock,
-                   paper_orders: PaperOrders) -> Exchange:
+                   paper_orders: PaperOrders, notifier: Notifier | None = None) -> Exchange:
     """Offline market, paper trading over a real exchange's public data, or live (which
-    leaves `paper_orders` alone)."""
+    leaves `paper_orders` alone). The offline demo replays its candles in laps and tells
+    `notifier` when a new one starts."""
     if settings.is_offline:
+        def announce(lap: ReplayLap) -> None:
+            if notifier is not None:
+                notifier.notify(events.ReplayLapStarted(lap.number, lap.starts, lap.data_first,
+                                                        lap.data_last))
+
         market: Exchange = OfflineMarket.from_files(
             offline_datadir(settings), settings.exchange.pair_whitelist, timeframe,
-            MARKETS_FILE, clock)
+            MARKETS_FILE, clock, loop=True, on_lap=announce)
         return PaperExchange(market, clock, paper_orders, wallet=settings.dry_run_wallet,
-                             stake_currency=settings.stake_currency)
+                             stake_currency=settings.stake_currency, fee=settings.fee)
     secrets = settings.secrets
     live = not settings.dry_run
     venue = CcxtExchange(
@@ -59,11 +69,13 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock,
         secrets.exchange_api_secret if live else None,
         secrets.exchange_password if live else None, clock,
         markets_refresh_minutes=settings.exchange.markets_refresh_interval,
+        log_responses=settings.exchange.log_responses,
     )
     if live:
         return venue
+    # Freqtrade's `fee` replaces the market's in dry-run; a live order pays what it pays.
     return PaperExchange(venue, clock, paper_orders, wallet=settings.dry_run_wallet,
-                         stake_currency=settings.stake_currency)
+                         stake_currency=settings.stake_currency, fee=settings.fee)
 
 
 def config_reloader(read_settings: Callable[[], Settings]) -> Reloader:
@@ -92,11 +104,21 @@ def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, 
     return Commands(engine, store, reloader)
 
 
-def replay_start(settings: Settings, timeframe: str, stored: datetime | None) -> datetime:
-    """Where the offline replay starts: after enough history for the indicators, or where
-    the previous run of the demo stopped."""
+def replay_start(settings: Settings, timeframe: str, store: Store) -> datetime:
+    """Where the offline replay starts. A first run: after enough history for the
+    indicators. A restart: where the previous run's last order or start-up was, so the demo's
+    time never runs back behind its own trades; but when that is in the last stretch of a
+    lap (or past the data, where runs stopped before the replay looped), at the start of the
+    next lap, a fresh one, rather than replaying the lap's last hours and wrapping at once."""
     first, last = offline_window(settings, timeframe)
-    start = first + timeframe_to_timedelta(timeframe) * 100
-    if stored is not None and start < stored < last:
-        return stored
-    return start
+    step = timeframe_to_timedelta(timeframe)
+    warm_up = step * REPLAY_WARM_UP_CANDLES
+    startup = store.value("startup_time")
+    times = [t for t in (store.latest_order_date(),
+                         datetime.fromisoformat(startup) if startup else None) if t is not None]
+    if not times or max(times) < first + warm_up:
+        return first + warm_up
+    stopped = max(times)
+    lap = last + step - first
+    next_lap = first + lap * ((stopped - first) // lap + 1)
+    return next_lap if stopped >= next_lap - warm_up else stopped

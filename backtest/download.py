@@ -57,12 +57,30 @@ def _candle_length(timeframe: str) -> timedelta:
     return timeframe_to_timedelta(timeframe)
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What to fetch, in Freqtrade's terms. `first` (from --days or --timerange): the oldest
+    candle wanted, for every pair; without it a pair with no file gets `new_pairs_days` of
+    history and a stored pair only its new candles. `last`: the newest candle wanted (default:
+    the last closed one). `prepend`: only candles older than the stored ones. `erase`: the
+    stored files are deleted first."""
+
+    first: datetime | None = None
+    last: datetime | None = None
+    new_pairs_days: float = 30
+    prepend: bool = False
+    erase: bool = False
+
+
 async def download(exchange: Exchange, pairs: Sequence[str], timeframes: Sequence[str],
-                   days: float, datadir: Path, clock: Clock, *,
+                   window: Window | float, datadir: Path, clock: Clock, *,
                    progress: Callable[[Downloaded], None] | None = None) -> list[Downloaded]:
-    """Bring every (pair, timeframe) file up to date with the last `days` days."""
-    if days <= 0:
-        raise ConfigError(f"--days: expected a positive number of days, got {days}")
+    """Bring every (pair, timeframe) file up to date with `window` (or the last so many days,
+    given as a number)."""
+    if not isinstance(window, Window):
+        if window <= 0:
+            raise ConfigError(f"--days: expected a positive number of days, got {window}")
+        window = Window(first=clock.now() - timedelta(days=window))
     steps = {timeframe: _candle_length(timeframe) for timeframe in timeframes}
     await exchange.load_markets()
     unknown = [pair for pair in pairs if pair not in exchange.markets()]
@@ -73,34 +91,46 @@ async def download(exchange: Exchange, pairs: Sequence[str], timeframes: Sequenc
     done = []
     for timeframe in timeframes:
         for pair in pairs:
-            result = await _update(exchange, pair, timeframe, steps[timeframe], days, datadir,
-                                   clock.now())
+            result = await _update(exchange, pair, timeframe, steps[timeframe], window,
+                                   datadir, clock.now())
             done.append(result)
             if progress is not None:
                 progress(result)
     return done
 
 
-async def _update(exchange: Exchange, pair: str, timeframe: str, step: timedelta, days: float,
-                  datadir: Path, now: datetime) -> Downloaded:
+async def _update(exchange: Exchange, pair: str, timeframe: str, step: timedelta,
+                  window: Window, datadir: Path, now: datetime) -> Downloaded:
     stored_at = candle_file(datadir, pair, timeframe)
+    if window.erase and stored_at.is_file():
+        stored_at.unlink()
+        logger.info("candles pair=%s timeframe=%s: erased %s", pair, timeframe, stored_at)
     stored = load_candles(stored_at) if stored_at.is_file() else empty_candles()
-    forming = timeframe_to_prev_date(timeframe, now)
-    start = timeframe_to_prev_date(timeframe, now - timedelta(days=days))
+    # The candle forming now is never stored; an end inside the range is included.
+    until = timeframe_to_prev_date(timeframe, now)
+    if window.last is not None:
+        until = min(until, timeframe_to_prev_date(timeframe, window.last) + step)
+    first = window.first
+    if first is None and (stored.empty or window.prepend):
+        first = now - timedelta(days=window.new_pairs_days)
+    start = None if first is None else timeframe_to_prev_date(timeframe, first)
     path = stored_at.with_name(
         stored_at.name.removesuffix(".gz").removesuffix(".json").removesuffix(".feather")
         + ".feather")
     fetched: list[pd.DataFrame] = []
     try:
         if stored.empty:
-            await fetch_range(exchange, pair, timeframe, step, start, forming, into=fetched)
+            await fetch_range(exchange, pair, timeframe, step, start or until, until,
+                              into=fetched)
         else:
-            if start < _first(stored):
+            if start is not None and start < _first(stored):
                 # All or nothing: a partial head would leave a hole no later run looks into.
-                head = await fetch_range(exchange, pair, timeframe, step, start, _first(stored))
+                head = await fetch_range(exchange, pair, timeframe, step, start,
+                                         min(_first(stored), until))
                 fetched.append(head)
-            after = _last(stored) + step
-            await fetch_range(exchange, pair, timeframe, step, after, forming, into=fetched)
+            if not window.prepend:
+                after = _last(stored) + step
+                await fetch_range(exchange, pair, timeframe, step, after, until, into=fetched)
     finally:
         merged = _save(stored, fetched, path) if any(len(f) for f in fetched) else stored
     new = len(merged) - len(stored)

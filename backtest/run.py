@@ -45,7 +45,6 @@ from marketdata.timeframe import timeframe_to_timedelta
 from store import schema
 from store.paper_orders import PaperOrders
 from store.store import Store
-from venues.exchange import MarketRules
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
 from venues.precision import rules_from_market
@@ -195,15 +194,25 @@ def market_definitions(markets: Iterable[Mapping[str, Any]], pairs: Iterable[str
 
 
 def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
-            history: BacktestHistory | None = None) -> dict[str, pd.DataFrame]:
+            history: BacktestHistory | None = None, *,
+            markets: Iterable[Mapping[str, Any]] = (), stake_currency: str = ""
+            ) -> dict[str, pd.DataFrame]:
     """Indicators and signals over each pair's whole frame, once (vectorized, as Freqtrade),
-    with `strategy.dp` reading `history` (as in Freqtrade's analysis: nothing cut yet)."""
+    with `strategy.dp` reading `history` as in Freqtrade's analysis (nothing cut yet) and
+    `markets` for `dp.market`."""
+    history = history or BacktestHistory(frames, strategy.timeframe)
+    _bind_for_analysis(strategy, history, list(frames), markets, stake_currency)
+    return _populate_all(strategy, frames, history)
+
+
+def _populate_all(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
+                  history: BacktestHistory) -> dict[str, pd.DataFrame]:
     analyzer = Analyzer(strategy, strategy.timeframe, log_once=_AnalysisLog(logger))
     analyzed = {}
     for pair, frame in frames.items():
         result = analyzer.populate(pair, frame)
         if result is None:
-            if history is not None and history.missing is not None:
+            if history.missing is not None:
                 raise history.missing
             raise ConfigError(f"strategy {type(strategy).__name__} failed to analyze {pair} "
                               "(see the log above); expected populate_* to return the frame")
@@ -223,10 +232,11 @@ class _AnalysisLog(LogOnce):
 
 
 def _bind_for_analysis(strategy: IStrategy, history: BacktestHistory, pairs: list[str],
-                       rules: Mapping[str, MarketRules], stake_currency: str) -> list[str]:
+                       markets: Iterable[Mapping[str, Any]], stake_currency: str) -> list[str]:
     """Give the strategy its `dp` for the analysis, and read every informative file it
     declares now, so a missing one is named before anything runs. Returns the informative
     pairs that have a market, for the replay's market definitions."""
+    rules = {m["symbol"]: rules_from_market(dict(m)) for m in markets if "symbol" in m}
     strategy.dp = DataProvider(BacktestData(history, None), strategy.timeframe,
                                stake_currency=stake_currency,
                                startup_candles=strategy.startup_candle_count,
@@ -339,11 +349,12 @@ def backtest_settings(settings: Settings) -> Settings:
 
 async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
               markets: Iterable[Mapping[str, Any]], *, fee: float | None = None,
-              progress: Progress | None = None,
+              progress: Progress | None = None, protections: bool = True,
               history: BacktestHistory | None = None) -> BacktestResult:
     """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
-    (already through `backtest_settings`, its overrides applied to `strategy`); other pairs
-    and timeframes the strategy reads come from `history` (the data directory).
+    (already through `backtest_settings`, its overrides applied to `strategy`); without
+    `protections` the strategy's protections are left out (`backtest --enable-protections`).
+    Other pairs and timeframes the strategy reads come from `history` (the data directory).
 
     The run has a database of its own, a fresh in-memory SQLite, closed when the trades have
     been read from it.
@@ -351,10 +362,9 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
     compat = settings.backtest.freqtrade_compat
     markets = list(markets)
     history = history or BacktestHistory(frames, strategy.timeframe)
-    rules = {m["symbol"]: rules_from_market(dict(m)) for m in markets if "symbol" in m}
-    informative = _bind_for_analysis(strategy, history, list(frames), rules,
+    informative = _bind_for_analysis(strategy, history, list(frames), markets,
                                      settings.stake_currency)
-    analyzed = analyze(strategy, frames, history)
+    analyzed = _populate_all(strategy, frames, history)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
     definitions = market_definitions(markets, [*replay.candles, *informative], fee=fee)
     database = schema.init_db("sqlite:///:memory:")
@@ -371,6 +381,8 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
         signals = PrecomputedSignals(analyzer, strategy.timeframe, history)
         engine = Engine(settings, exchange, strategy, clock, LogNotifier(keep=10), signals,
                         store)
+        if not protections:
+            engine.protections = []
         ticks = _MonthlyTicks(market, {pair: data_ticks(frames[pair]) for pair in replay.candles},
                               store) if compat else None
         began = time.perf_counter()

@@ -26,6 +26,7 @@ import pandas as pd
 from core.errors import StrategyError
 from engine.informative import decorated, merge_decorated
 from engine.strategy import IStrategy, LogOnce, safe_populate
+from engine.strategy_compat import legacy_columns
 from marketdata.timeframe import timeframe_to_timedelta
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,14 @@ class Signal(NamedTuple):
     enter_tag: str | None
     exit_tag: str | None
     stale: bool
+
+
+def entry_expired(signal: Signal, now: datetime, strategy: IStrategy) -> bool:
+    """Freqtrade's ignore_buying_expired_candle_after: an entry signal is not taken once its
+    candle closed more than that many seconds ago (0: always taken)."""
+    limit = strategy.ignore_buying_expired_candle_after
+    closed = signal.candle_time + timeframe_to_timedelta(strategy.timeframe)
+    return bool(limit) and (now - closed).total_seconds() > limit
 
 
 class _Analyzed:
@@ -177,6 +186,7 @@ class Analyzer:
             for method in methods:
                 frame = safe_populate(pair, method, frame, dict(metadata),
                                       log_once=self._log_once)
+            frame = legacy_columns(frame)
         except StrategyError:
             return None  # the fence has logged it
         problem = _frame_problem(candles, frame)

@@ -2,21 +2,24 @@
 
 A bad value raises ConfigError with the key's dotted path and the expected form; unknown
 keys get a "did you mean" hint; keys of a Freqtrade config that we do not use are accepted
-and listed in `Settings.ignored_keys` so that a Freqtrade user can bring their file.
+and listed in `Settings.ignored_keys` (bot.py names them in one warning at `run`) so that a
+Freqtrade user can bring their file, unless their value would change what is traded
+(engine/unsupported.py refuses those). The files are read and merged in
+engine/config_files.py.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 from core.errors import ConfigError
+from engine.config_files import read_config_files
+from engine.pairs import pattern_problem
 from engine.settings import (
     IGNORED_FREQTRADE_KEYS,
     NOTIFICATION_TYPES,
@@ -32,7 +35,9 @@ from engine.settings import (
     StakeAmount,
     TelegramSettings,
     UnfilledTimeout,
+    unused_inside,
 )
+from engine.unsupported import refuse_unsupported
 from marketdata.timeframe import TIMEFRAMES
 
 
@@ -73,6 +78,19 @@ def _pairs(key: str, value: Any) -> tuple[str, ...]:
     for pair in value:
         if pair.count("/") != 1 or pair.startswith("/") or pair.endswith("/"):
             raise ConfigError(f"{key}: expected pairs in the form BASE/QUOTE, got {pair!r}")
+    return tuple(value)
+
+
+def _blacklist(key: str, value: Any) -> tuple[str, ...]:
+    """Pairs or regular expressions (`BNB/.*`), matched whole and ignoring case, as
+    Freqtrade's pairlists match them."""
+    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+        raise ConfigError(f'{key}: expected a list of pairs or patterns like ["BNB/.*"], got '
+                          f"{value!r}")
+    for entry in value:
+        problem = pattern_problem(entry)
+        if problem is not None:
+            raise ConfigError(f"{key}: {problem}")
     return tuple(value)
 
 
@@ -135,7 +153,9 @@ def _pricing(key: str, value: Any) -> Pricing:
         "price_last_balance": lambda k, v: _number(k, v, 0.0, 1.0),
         "check_depth_of_market": lambda k, v: _section(k, v, depth),
     })  # fmt: skip
-    data.pop("check_depth_of_market", None)
+    if data.pop("check_depth_of_market", {}).get("enabled"):
+        raise ConfigError(f"{key}.check_depth_of_market.enabled: not supported (it would hold "
+                          "entries back on order book depth); expected false")
     return Pricing(**data)
 
 
@@ -209,16 +229,22 @@ def _secret(env: str) -> Callable[[str, Any], None]:
 
 def _exchange(key: str, value: Any) -> ExchangeSettings:
     data = _section(key, value, {
-        "name": _str, "pair_whitelist": _pairs, "pair_blacklist": _pairs,
+        "name": _str, "pair_whitelist": _pairs, "pair_blacklist": _blacklist,
         "ccxt_config": _ccxt_config, "ccxt_async_config": _ccxt_config,
+        "ccxt_sync_config": _ccxt_config,
         "markets_refresh_interval": lambda k, v: _int(k, v, 1),
         "outdated_offset": lambda k, v: _int(k, v, 0),
         "key": _secret("EXCHANGE_API_KEY"), "secret": _secret("EXCHANGE_API_SECRET"),
         "password": _secret("EXCHANGE_PASSWORD"), "uid": _secret("EXCHANGE_PASSWORD"),
-        "skip_open_order_update": _bool,
+        "skip_open_order_update": _bool, "log_responses": _bool, "enable_ws": _bool,
+        "unknown_fee_rate": lambda k, v: _number(k, v, 0.0),
     })  # fmt: skip
-    for unused in ("key", "secret", "password", "uid", "skip_open_order_update"):
+    for unused in ("key", "secret", "password", "uid", "skip_open_order_update",
+                   "ccxt_sync_config", "enable_ws"):
         data.pop(unused, None)
+    if data.get("unknown_fee_rate") == 0:
+        raise ConfigError(f"{key}.unknown_fee_rate: expected a positive rate (the price of "
+                          "the fee coin in the stake currency), got 0")
     merged = {**data.pop("ccxt_config", {}), **data.pop("ccxt_async_config", {})}
     return ExchangeSettings(**data, ccxt_config=MappingProxyType(merged))
 
@@ -262,9 +288,18 @@ def _internals(key: str, value: Any) -> Internals:
     return Internals(**data)
 
 
+def _logfile(key: str, value: Any) -> str:
+    path = _str(key, value)
+    if path.startswith("syslog") or path == "journald":
+        raise ConfigError(f"{key}: logging to {path.split(':')[0]} is not supported; expected "
+                          "a file name (the service manager keeps stderr)")
+    return path
+
+
 _TOP: dict[str, Callable[[str, Any], Any]] = {
     "dry_run": _bool,
     "dry_run_wallet": lambda k, v: _number(k, v, 0.0),
+    "fee": lambda k, v: _number(k, v, 0.0, 0.1),
     "stake_currency": _str,
     "stake_amount": _stake,
     "max_open_trades": lambda k, v: _int(k, v, -1),
@@ -287,6 +322,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "ignore_roi_if_entry_signal": _bool,
     "process_only_new_candles": _bool,
     "unfilledtimeout": _timeout,
+    "ignore_buying_expired_candle_after": lambda k, v: _int(k, v, 0),
     "order_types": _order_types,
     "entry_pricing": _pricing,
     "exit_pricing": _pricing,
@@ -301,7 +337,8 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "cancel_open_orders_on_exit": _bool,
     "force_entry_enable": _bool,
     "db_url": _db_url,
-    "log_file": _str,
+    "log_file": _logfile,
+    "logfile": _logfile,
     "verbosity": lambda k, v: _int(k, v, 0),
 }
 
@@ -310,6 +347,7 @@ def parse_config(raw: Any, env: Mapping[str, str], source: str = "built-in defau
     """Validate a decoded config object and the environment into Settings."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a JSON object at the top level")
+    refuse_unsupported(raw)
     values: dict[str, Any] = {}
     ignored: list[str] = []
     for key, value in raw.items():
@@ -320,9 +358,26 @@ def parse_config(raw: Any, env: Mapping[str, str], source: str = "built-in defau
         if parser is None:
             raise ConfigError(_unknown(key, key, _TOP))
         values[key] = parser(key, value)
+    if "logfile" in values:
+        if "log_file" in values:
+            raise ConfigError("logfile: given together with log_file; expected one of them")
+        values["log_file"] = values.pop("logfile")
+    ignored += unused_inside(raw)
     secrets, chat_id = _from_env(env)
     settings = Settings(**values, secrets=secrets, telegram_chat_id=chat_id,
                         ignored_keys=tuple(ignored), source=source)
+    _check_consistency(settings)
+    return settings
+
+
+def parse_option(option: str, key: str, value: Any) -> Any:
+    """A command-line option that replaces the config key `key`, checked as the key is and
+    named as the option."""
+    return _TOP[key](option, value)
+
+
+def check_consistency(settings: Settings) -> Settings:
+    """The checks between keys, for settings changed after parsing (command-line options)."""
     _check_consistency(settings)
     return settings
 
@@ -376,30 +431,12 @@ def _check_consistency(s: Settings) -> None:
         raise ConfigError('max_open_trades: "unlimited" stake needs max_open_trades above 0')
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """JSON keeps the last of two equal keys; a config saying both "dry_run": true and false
-    must not quietly pick one."""
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ConfigError(f"{key}: given twice in one object; expected each key once")
-        found[key] = value
-    return found
-
-
-def load_settings(path: str | None, env: Mapping[str, str]) -> Settings:
-    """Read the config file (or the built-in defaults when no path is given) plus the env."""
-    if path is None:
+def load_settings(paths: str | Sequence[str] | None, env: Mapping[str, str]) -> Settings:
+    """Read the config files, merged in order (or the built-in defaults when none is given),
+    plus the environment."""
+    if paths is None:
         return parse_config({}, env)
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{path}: config file not found; expected a JSON file "
-                          "(copy config.example.json)")
-    try:
-        raw = json.loads(file.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): "
-                          f"{exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
-    return parse_config(raw, env, source=str(path))
+    files = [paths] if isinstance(paths, str) else list(paths)
+    if not files:
+        return parse_config({}, env)
+    return parse_config(read_config_files(files), env, source=", ".join(files))

@@ -17,6 +17,7 @@ from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events
 from engine.alerts import Alerts
+from engine.analysis import entry_expired
 from engine.dataprovider import provider_for
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
@@ -33,7 +34,7 @@ from engine.sizing import (
     proposed_stake,
     validate_stake,
 )
-from engine.startup import load_markets, remember_markets
+from engine.startup import load_markets, remember_markets, startup_notice
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
 from store.errors import storage_errors
@@ -66,9 +67,8 @@ class Engine:
         self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once, store,
                              on_close=self._on_trade_closed)
         self.lock = asyncio.Lock()
-        self.run_state = RunState(settings, notifier, exchange.markets)
+        self.run_state = RunState(settings, exchange.markets)
         self.tickers: dict[str, Ticker] = {}
-        self.started_at = clock.now()
         self.last_process: datetime | None = None
         self.alerts = Alerts(notifier)
         self._markets_at: datetime | None = None
@@ -118,18 +118,13 @@ class Engine:
         remember_markets(self.exchange, self.store, self.pairs())
         summary = await reconcile(self.trader, self.store, self.pairs())
         self._starting = False
-        s = self.settings
-        self.notifier.notify(events.Startup(
-            dry_run=s.dry_run, exchange=self.exchange.name, strategy=type(self.strategy).__name__,
-            timeframe=self.strategy.timeframe, stake_amount=str(s.stake_amount),
-            stake_currency=s.stake_currency, max_open_trades=s.max_open_trades,
-            minimal_roi={str(k): v for k, v in self.trader.rules.minimal_roi},
-            stoploss=self.trader.rules.stoploss, trailing_stop=self.trader.rules.trailing_stop,
-            pairs=tuple(self.whitelist()), state=self.run_state.state.value,
-            open_trades=len(self.store.open_trades()), reconciled=summary,
-        ))  # fmt: skip
-        logger.info("started: %s, %s, state %s; %s", "DRY-RUN" if s.dry_run else "LIVE",
-                    self.exchange.name, self.run_state.state.value, summary)
+        self.notifier.notify(startup_notice(self.settings, self.strategy, self.trader.rules,
+                                            self.exchange.name, self.whitelist(),
+                                            self.run_state.state.value,
+                                            len(self.store.open_trades()), summary))
+        logger.info("started: %s, %s, state %s; %s",
+                    "DRY-RUN" if self.settings.dry_run else "LIVE", self.exchange.name,
+                    self.run_state.state.value, summary)
 
     async def shutdown(self) -> None:
         """Finish the running iteration, optionally cancel open orders, close the exchange."""
@@ -145,7 +140,7 @@ class Engine:
     def whitelist(self) -> list[str]:
         known = self.exchange.markets()
         return [p for p in self.settings.exchange.pair_whitelist
-                if p not in self.run_state.blacklist and (not known or p in known)]
+                if not self.run_state.is_blacklisted(p) and (not known or p in known)]
 
     def pairs(self) -> list[str]:
         """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""
@@ -298,7 +293,7 @@ class Engine:
         if not holding:
             return
         self._wallet_checked_at = now
-        balances = await self.exchange.fetch_balance()
+        balances = self.trader.runtime.saw(await self.exchange.fetch_balance())
         for trade in holding:
             held = balances.get(trade.base_currency)
             ticker = self.tickers.get(trade.pair)
@@ -332,7 +327,8 @@ class Engine:
             ticker = self.tickers.get(pair)
             if pair in busy or pair in locked or signal is None or ticker is None:
                 continue
-            if signal.stale or not signal.enter_long or signal.exit_long:
+            if signal.stale or not signal.enter_long or signal.exit_long \
+                    or entry_expired(signal, now, self.strategy):
                 continue
             trade = await self.enter(pair, ticker, now, tag=signal.enter_tag)
             if trade is not None and trade.is_open and trade.amount > 0 \
@@ -366,13 +362,14 @@ class Engine:
                               time_in_force="GTC", current_time=now, entry_tag=tag, side="long")
         if not confirmed:
             return None
-        return await self.trader.open_trade(pair, proposed, stake, kind, tag)
+        return await self.trader.open_trade(pair, proposed, stake, kind, tag,
+                                            current_rate=self.entry_price(ticker))
 
     async def _stake_for(self, pair: str, price: float, now: datetime,
                          tag: str | None) -> float | None:
         s = self.settings
         rules = self.exchange.rules(pair)
-        balances = await self.exchange.fetch_balance()
+        balances = self.trader.runtime.saw(await self.exchange.fetch_balance())
         free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
         opened = self.store.open_trades()
         open_stake = sum(t.stake_amount for t in opened)
@@ -417,10 +414,10 @@ class Engine:
     async def balances(self) -> dict[str, Balance]:
         return await self.exchange.fetch_balance()
 
-    async def force_exit(self, trade: Trade) -> ForceExitOutcome | None:
-        """Exit the trade at the bid after cancelling its open orders: what that did to it, or
-        None when refused (no price yet, nothing held, an order still open, a veto)."""
-        return await self.trader.force_exit(trade, self.tickers.get(trade.pair))
+    async def force_exit(self, trade: Trade, ticker: Ticker | None) -> ForceExitOutcome | None:
+        """Exit the trade at `ticker`'s bid after cancelling its open orders: what that did, or
+        None when refused (no price, nothing held, an order still open, a veto)."""
+        return await self.trader.force_exit(trade, ticker)
 
     async def force_entry(self, pair: str, ticker: Ticker, price: float | None) -> Trade | None:
         """The owner's entry, with the force-entry order type; None when it was refused."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -133,10 +133,14 @@ class ErrorNotice(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class StateChanged(Event):
+class ReplayLapStarted(Event):
+    """The offline demo ran through its candles and replays them again (venues.offline)."""
+
     kind: ClassVar[str] = "status"
-    state: str
-    text: str
+    lap: int  # the first replay is lap 1
+    starts: datetime
+    data_first: datetime
+    data_last: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +160,8 @@ class Startup(Event):
     state: str
     open_trades: int
     reconciled: str  # one line on what start-up reconciliation found
+    # The strategy's effective parameter values by space ({"buy": {"buy_rsi": 30}}).
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Notifier(Protocol):

@@ -4,7 +4,13 @@ Every problem is a ConfigError that names the file and line or the attribute and
 form, so the bot refuses to start (exit status 2) rather than trade with a half-loaded strategy.
 Each strategy file, of the folder or named by module path, runs from its current source as a
 new module on every load, so `/reload` picks up edits: no module object kept in `sys.modules`
-and no bytecode cached in `__pycache__` is reused.
+and no bytecode cached in `__pycache__` is reused. Each runs with its own import hook
+(engine/freqtrade_names/hook.py), so a Freqtrade strategy's `freqtrade.*` imports resolve to
+tradepilot's modules there and nowhere else.
+
+After the class is found, the order is Freqtrade's: older (interface 2) names mapped, the
+parameter file's roi/stoploss/trailing/max_open_trades set, parameter values filled, then the
+config's values override, then everything is checked.
 """
 
 from __future__ import annotations
@@ -23,16 +29,26 @@ from typing import Any
 
 from core.errors import ConfigError
 from engine.config import _bool, _int, _number, _roi, _str
+from engine.freqtrade_names.hook import FreqtradeNames, NotProvided
+from engine.freqtrade_names.persistence import Trade, bound_trade
+from engine.parameter_file import (
+    apply_attribute_spaces,
+    parameter_file,
+    parameter_spaces,
+    read_parameter_file,
+)
+from engine.parameters import fill_parameters, own_parameters
 from engine.settings import Settings, project_path
-from engine.strategy import IStrategy
+from engine.strategy import ALL_PAIRS, IStrategy, LogOnce, safe_call
+from engine.strategy_compat import map_legacy_class, map_legacy_settings, refuse_unsupported
+from engine.strategy_runtime import RuntimeSlot, freqtrade_config
 from marketdata.timeframe import TIMEFRAMES
 
 logger = logging.getLogger(__name__)
 
 REQUIRED_METHODS = ("populate_indicators", "populate_entry_trend", "populate_exit_trend")
-# Freqtrade's interface version 2 names, to point a porter at the rename.
-_V2_NAMES = {"populate_entry_trend": "populate_buy_trend",
-             "populate_exit_trend": "populate_sell_trend"}
+# The strategy module's global that holds its RuntimeSlot (see _import_file).
+_SLOT = "__tradepilot_slot__"
 _BOOLS = (
     "trailing_stop", "trailing_only_offset_is_reached", "use_custom_stoploss", "use_exit_signal",
     "exit_profit_only", "ignore_roi_if_entry_signal", "process_only_new_candles", "can_short",
@@ -43,29 +59,66 @@ _BOOLS = (
 def strategy_for(settings: Settings) -> IStrategy:
     """The strategy the settings name, from their strategy path."""
     return load_strategy(settings.strategy, project_path(settings.strategy_path),
-                         settings.strategy_overrides())
+                         settings.strategy_overrides(), config=freqtrade_config(settings))
 
 
 def load_strategy(name: str, path: str | Path = "strategies",
-                  overrides: Mapping[str, Any] | None = None) -> IStrategy:
+                  overrides: Mapping[str, Any] | None = None, *,
+                  config: Mapping[str, Any] | None = None) -> IStrategy:
     """The strategy class `name`, instantiated, with config `overrides` applied and checked.
 
     `name` is a class name looked up in the `*.py` files of `path`, or a module path
     (`package.module:ClassName` or `package.module.ClassName`) importable from the project.
+    `config` (the effective config, Freqtrade's `self.config`) goes to the constructor; the
+    `overrides` when there is none.
     """
-    cls = _from_module_path(name) if ("." in name or ":" in name) else _from_folder(name, path)
+    found = _from_module_path(name) if ("." in name or ":" in name) else _from_folder(name, path)
+    cls, mapped = map_legacy_class(found)
     _check_methods(cls)
     try:
-        strategy = cls(dict(overrides or {}))
+        strategy = cls(dict(config if config is not None else overrides or {}))
     except Exception as exc:
         raise ConfigError(f"strategy: {cls.__name__}(config) raised "
                           f"{type(exc).__name__}: {exc}") from None
+    module = sys.modules.get(cls.__module__)
+    strategy.tradepilot_slot = getattr(module, _SLOT, None)
+    mapped += map_legacy_settings(strategy)
+    refuse_unsupported(strategy)
+    source = getattr(module, "__file__", None)
+    _fill_parameters(strategy, parameter_file(source))
     strategy.apply_overrides(overrides or {})
+    if mapped:
+        logger.warning("%s uses Freqtrade's older names, mapped as Freqtrade maps them: %s",
+                       cls.__name__, ", ".join(mapped))
     validate_strategy(strategy)
-    source = getattr(sys.modules.get(cls.__module__), "__file__", cls.__module__)
-    logger.info("strategy %s loaded from %s (timeframe %s, stoploss %s)", cls.__name__, source,
-                strategy.timeframe, strategy.stoploss)
+    _check_max_open_trades(strategy, config)
+    logger.info("strategy %s loaded from %s (timeframe %s, stoploss %s)", cls.__name__,
+                source or cls.__module__, strategy.timeframe, strategy.stoploss)
+    safe_call(ALL_PAIRS, strategy.bot_start, default=None, log_once=LogOnce(logger))
     return strategy
+
+
+def _fill_parameters(strategy: IStrategy, file: Path | None) -> None:
+    """Freqtrade's order: the file's attribute spaces, then the parameters by precedence."""
+    params = read_parameter_file(file, type(strategy).__name__)
+    apply_attribute_spaces(strategy, params, file)
+    spaces = own_parameters(strategy)
+    strategy.parameter_values = fill_parameters(strategy, spaces, parameter_spaces(params),
+                                                str(file))
+    for space, values in strategy.parameter_values.items():
+        for key, value in values.items():
+            logger.info("Strategy Parameter: %s.%s = %r", space, key, value)
+
+
+def _check_max_open_trades(strategy: IStrategy, config: Mapping[str, Any] | None) -> None:
+    """tradepilot's config always has max_open_trades, which Freqtrade puts above the
+    strategy's and the parameter file's: say so when theirs differs."""
+    own = getattr(strategy, "max_open_trades", None)
+    used = (config or {}).get("max_open_trades")
+    if own is not None and used is not None and own != used:
+        logger.warning("%s.max_open_trades: %s from the strategy or its parameter file is not "
+                       "used; the config's max_open_trades (%s) is", type(strategy).__name__,
+                       own, used)
 
 
 # --- finding the class --------------------------------------------------------------------
@@ -87,6 +140,27 @@ def _from_folder(name: str, path: str | Path) -> type[IStrategy]:
         for cls in _strategy_classes(module):
             found.setdefault(cls.__name__, []).append((file, cls))
     return _pick(name, folder, found, failures)
+
+
+def list_strategies(path: str | Path) -> list[tuple[str, Path, str]]:
+    """Every strategy class of the folder's files: (class or file name, file, status), the
+    status "OK", "duplicate name" or why the file does not import, as Freqtrade's
+    list-strategies shows them."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ConfigError(f"strategy_path: {folder} is not a folder; expected the folder that "
+                          "holds your strategy files (default: strategies)")
+    rows: list[tuple[str, Path, str]] = []
+    for file in sorted(folder.glob("*.py")):
+        try:
+            module = _import_file(file)
+        except ConfigError as exc:
+            rows.append((file.stem, file, f"does not import: {exc}"))
+            continue
+        rows += [(cls.__name__, file, "OK") for cls in _strategy_classes(module)]
+    names = [name for name, _, status in rows if status == "OK"]
+    return [(name, file, "duplicate name" if status == "OK" and names.count(name) > 1
+             else status) for name, file, status in rows]
 
 
 def _pick(name: str, folder: Path, found: dict[str, list[tuple[Path, type[IStrategy]]]],
@@ -130,6 +204,11 @@ def _import_file(file: Path, module_name: str | None = None,
     if spec is None or spec.loader is None:
         raise ConfigError(f"{file}: cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
+    slot = RuntimeSlot()
+    trade = bound_trade(slot)
+    names = FreqtradeNames(replace=lambda value: trade if value is Trade else value)
+    module.__dict__["__builtins__"] = names.builtins()
+    module.__dict__[_SLOT] = slot
     earlier = sys.modules.get(module_name)
     # Registered while it runs: dataclasses and typing look their module up by name.
     sys.modules[module_name] = module
@@ -206,10 +285,9 @@ def _import_failure(exc: Exception, file: Path | None) -> str:
     else:
         frames = [f for f in frames if not f.filename.startswith("<")] or frames
     where = f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else str(file)
-    hint = ""
-    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("freqtrade"):
-        hint = "; expected `from engine.strategy import IStrategy` instead of Freqtrade's import"
-    return f"{where}: cannot import the strategy file: {type(exc).__name__}: {exc}{hint}"
+    if isinstance(exc, NotProvided):
+        return f"{where}: {exc}"
+    return f"{where}: cannot import the strategy file: {type(exc).__name__}: {exc}"
 
 
 # --- checking the class and its values -----------------------------------------------------
@@ -217,13 +295,10 @@ def _import_failure(exc: Exception, file: Path | None) -> str:
 
 def _check_methods(cls: type[IStrategy]) -> None:
     missing = [m for m in REQUIRED_METHODS if getattr(cls, m) is getattr(IStrategy, m)]
-    if not missing:
-        return
-    renames = [f"{_V2_NAMES[m]} -> {m}" for m in missing
-               if m in _V2_NAMES and hasattr(cls, _V2_NAMES[m])]
-    hint = f" (Freqtrade v2 names: rename {', '.join(renames)})" if renames else ""
-    raise ConfigError(f"strategy: {cls.__name__} does not define {', '.join(missing)}{hint}; "
-                      f"expected {', '.join(REQUIRED_METHODS)}(self, dataframe, metadata)")
+    if missing:
+        raise ConfigError(f"strategy: {cls.__name__} does not define {', '.join(missing)}; "
+                          f"expected {', '.join(REQUIRED_METHODS)}(self, dataframe, metadata) "
+                          "(or Freqtrade's populate_buy_trend / populate_sell_trend)")
 
 
 def validate_strategy(strategy: IStrategy) -> None:

@@ -121,10 +121,12 @@ def record_intent(store: Store, trade: Trade, side: Side, order_type: OrderType,
 
 
 class OrderManager:
-    def __init__(self, exchange: Exchange, clock: Clock, store: Store) -> None:
+    def __init__(self, exchange: Exchange, clock: Clock, store: Store, *,
+                 unknown_fee_rate: float | None = None) -> None:
         self._exchange = exchange
         self._clock = clock
         self._store = store
+        self.unknown_fee_rate = unknown_fee_rate  # exchange.unknown_fee_rate; reload sets it
         # Client order id -> when an acknowledged open order was first not found.
         self._missing: dict[str, datetime] = {}
 
@@ -189,7 +191,7 @@ class OrderManager:
             order.fee_base = snapshot.fee_cost or 0.0
         with self._store.transaction():
             self._store.write(order)
-            _update_fee_rate(trade, order)
+            _update_fee_rate(trade, order, self.unknown_fee_rate)
             trade.recalc_from_orders(self._store.filled_orders(trade))
             self._store.write(trade)
         return Applied(order, before, target, filled_before, order.filled)
@@ -246,18 +248,25 @@ class OrderManager:
         return self.apply(order, snapshot)
 
 
-def _update_fee_rate(trade: Trade, order: Order) -> None:
-    """Record the real fee rate once a side has filled, when it was paid in the quote coin."""
-    if not order.fee_cost or not order.cost or order.fee_currency != trade.stake_currency:
+def _update_fee_rate(trade: Trade, order: Order, unknown_fee_rate: float | None) -> None:
+    """Record the real fee rate once a side has filled: paid in the quote coin, or in a third
+    coin (BNB) valued at `unknown_fee_rate` stake per coin, Freqtrade's setting for a fee coin
+    it cannot price. Without that setting the configured rate stays."""
+    if not order.fee_cost or not order.cost:
         return
-    rate = order.fee_cost / order.cost
+    fee_cost = order.fee_cost
+    if order.fee_currency != trade.stake_currency:
+        if unknown_fee_rate is None or order.fee_currency in (None, trade.base_currency):
+            return
+        fee_cost = order.fee_cost * unknown_fee_rate
+    rate = fee_cost / order.cost
     current = trade.fee_open if order.is_entry else trade.fee_close
     if math.isclose(rate, current, rel_tol=1e-6):
         # Keep the configured rate: fee/cost rounding noise must not move profit decisions.
         rate = current
     if order.is_entry:
         trade.fee_open = rate
-        trade.fee_open_cost = order.fee_cost
+        trade.fee_open_cost = fee_cost
     else:
         trade.fee_close = rate
-        trade.fee_close_cost = order.fee_cost
+        trade.fee_close_cost = fee_cost

@@ -2,7 +2,8 @@
 and the runtime blacklist.
 
 The engine reads them on every iteration; they change only through these methods, each of
-which returns what it did. A new state is told to the owner here, whoever asked for it.
+which returns what it did. The owner hears of a new state from the reply to the command that
+asked for it, once: no notification repeats it.
 A /reload keeps both: the state the owner chose and the pairs they blacklisted in chat.
 """
 
@@ -13,8 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine import events
-from engine.events import Notifier
+from engine.pairs import is_pattern, matches, pattern_problem
 from engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,9 +44,7 @@ class KeptOnReload:
 
 
 class RunState:
-    def __init__(self, settings: Settings, notifier: Notifier,
-                 markets: Callable[[], Mapping[str, object]]) -> None:
-        self._notifier = notifier
+    def __init__(self, settings: Settings, markets: Callable[[], Mapping[str, object]]) -> None:
         self._markets = markets  # what the exchange trades, as it reloads them
         self._state = EngineState(settings.initial_state)
         self._added: list[str] = []  # blacklisted in chat, in the order they were added
@@ -65,13 +63,12 @@ class RunState:
     def blacklist(self) -> tuple[str, ...]:
         return tuple(self._blacklist)
 
-    def change(self, state: EngineState, text: str) -> bool:
-        """Switch to `state` and tell the owner `text`; False when it already was."""
+    def change(self, state: EngineState) -> bool:
+        """Switch to `state`; False when it already was."""
         if self._state is state:
             return False
         self._state = state
         logger.info("state -> %s", state.value)
-        self._notifier.notify(events.StateChanged(state.value, text))
         return True
 
     def pause_entries(self) -> None:
@@ -79,10 +76,16 @@ class RunState:
         comes with it tells the owner, who resumes with /start."""
         self._state = EngineState.PAUSED
 
+    def is_blacklisted(self, pair: str) -> bool:
+        """Named by an entry of the blacklist: a pair, or a pattern such as BNB/.*."""
+        return matches(self._blacklist, pair)
+
     def add_to_blacklist(self, pairs: list[str]) -> BlacklistChange:
-        """Blacklist the pairs that the whitelist or the exchange knows; refuse the others."""
+        """Blacklist the pairs that the whitelist or the exchange knows, and valid patterns
+        (whatever they match, now or after a markets reload); refuse the others."""
         known = self._markets()
-        refused = [p for p in pairs if p not in self._whitelist and p not in known]
+        refused = [p for p in pairs if pattern_problem(p) is not None or (
+            not is_pattern(p) and p not in self._whitelist and p not in known)]
         for pair in pairs:
             if pair not in refused and pair not in self._blacklist:
                 self._blacklist.append(pair)

@@ -27,6 +27,7 @@ STRATEGY_KEYS = (
     "trailing_stop_positive_offset", "trailing_only_offset_is_reached", "use_custom_stoploss",
     "use_exit_signal", "exit_profit_only", "exit_profit_offset", "ignore_roi_if_entry_signal",
     "process_only_new_candles", "unfilledtimeout", "order_types",
+    "ignore_buying_expired_candle_after",
 )  # fmt: skip
 
 # Keys a Freqtrade config may carry that tradepilot accepts and ignores (logged at start).
@@ -36,8 +37,40 @@ IGNORED_FREQTRADE_KEYS = frozenset({
     "position_adjustment_enable", "max_entry_position_adjustment", "user_data_dir",
     "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
     "reduce_df_footprint", "amend_last_stake_amount", "last_stake_amount_min_ratio",
-    "ignore_buying_expired_candle_after", "disable_dataframe_checks", "strategy_list",
+    "disable_dataframe_checks", "strategy_list",
 })  # fmt: skip
+
+# Keys inside a Freqtrade config's sections that tradepilot accepts and does not use, with
+# why where the name alone would mislead.
+_UNUSED_INSIDE: dict[str, dict[str, str]] = {
+    "exchange": {
+        "ccxt_sync_config": "tradepilot has only ccxt's async client; ccxt_config and "
+                            "ccxt_async_config reach it",
+        "skip_open_order_update": "",
+    },
+    "entry_pricing": {"check_depth_of_market": ""},
+    "order_types": {"stoploss_on_exchange_interval": "", "stoploss_on_exchange_limit_ratio": "",
+                    "stoploss_price_type": ""},
+    "telegram": {"keyboard": "", "topic_id": "", "allow_custom_messages": ""},
+    "internals": {"sd_notify": ""},
+}  # fmt: skip
+_WEBSOCKETS = ("no websockets here: candles, prices and orders are polled over REST each "
+               "iteration")
+
+
+def unused_inside(raw: Mapping[str, Any]) -> list[str]:
+    """The section keys of `raw` listed above, as dotted names with their reason."""
+    found = []
+    for section, names in _UNUSED_INSIDE.items():
+        given = raw.get(section)
+        if isinstance(given, Mapping):
+            found += [f"{section}.{name}" + (f" ({why})" if why else "")
+                      for name, why in names.items() if name in given]
+    exchange = raw.get("exchange")
+    if isinstance(exchange, Mapping) and exchange.get("enable_ws") is True:
+        found.append(f"exchange.enable_ws ({_WEBSOCKETS})")
+    return found
+
 
 StakeAmount = float | Literal["unlimited"]
 
@@ -103,6 +136,10 @@ class ExchangeSettings:
     ccxt_config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     markets_refresh_interval: int = 60
     outdated_offset: int = 5
+    log_responses: bool = False  # every order and balance answer logged, as Freqtrade does
+    # The stake-currency price of a fee coin that is neither the pair's base nor its quote
+    # (BNB fees on ETH/BTC), as in Freqtrade; without it such a fee is left out of the trade.
+    unknown_fee_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +176,7 @@ class OfflineSettings:
 class Settings:
     dry_run: bool = True
     dry_run_wallet: float = 1.0
+    fee: float | None = None  # a backtest's fee per side, as Freqtrade's; --fee replaces it
     stake_currency: str = "BTC"
     stake_amount: StakeAmount = 0.05
     max_open_trades: int = 3
@@ -161,6 +199,7 @@ class Settings:
     ignore_roi_if_entry_signal: bool | None = None
     process_only_new_candles: bool | None = None
     unfilledtimeout: UnfilledTimeout | None = None
+    ignore_buying_expired_candle_after: int | None = None
     order_types: OrderTypes | None = None
     entry_pricing: Pricing = field(default_factory=Pricing)
     exit_pricing: Pricing = field(default_factory=Pricing)

@@ -15,6 +15,11 @@ import logging
 from collections.abc import Iterable
 
 from core.errors import TemporaryError
+from engine import events
+from engine.exits import ExitRules
+from engine.settings import Settings
+from engine.strategy import IStrategy
+from engine.strategy_runtime import parameter_values
 from store.store import Store
 from venues.exchange import Exchange
 
@@ -46,3 +51,17 @@ def remember_markets(exchange: Exchange, store: Store, pairs: Iterable[str]) -> 
     text = json.dumps(definitions, sort_keys=True, default=str)
     if store.value(MARKETS_KEY) != text:
         store.set_value(MARKETS_KEY, text)
+
+
+def startup_notice(settings: Settings, strategy: IStrategy, rules: ExitRules, exchange: str,
+                   pairs: list[str], state: str, open_trades: int,
+                   reconciled: str) -> events.Startup:
+    """The owner's start-up message: what runs, on what, and what reconciliation found."""
+    return events.Startup(
+        dry_run=settings.dry_run, exchange=exchange, strategy=type(strategy).__name__,
+        timeframe=strategy.timeframe, stake_amount=str(settings.stake_amount),
+        stake_currency=settings.stake_currency, max_open_trades=settings.max_open_trades,
+        minimal_roi={str(k): v for k, v in rules.minimal_roi}, stoploss=rules.stoploss,
+        trailing_stop=rules.trailing_stop, pairs=tuple(pairs), state=state,
+        open_trades=open_trades, reconciled=reconciled, parameters=parameter_values(strategy),
+    )

@@ -1,8 +1,9 @@
 """The strategy contract, with Freqtrade's names and meanings, and the fence around user code.
 
 A strategy is a class with three DataFrame methods (`populate_indicators`, `populate_entry_trend`,
-`populate_exit_trend`) and optional keyword-only callbacks. Porting a Freqtrade strategy means
-changing its import line to `from engine.strategy import IStrategy`.
+`populate_exit_trend`) and optional keyword-only callbacks. A Freqtrade strategy file runs as it
+is (the loader answers its `freqtrade.*` imports, engine/freqtrade_names/); the one-line port,
+`from engine.strategy import IStrategy`, works too.
 
 The engine calls strategy code only through `safe_call` (callbacks) and `safe_populate`
 (DataFrame methods): an exception there is logged once and turned into a default value or a
@@ -26,11 +27,15 @@ from core.errors import ConfigError, StrategyError
 
 # The config's own parsers, so a bad strategy value reads like a bad config value.
 from engine.config import _order_types, _timeout
+from engine.freqtrade_names.enums import MarketDirection
 from engine.settings import STRATEGY_KEYS, OrderTypes, UnfilledTimeout
+from marketdata.timeframe import timeframe_to_next_date
 from store.models import Order, Trade
 
 if TYPE_CHECKING:
     from engine.dataprovider import DataProvider
+    from engine.strategy_order import OrderInfo
+    from engine.strategy_runtime import RuntimeSlot, StrategyRuntime, StrategyWallets
     from venues.exchange import OrderSnapshot
 
 logger = logging.getLogger(__name__)
@@ -153,11 +158,52 @@ class TradeSnapshot:
     nr_of_successful_entries: int
     is_short: bool = False
     leverage: float = 1.0
+    close_date: datetime | None = None
+    close_rate: float | None = None
+    close_profit: float | None = None
+    close_profit_abs: float | None = None
+    realized_profit: float = 0.0
+    max_stake_amount: float = 0.0
+    nr_of_successful_exits: int = 0
+    has_open_orders: bool = False
+    stake_currency: str = ""
 
     @property
     def open_date_utc(self) -> datetime:
         """Freqtrade's name for the (already UTC) open date."""
         return self.open_date
+
+    @property
+    def close_date_utc(self) -> datetime | None:
+        return self.close_date
+
+    @property
+    def buy_tag(self) -> str | None:
+        """Freqtrade's interface-2 name of `enter_tag`."""
+        return self.enter_tag
+
+    @property
+    def sell_reason(self) -> str | None:
+        """Freqtrade's interface-2 name of `exit_reason`."""
+        return self.exit_reason
+
+    @property
+    def trade_direction(self) -> str:
+        return "long"
+
+    @property
+    def entry_side(self) -> str:
+        return "buy"
+
+    @property
+    def exit_side(self) -> str:
+        return "sell"
+
+    def calc_profit(self, rate: float) -> float:
+        """Profit in stake currency of selling the whole position at `rate`, fees included."""
+        money = Trade(amount=self.amount, fee_close=self.fee_close,
+                      open_trade_value=self.open_trade_value)
+        return float(money.profit_abs(rate))
 
     def calc_profit_ratio(self, rate: float) -> float:
         """Profit ratio of selling the whole position at `rate`, fees on both sides."""
@@ -168,7 +214,9 @@ class TradeSnapshot:
     @classmethod
     def from_trade(cls, trade: Any, orders: Iterable[Order]) -> TradeSnapshot:
         """Copy a trade (a models.Trade or anything with its attributes), given its orders."""
+        orders = list(orders)
         entries = sum(1 for order in orders if order.is_entry and order.filled > 0)
+        exits = sum(1 for order in orders if not order.is_entry and order.filled > 0)
         return cls(
             id=trade.id, pair=trade.pair, open_rate=trade.open_rate, open_date=trade.open_date,
             amount=trade.amount, stake_amount=trade.stake_amount, enter_tag=trade.enter_tag,
@@ -176,7 +224,12 @@ class TradeSnapshot:
             stop_loss=trade.stop_loss, initial_stop_loss=trade.initial_stop_loss,
             max_rate=trade.max_rate, min_rate=trade.min_rate, exit_reason=trade.exit_reason,
             open_trade_value=trade.open_trade_value, nr_of_successful_entries=entries,
-            is_short=trade.is_short, leverage=trade.leverage,
+            is_short=trade.is_short, leverage=trade.leverage, close_date=trade.close_date,
+            close_rate=trade.close_rate, close_profit=trade.close_profit,
+            close_profit_abs=trade.close_profit_abs, realized_profit=trade.realized_profit,
+            max_stake_amount=trade.max_stake_amount, nr_of_successful_exits=exits,
+            has_open_orders=any(order.is_open for order in orders),
+            stake_currency=trade.stake_currency,
         )  # fmt: skip
 
 
@@ -208,6 +261,7 @@ class IStrategy:
 
     process_only_new_candles: bool = True
     startup_candle_count: int = 0
+    ignore_buying_expired_candle_after: int = 0  # seconds; 0 takes every entry signal
 
     order_types: Mapping[str, Any] | OrderTypes = MappingProxyType({
         "entry": "limit", "exit": "limit", "stoploss": "limit", "stoploss_on_exchange": False,
@@ -217,12 +271,52 @@ class IStrategy:
 
     can_short: bool = False
     position_adjustment_enable: bool = False
+    # Freqtrade's /marketdir value; tradepilot has no way to set it, as /marketdir says.
+    market_direction: MarketDirection = MarketDirection.NONE
+
+    # Bound by the engine when it adopts the strategy (engine/strategy_runtime.py): the
+    # read-only wallets, and the running bot behind lock_pair & co.
+    wallets: StrategyWallets | None = None
+    stake_currency: str
+    stake_amount: float | str
+    max_open_trades: int
+    tradepilot_runtime: StrategyRuntime | None = None
+    # Set by the loader: where the strategy module's own `Trade` finds the runtime, and the
+    # effective parameter values by space ({"buy": {"buy_rsi": 30}}).
+    tradepilot_slot: RuntimeSlot | None = None
+    parameter_values: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
 
     # Candles, analysed frames, markets and tickers; bound by the engine (Engine.configure).
     dp: DataProvider
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.config: dict[str, Any] = dict(config or {})
+
+    # --- pair locks (Freqtrade's names; only while the bot runs the strategy) -------------
+
+    def _running(self, what: str) -> StrategyRuntime:
+        if self.tradepilot_runtime is None:
+            raise StrategyError(f"{what}: only while the bot runs the strategy")
+        return self.tradepilot_runtime
+
+    def lock_pair(self, pair: str, until: datetime, reason: str | None = None,
+                  side: str = "*") -> None:
+        """Keep `pair` from new entries until the candle after `until`."""
+        self._running("lock_pair").lock_pair(pair, until, reason, side, self.timeframe)
+
+    def unlock_pair(self, pair: str) -> None:
+        self._running("unlock_pair").unlock_pair(pair)
+
+    def unlock_reason(self, reason: str) -> None:
+        """Lift every active lock with this reason."""
+        self._running("unlock_reason").unlock_reason(reason)
+
+    def is_pair_locked(self, pair: str, *, candle_date: datetime | None = None,
+                       side: str = "*") -> bool:
+        """Whether `pair` is locked now, or at the open of the candle after `candle_date`."""
+        when = None if candle_date is None else timeframe_to_next_date(self.timeframe,
+                                                                       candle_date)
+        return self._running("is_pair_locked").is_pair_locked(pair, when)
 
     # --- settings ------------------------------------------------------------------------
 
@@ -266,6 +360,9 @@ class IStrategy:
     def informative_pairs(self) -> list[tuple[str, ...]]:
         """(pair, timeframe) candles to have besides the traded pairs' (`self.dp`)."""
         return []
+
+    def bot_start(self, **kwargs: Any) -> None:
+        """Called once when the strategy is loaded, before any candle is analysed."""
 
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         """Called once per iteration, before any pair is looked at."""
@@ -320,9 +417,10 @@ class IStrategy:
         """True cancels the open exit order before `unfilledtimeout.exit`."""
         return False
 
-    def order_filled(self, pair: str, trade: TradeSnapshot, order: OrderSnapshot | None,
+    def order_filled(self, pair: str, trade: TradeSnapshot, order: OrderInfo,
                      current_time: datetime, **kwargs: Any) -> None:
-        """Called when an order of `trade` has filled."""
+        """Called when an order of `trade` has filled, entries and exits (for an exit before
+        the trade is closed, as in Freqtrade's backtest)."""
 
 
 def _plain(value: Any) -> Any:

@@ -24,6 +24,8 @@ from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, 
 from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, record_intent
 from engine.settings import Settings
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
+from engine.strategy_order import OrderInfo
+from engine.strategy_runtime import bind_runtime
 from marketdata.timeframe import timeframe_to_minutes
 from store.models import ExitReason, Order, OrderStatus, Trade
 from store.store import Store
@@ -62,6 +64,9 @@ class Trader:
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
         self.settings = settings
         self.strategy = strategy
+        self.orders.unknown_fee_rate = settings.exchange.unknown_fee_rate
+        # The one place a strategy is given the running bot (engine/strategy_runtime.py).
+        self.runtime = bind_runtime(strategy, settings, self.store, self.clock)
         self.rules = ExitRules.from_strategy(strategy, settings.backtest.freqtrade_compat)
         self.order_types = strategy.resolved_order_types()
         self.timeouts = strategy.resolved_unfilledtimeout()
@@ -72,8 +77,10 @@ class Trader:
     # --- entries ---------------------------------------------------------------------------
 
     async def open_trade(self, pair: str, price: float, stake: float, order_type: OrderType,
-                         tag: str | None) -> Trade | None:
-        """Record the trade and its entry intent in one commit, then send the order."""
+                         tag: str | None, *, current_rate: float) -> Trade | None:
+        """Record the trade and its entry intent in one commit, then send the order. `price`
+        is the order's (limit) price, `current_rate` the market's entry-side price now: they
+        differ for an owner's entry at a price of their own."""
         now = self.clock.now()
         rules = self.exchange.rules(pair)
         price = self.exchange.round_price(pair, price)
@@ -99,7 +106,8 @@ class Trader:
                     order.client_order_id, order_type, amount, price)
         self.notifier.notify(events.EntryPlaced(
             trade_id=trade.id, pair=pair, amount=amount, price=price, stake_amount=amount * price,
-            stake_currency=rules.quote, order_type=order_type, enter_tag=tag, current_rate=price,
+            stake_currency=rules.quote, order_type=order_type, enter_tag=tag,
+            current_rate=current_rate,
             exchange=self.exchange.name, dry_run=self.settings.dry_run,
         ))  # fmt: skip
         await self._send(order)
@@ -224,7 +232,7 @@ class Trader:
             if change.fill_grew:
                 self._rebase_stop(trade)
             if change.newly_filled:
-                self._entry_filled(trade)
+                self._entry_filled(trade, order)
             elif change.newly_ended:
                 self._entry_gone(trade, order)
         elif change.newly_filled or (change.fill_grew and not order.is_open):
@@ -232,7 +240,7 @@ class Trader:
         elif change.newly_ended:
             self._exit_ended(trade, order)
 
-    def _entry_filled(self, trade: Trade) -> None:
+    def _entry_filled(self, trade: Trade, order: Order) -> None:
         logger.info("trade=%s pair=%s entry filled %.8g @ %.8g", trade.id, trade.pair,
                     trade.amount, trade.open_rate)
         self.notifier.notify(events.EntryFilled(
@@ -240,10 +248,13 @@ class Trader:
             open_rate=trade.open_rate, stake_amount=trade.stake_amount,
             stake_currency=trade.stake_currency, enter_tag=trade.enter_tag,
         ))  # fmt: skip
+        self._order_filled(trade, order)
+
+    def _order_filled(self, trade: Trade, order: Order) -> None:
         safe_call(trade.pair, self.strategy.order_filled, default=None,
                   log_once=self.log_once,
                   trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
-                  order=None, current_time=self.clock.now())
+                  order=OrderInfo.from_order(order), current_time=self.clock.now())
 
     def _entry_gone(self, trade: Trade, order: Order) -> None:
         reason = order.ft_cancel_reason or order.status
@@ -279,6 +290,8 @@ class Trader:
         rate = order.average or order.price
         closes = is_dust(trade, self.exchange.rules(trade.pair).amount_step)
         when = order.order_filled_date or self.clock.now()
+        # Before the close, as Freqtrade's backtest calls it (its live bot calls it after).
+        self._order_filled(trade, order)
         if closes:
             trade.close(rate, when, self.store.filled_orders(trade))
         self.store.write(trade)

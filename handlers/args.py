@@ -13,7 +13,7 @@ from core.errors import CommandError
 
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _PAIR = re.compile(r"[A-Z0-9._-]{1,20}/[A-Z0-9._-]{1,20}")
-_PAIR_PATTERN = re.compile(r"[A-Z0-9._*-]{1,20}/[A-Z0-9._*-]{1,20}")
+_PAIR_PATTERN = re.compile(r"[A-Z0-9._*+?|()\[\]-]{1,40}/[A-Z0-9._*+?|()\[\]-]{1,40}")
 MAX_IDS = 20
 
 

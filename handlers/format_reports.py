@@ -167,7 +167,8 @@ def config_text(config: Mapping[str, Any], dry_run: bool, state: str) -> str:
         field("Strategy", _code(config.get("strategy"))),
         field("Current state", _code(state)),
     ]
-    for label, path in (("Pairs", ("exchange", "pair_whitelist")),
+    for label, path in (("Strategy parameters", ("strategy_parameters",)),
+                        ("Pairs", ("exchange", "pair_whitelist")),
                         ("Force entry", ("force_entry_enable",)), ("Config source", ("source",))):
         value = _lookup(config, path)
         if value is not None:
@@ -190,3 +191,9 @@ def _show(value: Any) -> str:
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
     return json.dumps(value, default=str)
+
+
+def parameter_text(parameters: Mapping[str, Mapping[str, Any]]) -> str:
+    """A strategy's parameter values on one line: `buy: buy_rsi=30; sell: sell_rsi=70`."""
+    return "; ".join(f"{space}: " + ", ".join(f"{name}={value}" for name, value in values.items())
+                     for space, values in parameters.items())

@@ -24,13 +24,13 @@ from engine.events import (
     ExitPlaced,
     GlobalProtectionTriggered,
     ProtectionTriggered,
+    ReplayLapStarted,
     Startup,
-    StateChanged,
     WarningNotice,
 )
 from engine.settings import Settings
 from handlers.format import amount, coin, duration, esc, field, pct, rate, split_message, when
-from handlers.format_reports import mode_banner
+from handlers.format_reports import mode_banner, parameter_text
 from store.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -173,8 +173,12 @@ def _error(event: ErrorNotice, _prefix: str) -> str:
     return f"❌ <b>Error:</b> {esc(event.text)}"
 
 
-def _state(event: StateChanged, _prefix: str) -> str:
-    return f"<b>Status:</b> {esc(event.text)}"
+def _replay_lap(event: ReplayLapStarted, _prefix: str) -> str:
+    return (f"🔁 <b>Offline demo:</b> the bundled candles ({when(event.data_first)} to "
+            f"{when(event.data_last)} UTC) ran out, so the replay starts over: lap "
+            f"{event.lap} from {when(event.starts)} UTC. The same candles follow on, each "
+            "pair's prices scaled to continue from its last close. Open trades carry on at "
+            "those prices; nothing was closed.")
 
 
 def _startup(event: Startup, _prefix: str) -> str:
@@ -195,6 +199,8 @@ def _startup(event: Startup, _prefix: str) -> str:
         field("Open trades", str(event.open_trades)),
         field("Reconciliation", esc(event.reconciled)),
     ]
+    if event.parameters:
+        lines.append(field("Parameters", esc(parameter_text(event.parameters))))
     return "\n".join(lines)
 
 
@@ -209,6 +215,6 @@ _FORMATTERS: dict[type[Event], Callable[[Any, str], str]] = {
     GlobalProtectionTriggered: _global_protection,
     WarningNotice: _warning,
     ErrorNotice: _error,
-    StateChanged: _state,
+    ReplayLapStarted: _replay_lap,
     Startup: _startup,
 }

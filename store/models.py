@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     CharField,
@@ -25,6 +26,8 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    NodeList,
+    SqliteDatabase,
     TextField,
 )
 
@@ -112,6 +115,19 @@ class UTCDateTimeField(Field):
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+class UniqueIdField(AutoField):
+    """A key the database never hands out twice. SQLite gives a new row the highest rowid
+    plus one, so deleting the newest trade would let the next one take its id (and its place
+    in the owner's chat history) unless the key is AUTOINCREMENT; PostgreSQL's SERIAL and
+    MySQL's AUTO_INCREMENT never reuse a key, so only SQLite's DDL changes."""
+
+    def ddl(self, ctx: Any) -> NodeList:
+        node = super().ddl(ctx)
+        if isinstance(db.obj, SqliteDatabase):
+            return NodeList((node, SQL("AUTOINCREMENT")))
+        return node
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -123,7 +139,7 @@ class KeyValue(BaseModel):
 
 
 class Trade(BaseModel):
-    id = AutoField()
+    id = UniqueIdField()
     exchange = CharField()
     pair = CharField(index=True)
     base_currency = CharField()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import Database, FloatField
+from peewee import Database, FloatField, SqliteDatabase
 from playhouse.db_url import connect
 from playhouse.migrate import SchemaMigrator, migrate
 
 from store.keyvalues import read_value, write_value
-from store.models import TABLES, db
+from store.models import TABLES, Trade, db
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+_SQLITE_KEY = '"id" INTEGER NOT NULL PRIMARY KEY'
 
 
 def _migrate_1_to_2(database: Database, migrator: SchemaMigrator) -> None:
@@ -21,7 +22,29 @@ def _migrate_1_to_2(database: Database, migrator: SchemaMigrator) -> None:
         migrate(migrator.add_column("orders", "fee_base", FloatField(default=0.0)))
 
 
-MIGRATIONS = {2: _migrate_1_to_2}
+def _migrate_2_to_3(database: Database, migrator: SchemaMigrator) -> None:
+    """Schema 3 never hands a trade id out twice (`models.UniqueIdField`). SQLite cannot
+    change a key in place: the trades table is built again with an AUTOINCREMENT key, rows
+    and ids copied as they are. Foreign keys are off meanwhile (`open_database`), so
+    dropping the old table does not cascade to the orders, which keep pointing at "trades"."""
+    if not isinstance(database, SqliteDatabase):
+        return
+    (create,) = database.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'trades'").fetchone()
+    if f"{_SQLITE_KEY} AUTOINCREMENT" in create or _SQLITE_KEY not in create:
+        return
+    rebuilt = create.replace('CREATE TABLE "trades"', 'CREATE TABLE "trades_rebuilt"', 1)
+    database.execute_sql(rebuilt.replace(_SQLITE_KEY, f"{_SQLITE_KEY} AUTOINCREMENT", 1))
+    database.execute_sql('INSERT INTO "trades_rebuilt" SELECT * FROM "trades"')
+    database.execute_sql('DROP TABLE "trades"')
+    database.execute_sql('ALTER TABLE "trades_rebuilt" RENAME TO "trades"')
+    database.create_tables([Trade], safe=True)  # the indexes went with the old table
+    broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration to schema 3 left orders without their trade: {broken}")
+
+
+MIGRATIONS = {2: _migrate_1_to_2, 3: _migrate_2_to_3}
 
 
 def init_db(url: str) -> Database:
@@ -39,12 +62,22 @@ def open_database(database: Database) -> Database:
     db.initialize(database)
     database.connect(reuse_if_open=True)
     version = _stored_version(database, set(database.get_tables()))
-    with database.atomic():
-        database.create_tables(TABLES, safe=True)
-        migrator = SchemaMigrator.from_database(database)
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[target](database, migrator)
-        write_value(database, "schema_version", str(SCHEMA_VERSION))
+    # SQLite takes this switch only outside a transaction; a table rebuilt by a migration must
+    # not cascade its drop to the rows that point at it.
+    enforced = isinstance(database, SqliteDatabase) and version < SCHEMA_VERSION \
+        and bool(database.execute_sql("PRAGMA foreign_keys").fetchone()[0])
+    if enforced:
+        database.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        with database.atomic():
+            database.create_tables(TABLES, safe=True)
+            migrator = SchemaMigrator.from_database(database)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](database, migrator)
+            write_value(database, "schema_version", str(SCHEMA_VERSION))
+    finally:
+        if enforced:
+            database.execute_sql("PRAGMA foreign_keys = ON")
     return database
 
 

@@ -63,8 +63,10 @@ def make_engine(tmp_path: Path | None = None, *, settings_overrides: dict[str, A
         strategy = strategy_for(settings)
     else:
         strategy.apply_overrides(settings.strategy_overrides())
+    notifier = notifier or LogNotifier()
     if partial_fill_ratio is None:
-        exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database))
+        exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database),
+                                  notifier)
     else:
         market = OfflineMarket.from_files(offline_datadir(settings),
                                           settings.exchange.pair_whitelist,
@@ -75,8 +77,7 @@ def make_engine(tmp_path: Path | None = None, *, settings_overrides: dict[str, A
                                  partial_fill_ratio=partial_fill_ratio)
     if wrap is not None:
         exchange = wrap(exchange)
-    return build_commands(settings, strategy, exchange, clock, notifier or LogNotifier(),
-                          store, reloader)
+    return build_commands(settings, strategy, exchange, clock, notifier, store, reloader)
 
 
 async def run_for(commands: Commands, clock: ManualClock, iterations: int,

@@ -529,7 +529,7 @@ def test_timerange_keeps_the_startup_candles_before_its_start(
 
 @pytest.mark.parametrize(("options", "message"), [
     (["--timerange", "2024-01-02"], "--timerange: expected YYYYMMDD-YYYYMMDD"),
-    (["--timerange", "20240103-20240102"], "the end must come after the start"),
+    (["--timerange", "20240103-20240102"], "--timerange: the end comes before the start"),
     (["--fee", "0.5"], "--fee: expected a ratio per side"),
     (["--pairs", "ETH/USDT"], "--pairs: ETH/USDT: expected pairs like ETH/BTC"),
     (["--pairs", "LTC/BTC"], "no 5m candles for LTC/BTC"),

@@ -173,10 +173,59 @@ async def test_create_order_timeout_before_the_exchange_got_it_is_not_placed_and
     with pytest.raises(OrderNotPlaced, match="placing it again is safe"):
         await exchange.create_order(buy(0.2, 0.09, client_id="tp-9"))
     assert server.orders() == []
-    assert sleep.delays == [0.5, 1.0, 2.0, 4.0]  # every lookup said "absent"
+    # Every lookup said "absent", until Binance's 10 s recvWindow plus 2 s had passed.
+    assert sleep.delays == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
 
     await exchange.create_order(buy(0.2, 0.09, client_id="tp-9"))
     assert len(server.orders()) == 1
+
+
+class ClockSleep:
+    """The venue's pauses, on the fake's clock: the exchange sees the time pass."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        self.clock.advance(timedelta(seconds=delay))
+
+
+@pytest.mark.parametrize("late", [0.5, 3.0, 6.0, 9.0, 9.9])
+async def test_a_create_the_exchange_executes_late_within_its_recv_window_is_found(
+    server: FakeExchangeServer, clock: ManualClock, late: float
+) -> None:
+    """Four lookups over 7.5 s took a create placed 9 s after it was sent for never placed:
+    the trade was deleted while its order filled on the exchange."""
+    sleep = ClockSleep(clock)
+    exchange = server.ccxt_exchange(sleep=sleep)
+    await exchange.load_markets()
+    server.late_by = timedelta(seconds=late)
+    server.inject(ORDER, Fault.EXECUTED_LATE, method="POST")
+
+    snapshot = await exchange.create_order(buy(0.2, 0.09, client_id="tp-late"))
+
+    (placed,) = server.orders()
+    assert snapshot.order_id == str(placed.order_id)
+    assert snapshot.client_order_id == "tp-late"
+    assert server.count(ORDER, "POST") == 1
+
+
+async def test_a_create_past_its_recv_window_is_called_not_placed_only_after_the_window(
+    server: FakeExchangeServer, clock: ManualClock
+) -> None:
+    sleep = ClockSleep(clock)
+    exchange = server.ccxt_exchange(sleep=sleep)
+    await exchange.load_markets()
+    server.late_by = timedelta(seconds=10.5)  # Binance drops it: past the 10 s recvWindow
+    server.inject(ORDER, Fault.EXECUTED_LATE, method="POST")
+
+    with pytest.raises(OrderNotPlaced):
+        await exchange.create_order(buy(0.2, 0.09, client_id="tp-never"))
+
+    assert sum(sleep.delays) >= 12.0
+    assert server.orders() == []
 
 
 async def test_create_order_stays_unknown_when_the_lookups_fail_too(

@@ -6,13 +6,14 @@ trend as an informative pair filtering three alts (EthTrendFilter), and `@inform
 
 Runs `bot.py backtest` as a user would, on the fixtures' data directory (the 5m parity candles
 and their 1h resamples), and compares the export with the oracle's list by the rules of
-shared/parity/README.md. Until the `freqtrade.*` import hook lands, the strategy file's one
-`from freqtrade.strategy import ...` line is replaced by ours.
+shared/parity/README.md. The strategy files run unchanged, `from freqtrade.strategy import ...`
+included.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,33 +25,28 @@ from tests.test_backtest_parity import PARITY, differences
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "freqtrade_parity"
 CASES = {
-    "InformativeTrend1h": ("informative_trend_1h.py", "informative"),
-    "EthTrendFilter": ("eth_trend_filter.py", "merge_informative_pair"),
-    "EthHourlyCallbacks": ("eth_hourly_callbacks.py", "informative"),
+    "InformativeTrend1h": "informative_trend_1h.py",
+    "EthTrendFilter": "eth_trend_filter.py",
+    "EthHourlyCallbacks": "eth_hourly_callbacks.py",
 }
 
 
-def ported(tmp_path: Path, filename: str, helper: str) -> Path:
-    source = (FIXTURES / "strategies" / filename).read_text(encoding="utf-8")
-    line = f"from freqtrade.strategy import IStrategy, {helper}"
-    assert line in source
+def strategy_folder(tmp_path: Path, filename: str) -> Path:
+    """The strategy file exactly as Freqtrade ran it, in a folder of its own."""
     folder = tmp_path / "strategy"
     folder.mkdir()
-    (folder / filename).write_text(
-        source.replace(line, f"from engine.informative import {helper}\n"
-                             "from engine.strategy import IStrategy"), encoding="utf-8")
+    shutil.copy(FIXTURES / "strategies" / filename, folder / filename)
     return folder
 
 
 @pytest.mark.parametrize("strategy", sorted(CASES))
 def test_the_informative_strategy_trades_as_freqtrade_one_for_one(tmp_path: Path,
                                                                   strategy: str) -> None:
-    filename, helper = CASES[strategy]
     export = tmp_path / "trades.json"
     command = [
         sys.executable, "bot.py", "backtest", "--config",
         str(FIXTURES / "configs" / f"{strategy}.json"), "--strategy", strategy,
-        "--strategy-path", str(ported(tmp_path, filename, helper)),
+        "--strategy-path", str(strategy_folder(tmp_path, CASES[strategy])),
         "--datadir", str(FIXTURES / "data"), "--markets", str(PARITY / "markets.json"),
         "--fee", "0.001", "--export", str(export),
     ]  # fmt: skip

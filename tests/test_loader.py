@@ -87,18 +87,17 @@ def test_strategy_without_stoploss_loads_when_the_config_sets_it(tmp_path: Path)
     assert load_strategy("MyStrategy", tmp_path, {"stoploss": -0.2}).stoploss == -0.2
 
 
-def test_a_freqtrade_strategy_loads_with_only_its_import_line_changed(tmp_path: Path) -> None:
+def test_a_freqtrade_strategy_loads_unchanged_and_with_the_one_line_port(tmp_path: Path) -> None:
     source = (FIXTURES / "ema_rsi_cross.py.txt").read_text(encoding="utf-8")
     assert "from freqtrade.strategy import IStrategy" in source
-    (tmp_path / "ema_rsi_cross.py").write_text(source, encoding="utf-8")
-    assert "expected `from engine.strategy import IStrategy`" in refused(tmp_path, "EmaRsiCross")
     ported = source.replace("from freqtrade.strategy import IStrategy",
                             "from engine.strategy import IStrategy")
-    (tmp_path / "ema_rsi_cross.py").write_text(ported, encoding="utf-8")
-    strategy = load_strategy("EmaRsiCross", tmp_path, {})
-    assert isinstance(strategy, IStrategy)
-    assert (strategy.stoploss, strategy.startup_candle_count) == (-0.05, 30)
-    assert strategy.resolved_order_types().stoploss == "limit"
+    for text in (source, ported):
+        (tmp_path / "ema_rsi_cross.py").write_text(text, encoding="utf-8")
+        strategy = load_strategy("EmaRsiCross", tmp_path, {})
+        assert isinstance(strategy, IStrategy)
+        assert (strategy.stoploss, strategy.startup_candle_count) == (-0.05, 30)
+        assert strategy.resolved_order_types().stoploss == "limit"
 
 
 def test_edited_strategy_file_is_read_again_on_the_next_load(
@@ -201,10 +200,9 @@ def test_class_missing_required_methods_is_refused(tmp_path: Path) -> None:
                 return dataframe
     """), encoding="utf-8")
     assert refused(tmp_path, "Half") == (
-        "strategy: Half does not define populate_entry_trend, populate_exit_trend "
-        "(Freqtrade v2 names: rename populate_buy_trend -> populate_entry_trend); expected "
-        "populate_indicators, populate_entry_trend, populate_exit_trend(self, dataframe, "
-        "metadata)")
+        "strategy: Half does not define populate_exit_trend; expected populate_indicators, "
+        "populate_entry_trend, populate_exit_trend(self, dataframe, metadata) (or Freqtrade's "
+        "populate_buy_trend / populate_sell_trend)")
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -219,7 +217,7 @@ def test_class_missing_required_methods_is_refused(tmp_path: Path) -> None:
     ("timeframe = None", 'MyStrategy.timeframe: not set; expected `timeframe = "5m"`'),
     ('order_types = {"entry": "stop"}', "MyStrategy.order_types.entry: expected one of limit, "
                                         "market, got 'stop'"),
-    ('order_types = {"buy": "limit"}', "MyStrategy.order_types.buy: unknown key"),
+    ('order_types = {"buy_now": "limit"}', "MyStrategy.order_types.buy_now: unknown key"),
     ('order_types = {"stoploss_on_exchange": True}',
      "MyStrategy.order_types.stoploss_on_exchange: not supported yet"),
     ('unfilledtimeout = {"entry": 10, "unit": "hours"}',

@@ -22,8 +22,8 @@ from engine.events import (
     ExitPlaced,
     GlobalProtectionTriggered,
     ProtectionTriggered,
+    ReplayLapStarted,
     Startup,
-    StateChanged,
     WarningNotice,
 )
 from handlers.notify import TelegramNotifier, format_event
@@ -105,7 +105,7 @@ EVENTS: list[Event] = [
     GlobalProtectionTriggered(T0, "MaxDrawdown > 10%"),
     WarningNotice("balance <low> & falling"),
     ErrorNotice("boom </b>"),
-    StateChanged("paused", "Paused."),
+    ReplayLapStarted(2, T0, T0 - timedelta(days=20), T0 - timedelta(minutes=5)),
     Startup(True, "offline", "S", "5m", "0.05", "BTC", 3, {"0": 0.04, "30": 0.02}, -0.1, False,
             ("ETH/BTC",), "running", 0, "checked 0 open orders"),
 ]
@@ -136,10 +136,11 @@ def test_the_startup_message_says_live_or_dry_run_first(dry_run: bool, mode: str
 
 def test_notification_settings_on_silent_off_and_per_exit_reason(database: Database) -> None:
     notifier = notifier_for({"telegram": {"notification_settings": {
-        "warning": "silent", "status": "off", "exit_fill": {"stop_loss": "off", "roi": "silent"},
+        "warning": "silent", "startup": "off", "exit_fill": {"stop_loss": "off", "roi": "silent"},
     }}})
     notifier.notify(WarningNotice("w"))
-    notifier.notify(StateChanged("paused", "p"))
+    notifier.notify(Startup(True, "offline", "S", "5m", "0.05", "BTC", 3, {}, -0.1, False, (),
+                            "running", 0, "ok"))
     notifier.notify(exit_fill("stop_loss", -0.05))
     notifier.notify(exit_fill("roi"))
     notifier.notify(exit_fill("force_exit"))

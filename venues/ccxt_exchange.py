@@ -6,26 +6,26 @@
 - Reads and cancels are retried on `TemporaryError` with exponential backoff
   (`backoff_base * 2**n` seconds through the injected `sleep`), then the error surfaces.
 - A create is never sent twice. When its outcome is unknown (timeout, dropped connection) the
-  order is looked up by its client order id, several times with backoff: found, it is returned;
-  absent every time, `OrderNotPlaced` says placing it again is safe; the lookups failing,
-  `OrderStateUnknown` leaves it to the engine's reconciliation.
+  order is looked up by its client order id, with backoff, until the exchange can no longer
+  execute the request (its recvWindow): found, it is returned; still absent after that,
+  `OrderNotPlaced` says placing it again is safe; the lookups failing, `OrderStateUnknown`
+  leaves it to the engine's reconciliation.
 - Tickers are cached for `ticker_ttl` seconds of the injected clock: one request per iteration.
 - Markets are loaded by the first `load_markets()`, and reloaded by a later call once older
   than `markets_refresh_minutes`; the engine calls it every iteration.
-- Every ccxt dict is parsed once, here, into `OrderSnapshot` / `Ticker` / `Balance`.
+- Every ccxt dict is parsed once into `OrderSnapshot` / `Ticker` / `Balance`
+  (venues/ccxt_parse.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import ccxt.async_support as ccxt_async
 import pandas as pd
 
 from core.clock import Clock
@@ -40,14 +40,14 @@ from core.errors import (
 )
 from marketdata.candles import frame_from_rows
 from venues import precision
+from venues.ccxt_client import build_client
+from venues.ccxt_parse import number, order_snapshot, ticker_snapshot
 from venues.exchange import (
     Balance,
-    ExchangeOrderStatus,
     MarketRules,
     Operation,
     OrderRequest,
     OrderSnapshot,
-    OrderType,
     Rounding,
     Ticker,
     classify,
@@ -60,12 +60,12 @@ T = TypeVar("T")
 # Exchanges whose fetch_order finds an order by client id directly (with this param); the
 # others are searched in their open and recent closed orders.
 CLIENT_ID_LOOKUP_PARAMS = {"binance": "origClientOrderId", "binanceus": "origClientOrderId"}
-# ccxt's "canceling" is an order still on the book; anything unknown is treated the same way,
-# so it keeps being watched rather than being taken for done.
-_STATUSES: dict[str, ExchangeOrderStatus] = {
-    "open": "open", "closed": "closed", "canceled": "canceled", "expired": "expired",
-    "rejected": "rejected",
-}  # fmt: skip
+# A create whose answer was lost is looked up until the exchange can no longer execute it:
+# the request's recvWindow where the exchange has one (Binance), else this long; plus a margin
+# for the difference of the two clocks. Lookups pause at most this long in between.
+DEFAULT_EXECUTION_WINDOW_SECONDS = 60.0
+CLOCK_MARGIN_SECONDS = 2.0
+MAX_LOOKUP_PAUSE_SECONDS = 4.0
 
 
 class CcxtExchange:
@@ -86,8 +86,10 @@ class CcxtExchange:
         markets_refresh_minutes: int = 60,
         ticker_ttl: float = 2.0,
         client_id_lookup: bool = True,
+        execution_window: float | None = None,
+        log_responses: bool = False,
     ) -> None:
-        self._ccxt = _build(name, ccxt_config, api_key, secret, password)
+        self._ccxt = build_client(name, ccxt_config, api_key, secret, password)
         self._clock = clock
         self._retries = retries
         self._backoff_base = backoff_base
@@ -95,9 +97,11 @@ class CcxtExchange:
         self._markets_refresh = timedelta(minutes=markets_refresh_minutes)
         self._ticker_ttl = timedelta(seconds=ticker_ttl)
         self._lookup_param = CLIENT_ID_LOOKUP_PARAMS.get(name) if client_id_lookup else None
+        self._window = execution_window
         self._rules: dict[str, MarketRules] = {}
         self._markets_loaded_at: datetime | None = None
         self._tickers: dict[str, tuple[datetime, Ticker]] = {}
+        self._log_responses = log_responses
 
     @property
     def name(self) -> str:
@@ -188,7 +192,7 @@ class CcxtExchange:
         if missing:
             raw = await self._raw_tickers(missing)
             for pair in missing:
-                ticker = _ticker(pair, raw.get(pair), now)
+                ticker = ticker_snapshot(pair, raw.get(pair), now)
                 if ticker is not None:
                     self._tickers[pair] = (now, ticker)
         return {p: self._tickers[p][1] for p in pairs if self._ticker_fresh(p, now)}
@@ -217,9 +221,10 @@ class CcxtExchange:
 
     async def fetch_balance(self) -> dict[str, Balance]:
         raw = await self._retrying("read", self._ccxt.fetch_balance)
+        self._logged("fetch_balance", raw.get("total"))
         return {
-            currency: Balance(currency, _float(raw[currency].get("free")),
-                              _float(raw[currency].get("used")), _float(raw[currency].get("total")))
+            currency: Balance(currency, number(raw[currency].get("free")),
+                              number(raw[currency].get("used")), number(raw[currency].get("total")))
             for currency in raw.get("total") or {}
             if isinstance(raw.get(currency), dict)
         }  # fmt: skip
@@ -255,10 +260,24 @@ class CcxtExchange:
         return self._order(raw, request)
 
     async def _resolve_unknown(self, request: OrderRequest) -> OrderSnapshot:
-        """Find a create whose answer was lost; never send it again from here."""
+        """Find a create whose answer was lost; never send it again from here.
+
+        "Not found" proves nothing while the exchange may still execute the request: Binance
+        takes a request until its `recvWindow` has passed since the request's timestamp, and
+        one stuck in its gateway can be placed seconds after the client gave up. So lookups
+        go on until that window (plus a margin for the two clocks) has passed, counted as the
+        pauses taken, which is less than the time that really passed; only then does a last
+        "not found" mean the order was never placed.
+        """
+        window = self._execution_window() + CLOCK_MARGIN_SECONDS
         outcome: ExchangeError | None = None
-        for attempt in range(max(self._retries, 1)):
-            await self._sleep(self._delay(attempt))
+        waited = 0.0
+        attempt = 0
+        while attempt < max(self._retries, 1) or waited < window:
+            pause = min(self._delay(attempt), MAX_LOOKUP_PAUSE_SECONDS)
+            await self._sleep(pause)
+            waited += pause
+            attempt += 1
             try:
                 found = await self._find_by_client_id(request.pair, request.client_order_id)
             except (OrderNotFound, TemporaryError) as error:
@@ -301,6 +320,15 @@ class CcxtExchange:
                 if raw.get("clientOrderId") == client_order_id:
                     return self._order(raw)
         raise OrderNotFound(f"{pair}: no order with client id {client_order_id} on {self.name}")
+
+    def _execution_window(self) -> float:
+        """Seconds after sending during which the exchange may still execute a request."""
+        if self._window is not None:
+            return self._window
+        recv_window = (self._ccxt.options or {}).get("recvWindow")
+        if isinstance(recv_window, int | float) and recv_window > 0:
+            return float(recv_window) / 1000
+        return DEFAULT_EXECUTION_WINDOW_SECONDS
 
     async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot:
         raw = await self._retrying("cancel_order", self._ccxt.cancel_order, order_id, pair)
@@ -345,132 +373,12 @@ class CcxtExchange:
 
     # --- parsing ------------------------------------------------------------------------
 
+    def _logged(self, what: str, raw: Any) -> None:
+        """exchange.log_responses: the exchange's answers in the log, as Freqtrade logs them
+        (at INFO, so they show without -v)."""
+        if self._log_responses:
+            logger.info("%s answer %s: %s", self.name, what, raw)
+
     def _order(self, raw: Mapping[str, Any], request: OrderRequest | None = None) -> OrderSnapshot:
-        """A ccxt order dict as a snapshot; an answer without details is completed from the
-        request that produced it."""
-        amount = _float(raw.get("amount")) or (request.amount if request else 0.0)
-        filled = _float(raw.get("filled"))
-        remaining = raw.get("remaining")
-        average = _float(raw.get("average")) or None
-        fee_cost, fee_currency = _fee(raw)
-        return OrderSnapshot(
-            order_id=str(raw["id"]),
-            client_order_id=_client_id(raw, request),
-            pair=raw.get("symbol") or (request.pair if request else ""),
-            side=raw.get("side") or (request.side if request else "buy"),
-            order_type=_order_type(raw, request),
-            status=_STATUSES.get(raw.get("status") or "open", "open"),
-            amount=amount,
-            filled=filled,
-            remaining=max(amount - filled, 0.0) if remaining is None else float(remaining),
-            price=_float(raw.get("price")) or None,
-            average=average,
-            cost=_float(raw.get("cost")) or filled * (average or 0.0),
-            fee_cost=fee_cost,
-            fee_currency=fee_currency,
-            timestamp=_time(raw.get("timestamp")) or self._clock.now(),
-            last_update=_time(raw.get("lastUpdateTimestamp") or raw.get("lastTradeTimestamp")),
-        )  # fmt: skip
-
-
-def exchange_class(name: str) -> Any:
-    """ccxt's async class for the exchange `name`; a ConfigError naming the key if none."""
-    if name not in ccxt_async.exchanges:
-        raise ConfigError(f"exchange.name: ccxt does not know an exchange called {name!r}")
-    return getattr(ccxt_async, name)
-
-
-def _build(name: str, config: Mapping[str, Any], api_key: str | None, secret: str | None,
-           password: str | None) -> Any:
-    settings = _plain(config)
-    # ccxt logs each request with its headers, the API key among them, at DEBUG (and prints
-    # them when verbose): its records go through a logger of ours that never passes DEBUG.
-    wire = logging.getLogger(f"{__name__}.wire")
-    wire.setLevel(logging.INFO)
-    # Rate limiting stays on whatever the config says.
-    settings |= {"enableRateLimit": True, "verbose": False, "logger": wire}
-    credentials = {"apiKey": api_key, "secret": secret, "password": password}
-    settings |= {key: value for key, value in credentials.items() if value}
-    exchange = exchange_class(name)(settings)
-    exchange.on_json_response = _strict_json
-    exchange.on_rest_response = _json_answers_only
-    return exchange
-
-
-def _json_answers_only(code: int, reason: str, url: str, method: str, headers: Any, body: Any,
-                       request_headers: Any, request_body: Any) -> Any:
-    """ccxt's response hook: a successful answer that is not JSON at all (a proxy's or a
-    maintenance page with status 200) would be parsed as text into an empty balance, NaN
-    candles or an order without an id. It fails the call instead, as broken JSON does; error
-    statuses go on to ccxt's own status mapping."""
-    text = body.strip() if isinstance(body, str) else ""
-    if 200 <= code < 300 and text and text[0] not in "{[":
-        where = url.split("?", 1)[0]
-        raise ccxt_async.BadResponse(f"{method} {where}: answer is not JSON: {text[:80]!r}")
-    return body
-
-
-def _strict_json(body: str) -> Any:
-    """ccxt's JSON hook, made strict: ccxt passes a body it cannot parse on as text, which then
-    parses into empty markets, NaN candles or an order without an id. A broken answer must fail
-    the call instead (BadResponse: retried on reads, "state unknown" on a create)."""
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise ccxt_async.BadResponse(f"unreadable JSON answer: {body[:80]!r}") from exc
-
-
-def _plain(value: Any) -> Any:
-    """Read-only mappings from Settings as the plain dicts ccxt's deep_extend expects."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _float(value: Any) -> float:
-    return 0.0 if value is None else float(value)
-
-
-def _time(ms: Any) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(int(ms) / 1000, UTC)
-
-
-def _client_id(raw: Mapping[str, Any], request: OrderRequest | None) -> str | None:
-    # A binance cancel answers with a fresh clientOrderId and the order's own as origClientOrderId.
-    info = raw.get("info")
-    original = info.get("origClientOrderId") if isinstance(info, Mapping) else None
-    found = original or raw.get("clientOrderId")
-    return str(found) if found else (request.client_order_id if request else None)
-
-
-def _order_type(raw: Mapping[str, Any], request: OrderRequest | None) -> OrderType:
-    kind = raw.get("type") or (request.order_type if request else None)
-    return "market" if kind == "market" else "limit"
-
-
-def _fee(raw: Mapping[str, Any]) -> tuple[float | None, str | None]:
-    """Total fee in the currency of the first fee entry (ccxt lists one entry per fill)."""
-    entries = [f for f in (raw.get("fees") or [raw.get("fee")]) if f and f.get("cost") is not None]
-    if not entries:
-        return None, None
-    currency = entries[0].get("currency")
-    return sum(float(f["cost"]) for f in entries if f.get("currency") == currency), currency
-
-
-def _ticker(pair: str, raw: Mapping[str, Any] | None, now: datetime) -> Ticker | None:
-    """A live ticker is one instant, so open/high/low are the last price (see `Ticker`)."""
-    if not raw:
-        return None
-    bid, ask = raw.get("bid"), raw.get("ask")
-    last = raw.get("last") or raw.get("close")
-    if last is None and bid and ask:
-        last = (float(bid) + float(ask)) / 2
-    if last is None:
-        logger.warning("ticker pair=%s has no price: %s", pair, raw)
-        return None
-    price = float(last)
-    bid_price, ask_price = float(bid or price), float(ask or price)
-    when = _time(raw.get("timestamp")) or now
-    return Ticker(pair, when, bid_price, ask_price, price, price, price, price)
+        self._logged("order", raw)
+        return order_snapshot(raw, request, self._clock.now())

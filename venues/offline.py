@@ -6,6 +6,14 @@ one with the latest open time <= now: its open is the price (bid = ask = last) a
 open/high/low are the ticker's range, so exits decided on a replayed ticker see the same candle
 a Freqtrade backtest sees. `fetch_ohlcv` returns only candles that have closed by `now`.
 
+The offline demo replays the candles in laps (`loop=True`): when the clock passes the last
+candle, the same candles come again, moved on by the length of the data, so the next candle
+opens one timeframe after the last one, and with each pair's prices scaled by its last close
+over its first open, so the first candle of a lap opens where the last one closed. Each lap
+repeats the data's moves (every return, every candle's shape) from where the market stood:
+indicators see no jump and an open trade carries on at a price that follows on. `on_lap` hears
+of each new lap. Backtests never loop: their data ends where it ends.
+
 Backtests call `fetch_tickers` once per candle while the clock moves one candle at a time, so
 each pair keeps a cursor on its current candle and checks it and the next one before a binary
 search; the clock of the offline demo (or a test) may jump anywhere, and then the search finds
@@ -17,8 +25,8 @@ from __future__ import annotations
 import json
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -54,11 +62,14 @@ class _Series:
     `array`s (8 bytes a value) for the per-candle ticker lookup, where numpy's per-element
     overhead would dominate."""
 
-    __slots__ = ("_at", "_highs", "_lows", "_opens", "_prices", "opens_ns", "values")
+    __slots__ = ("_at", "_highs", "_lows", "_opens", "_prices", "lap_ratio", "opens_ns",
+                 "values")
 
     def __init__(self, opens_ns: np.ndarray, values: np.ndarray) -> None:
         self.opens_ns = opens_ns
         self.values = values
+        # What a lap multiplies the prices by: its first open continues the last close.
+        self.lap_ratio = float(values[-1, 3] / values[0, 0]) if values[0, 0] > 0 else 1.0
         self._opens = array("q", opens_ns.tolist())
         self._prices, self._highs, self._lows = (array("d", column.tolist())
                                                  for column in values[:, :3].T)
@@ -91,6 +102,17 @@ class _Series:
         return index
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayLap:
+    """A new lap of the looped replay: its number (the first replay is lap 1), when it
+    starts, and the data window it replays again."""
+
+    number: int
+    starts: datetime
+    data_first: datetime
+    data_last: datetime
+
+
 def _ns(when: datetime) -> int:
     """ns since the epoch, in integers so no float rounding moves a candle boundary."""
     delta = when.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
@@ -110,6 +132,9 @@ class OfflineMarket:
         timeframe: str,
         markets: list[dict[str, Any]],
         clock: Clock,
+        *,
+        loop: bool = False,
+        on_lap: Callable[[ReplayLap], None] | None = None,
     ) -> None:
         self._clock = clock
         self._timeframe = timeframe
@@ -128,6 +153,15 @@ class OfflineMarket:
         }
         self._last_now: datetime | None = None
         self._last_now_ns = 0
+        self._loop = loop and bool(self._series)
+        self._on_lap = on_lap
+        if self._loop:
+            self._origin_ns = min(int(s.opens_ns[0]) for s in self._series.values())
+            self._end_ns = max(int(s.opens_ns[-1]) for s in self._series.values()) + self._step_ns
+            self._span_ns = self._end_ns - self._origin_ns
+            # A run that starts on a lap's first candle (a fresh lap) announces it; one that
+            # resumes inside a lap does not announce it again.
+            self._lap_seen = self._lap(_ns(clock.now()) - self._step_ns)
         # ccxt's rounding is a pure function of the fixed markets and its arguments, and the
         # engine and the paper exchange round the same prices and amounts again and again.
         self._rounded: dict[tuple[str, float, Rounding | None], float] = {}
@@ -140,6 +174,9 @@ class OfflineMarket:
         timeframe: str,
         markets_path: Path | str,
         clock: Clock,
+        *,
+        loop: bool = False,
+        on_lap: Callable[[ReplayLap], None] | None = None,
     ) -> OfflineMarket:
         """Candle files of `pairs` in `datadir` plus a `{"markets": [...]}` JSON file."""
         try:
@@ -148,7 +185,8 @@ class OfflineMarket:
             raise ConfigError(
                 f"markets file {markets_path}: expected JSON with a 'markets' list ({exc})"
             ) from exc
-        return cls(load_pair_data(datadir, pairs, timeframe), timeframe, markets, clock)
+        return cls(load_pair_data(datadir, pairs, timeframe), timeframe, markets, clock,
+                   loop=loop, on_lap=on_lap)
 
     @property
     def name(self) -> str:
@@ -229,17 +267,38 @@ class OfflineMarket:
             self._rounded[key] = rounded
         return rounded
 
+    def _lap(self, now_ns: int) -> int:
+        """Which lap of the replay `now_ns` is in: 0 for the data itself (and before it)."""
+        if not self._loop or now_ns < self._end_ns:
+            return 0
+        return (now_ns - self._origin_ns) // self._span_ns
+
+    def _announce(self, lap: int) -> None:
+        if lap <= self._lap_seen:
+            return
+        self._lap_seen = lap
+        if self._on_lap is not None:
+            self._on_lap(ReplayLap(lap + 1, _time(self._origin_ns + lap * self._span_ns),
+                                   _time(self._origin_ns), _time(self._end_ns - self._step_ns)))
+
     async def fetch_tickers(self, pairs: list[str]) -> dict[str, Ticker]:
         """Tickers of the pairs trading at clock time; a pair outside its data is left out."""
         now = self._clock.now()
         now_ns = self._now_ns(now)
+        lap = self._lap(now_ns)
+        if self._loop:
+            self._announce(lap)
+        at_ns = now_ns - lap * self._span_ns if lap else now_ns
         tickers: dict[str, Ticker] = {}
         for pair in pairs:
             series = self._series.get(pair)
-            row = None if series is None else series.current(now_ns, self._step_ns)
-            if row is None:
+            row = None if series is None else series.current(at_ns, self._step_ns)
+            if series is None or row is None:
                 continue
             o, h, low = row
+            if lap:
+                scale = series.lap_ratio ** lap
+                o, h, low = o * scale, h * scale, low * scale
             tickers[pair] = Ticker(
                 pair=pair, time=now, bid=o, ask=o, last=o, open=o, high=h, low=low
             )
@@ -266,14 +325,33 @@ class OfflineMarket:
         series = self._series.get(pair)
         if series is None:
             raise OrderRejected(f"{pair}: no candles in the offline market")
-        closed_end = int(
-            np.searchsorted(series.opens_ns, _ns(self._clock.now()) - self._step_ns, "right")
-        )
-        start = 0 if since is None else int(np.searchsorted(series.opens_ns, _ns(since)))
+        closed_ns = _ns(self._clock.now()) - self._step_ns  # the last closed candle opened here
+        opens, values = series.opens_ns, series.values
+        if self._loop:
+            opens, values = self._laps(series, closed_ns, since, limit)
+        closed_end = int(np.searchsorted(opens, closed_ns, "right"))
+        start = 0 if since is None else int(np.searchsorted(opens, _ns(since)))
         if limit is not None and since is None:
             start = max(start, closed_end - limit)
         end = closed_end if limit is None or since is None else min(closed_end, start + limit)
-        return _frame(series, start, max(start, end))
+        return _frame(opens, values, start, max(start, end))
+
+    def _laps(self, series: _Series, closed_ns: int, since: datetime | None,
+              limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The pair's candles of the laps a request can reach, one after the other."""
+        last = self._lap(max(closed_ns, self._origin_ns))
+        per_lap = len(series.opens_ns)
+        reach = None if limit is None else limit // per_lap + 1
+        if since is not None:
+            first = self._lap(_ns(since))
+            if reach is not None:
+                last = min(last, first + reach)
+        else:
+            first = 0 if reach is None else max(0, last - reach)
+        laps = range(first, max(first, last) + 1)
+        opens = np.concatenate([series.opens_ns + lap * self._span_ns for lap in laps])
+        values = np.concatenate([_scaled(series, lap) for lap in laps])
+        return opens, values
 
     async def fetch_balance(self) -> dict[str, Balance]:
         return {}
@@ -296,9 +374,18 @@ class OfflineMarket:
         """Nothing to release: the ccxt instance never opened a connection."""
 
 
-def _frame(series: _Series, start: int, end: int) -> pd.DataFrame:
-    values = series.values[start:end]
+def _scaled(series: _Series, lap: int) -> np.ndarray:
+    """The pair's candles as lap `lap` trades them: prices scaled, volumes as they were."""
+    if not lap:
+        return series.values
+    values = series.values.copy()
+    values[:, :4] *= series.lap_ratio ** lap
+    return values
+
+
+def _frame(opens_ns: np.ndarray, all_values: np.ndarray, start: int, end: int) -> pd.DataFrame:
+    values = all_values[start:end]
     frame = pd.DataFrame(values, columns=list(CANDLE_COLUMNS[1:]))
-    dates = pd.to_datetime(series.opens_ns[start:end], unit="ns", utc=True)
+    dates = pd.to_datetime(opens_ns[start:end], unit="ns", utc=True)
     frame.insert(0, "date", dates)
     return frame

@@ -39,12 +39,15 @@ from engine.control.views import (
     TradeView,
 )
 from engine.engine import Engine
+from engine.pairs import pattern_problem
 from engine.runstate import EngineState
 from engine.settings import Settings
 from engine.strategy import IStrategy
+from engine.strategy_runtime import parameter_values
 from engine.trader import ForceExitOutcome
 from store.models import Trade
 from store.store import Store
+from venues.exchange import Ticker
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
 _FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
@@ -86,7 +89,7 @@ class Commands:
     # --- state -------------------------------------------------------------------------------
 
     def _set_state(self, state: EngineState, text: str) -> ActionResult:
-        if not self.engine.run_state.change(state, text):
+        if not self.engine.run_state.change(state):
             return ActionResult(f"Already {state.value}.")
         return ActionResult(text)
 
@@ -240,8 +243,13 @@ class Commands:
             return list(self.engine.run_state.blacklist)
         change = self.engine.run_state.add_to_blacklist(add)
         if change.refused:
-            raise CommandError(f"Unknown pair {change.refused[0]}: expected a pair like "
-                               f"ETH/{self.stake_currency}.")
+            wrong = change.refused[0]
+            problem = pattern_problem(wrong)
+            if problem is not None:
+                raise CommandError(f"Not a valid pattern: {problem}.")
+            raise CommandError(f"Unknown pair {wrong}: expected a pair like "
+                               f"ETH/{self.stake_currency} or a pattern like .*/"
+                               f"{self.stake_currency}.")
         return list(change.blacklist)
 
     def entry_pair_choices(self) -> list[str]:
@@ -250,10 +258,11 @@ class Commands:
 
     def health(self) -> HealthView:
         now = self.engine.clock.now()
+        # Both written by the engine's start-up, from one reading of the clock.
+        started = self._stored_time("startup_time")
         return HealthView(self.state, self.engine.last_process,
-                          self._stored_time("bot_start_time"),
-                          self.engine.started_at, now - self.engine.started_at,
-                          self.engine.last_error)
+                          self._stored_time("bot_start_time"), started,
+                          None if started is None else now - started, self.engine.last_error)
 
     def show_config(self) -> dict[str, Any]:
         config = self.engine.settings.redacted()
@@ -269,6 +278,8 @@ class Commands:
             trailing_stop_positive_offset=strategy.trailing_stop_positive_offset,
             trailing_only_offset_is_reached=strategy.trailing_only_offset_is_reached,
             position_adjustment_enable=strategy.position_adjustment_enable)
+        if strategy.parameter_values:
+            config["strategy_parameters"] = parameter_values(strategy)
         return config
 
     def closed_profit_series(self, days: int) -> list[tuple[datetime, float]]:
@@ -311,14 +322,15 @@ class Commands:
                     raise CommandError("No open trades.")
             else:
                 trades = [self._trade(trade_id)]
-            outcomes = {t.id: await self.engine.force_exit(t) for t in trades}
+            outcomes = {t.id: await self.engine.force_exit(t, await self._ticker(t.pair))
+                        for t in trades}
         parts = []
         for outcome, text in _FORCE_EXIT_TEXT.items():
             ids = [i for i, o in outcomes.items() if o == outcome]
             if ids:
                 parts.append(text.format(", ".join(f"#{i}" for i in ids)))
         if not parts:
-            raise CommandError("Nothing to exit: no price yet, or the order was refused.")
+            raise CommandError("Nothing to exit: no price for it, or the order was refused.")
         return ActionResult(" ".join(parts), tuple(i for i, o in outcomes.items() if o))
 
     async def force_entry(self, pair: str, price: float | None = None) -> ActionResult:
@@ -336,14 +348,24 @@ class Commands:
                 raise CommandError(f"{pair} already has an open trade.")
             if self.engine.free_slots() <= 0:
                 raise CommandError(f"All {s.max_open_trades} trade slots are in use.")
-            ticker = self.engine.tickers.get(pair)
+            ticker = await self._ticker(pair)
             if ticker is None:
-                raise CommandError(f"No price for {pair} yet; try again after the next iteration.")
+                raise CommandError(f"No price for {pair}: {self.engine.exchange.name} has no "
+                                   "ticker for it now.")
             trade = await self.engine.force_entry(pair, ticker, price)
         if trade is None:
             raise CommandError(f"No entry for {pair}: the stake or the order was refused "
                                "(see /logs).")
         return ActionResult(f"Entering {pair}: trade #{trade.id}.", (trade.id,))
+
+    async def _ticker(self, pair: str) -> Ticker | None:
+        """The pair's price fetched now: an owner's action cannot wait for an iteration (right
+        after start there was none). The exchange's failure, classified where the venue met
+        it and counted by the engine's failure watcher, becomes the reply."""
+        try:
+            return (await self.engine.exchange.fetch_tickers([pair])).get(pair)
+        except ExchangeError as exc:
+            raise CommandError(f"The exchange did not answer: {exc}") from None
 
     async def cancel_open_order(self, trade_id: int) -> ActionResult:
         async with self.engine.lock:

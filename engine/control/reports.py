@@ -44,10 +44,15 @@ def trade_view(trade: Trade, current_rate: float | None, orders: Sequence[Order]
         profit_ratio, profit_abs = trade.close_profit or 0.0, trade.close_profit_abs or 0.0
         total = profit_abs
     distance = (trade.stop_loss / rate - 1) if rate and trade.stop_loss else None
+    amount, stake = trade.amount, trade.stake_amount
+    if not trade.is_open:
+        # A closed trade holds nothing; what it traded is what its entries bought.
+        amount = sum(o.filled - (o.fee_base or 0.0) for o in orders if o.is_entry)
+        stake = trade.max_stake_amount
     return TradeView(
         id=trade.id, pair=trade.pair, base_currency=trade.base_currency,
-        stake_currency=trade.stake_currency, is_open=trade.is_open, amount=trade.amount,
-        stake_amount=trade.stake_amount, open_rate=trade.open_rate, open_date=trade.open_date,
+        stake_currency=trade.stake_currency, is_open=trade.is_open, amount=amount,
+        stake_amount=stake, open_rate=trade.open_rate, open_date=trade.open_date,
         close_rate=trade.close_rate, close_date=trade.close_date, current_rate=rate,
         enter_tag=trade.enter_tag, exit_reason=trade.exit_reason, profit_ratio=profit_ratio,
         profit_abs=profit_abs, realized_profit=trade.realized_profit, total_profit_abs=total,

@@ -32,8 +32,8 @@ class TradeView:
     base_currency: str
     stake_currency: str
     is_open: bool
-    amount: float
-    stake_amount: float
+    amount: float  # held while open; what the entries bought once closed
+    stake_amount: float  # likewise: the largest stake the trade had once closed
     open_rate: float
     open_date: datetime
     close_rate: float | None
@@ -206,8 +206,8 @@ class HealthView:
     state: str
     last_process: datetime | None
     bot_start: datetime | None
-    startup_time: datetime
-    uptime: timedelta
+    startup_time: datetime | None  # None until the engine's start-up ran
+    uptime: timedelta | None
     last_error: str | None
 
 

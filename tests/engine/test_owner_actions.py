@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.clock import ManualClock
-from engine.events import EntryCancelled, LogNotifier, StateChanged
+from engine.events import EntryCancelled, LogNotifier
 from engine.runstate import BlacklistChange, EngineState, KeptOnReload, RunState
 from store.models import Order, Trade
 from tests.engine.scripted import Scripted
@@ -21,33 +21,29 @@ SETTINGS: dict[str, Any] = {"exchange": {"pair_whitelist": [PAIR, "LTC/BTC"]},
 
 
 def run_state(overrides: dict[str, Any] | None = None,
-              markets: tuple[str, ...] = ("XLM/BTC",)) -> tuple[RunState, LogNotifier]:
-    notifier = LogNotifier()
-    return RunState(make_settings(overrides or SETTINGS), notifier,
-                    lambda: dict.fromkeys(markets)), notifier
+              markets: tuple[str, ...] = ("XLM/BTC",)) -> RunState:
+    return RunState(make_settings(overrides or SETTINGS), lambda: dict.fromkeys(markets))
 
 
-def test_a_state_change_tells_the_owner_once_and_says_whether_anything_changed() -> None:
-    state, notifier = run_state()
+def test_a_state_change_says_whether_anything_changed() -> None:
+    state = run_state()
 
-    assert state.change(EngineState.PAUSED, "Paused.") is True
-    assert state.change(EngineState.PAUSED, "Paused.") is False
+    assert state.change(EngineState.PAUSED) is True
+    assert state.change(EngineState.PAUSED) is False
 
     assert state.state is EngineState.PAUSED
-    assert list(notifier.events) == [StateChanged("paused", "Paused.")]
 
 
-def test_the_engines_own_pause_tells_nobody_itself() -> None:
-    state, notifier = run_state()
+def test_the_engines_own_pause_pauses() -> None:
+    state = run_state()
 
     state.pause_entries()
 
     assert state.state is EngineState.PAUSED
-    assert list(notifier.events) == []
 
 
 def test_blacklisting_adds_each_known_pair_once_and_returns_the_unknown_ones() -> None:
-    state, _ = run_state({**SETTINGS, "exchange": {"pair_whitelist": [PAIR, "LTC/BTC"],
+    state = run_state({**SETTINGS, "exchange": {"pair_whitelist": [PAIR, "LTC/BTC"],
                                                    "pair_blacklist": ["LTC/BTC"]}})
 
     change = state.add_to_blacklist(["XLM/BTC", "NOPE/BTC", PAIR, "XLM/BTC", "LTC/BTC"])
@@ -57,8 +53,8 @@ def test_blacklisting_adds_each_known_pair_once_and_returns_the_unknown_ones() -
 
 
 def test_a_reload_keeps_the_run_state_and_the_pairs_blacklisted_in_chat() -> None:
-    state, notifier = run_state()
-    state.change(EngineState.PAUSED, "Paused.")
+    state = run_state()
+    state.change(EngineState.PAUSED)
     state.add_to_blacklist([PAIR])
 
     kept = state.reload(make_settings({**SETTINGS, "initial_state": "running",
@@ -68,14 +64,13 @@ def test_a_reload_keeps_the_run_state_and_the_pairs_blacklisted_in_chat() -> Non
     assert kept == KeptOnReload(EngineState.PAUSED, (PAIR,))
     assert state.state is EngineState.PAUSED
     assert state.blacklist == ("XLM/BTC", PAIR)
-    assert list(notifier.events) == [StateChanged("paused", "Paused.")]  # the reply tells
     # Known pairs are the new whitelist's now.
     assert state.add_to_blacklist(["ADA/BTC", "LTC/BTC"]) == BlacklistChange(
         ("XLM/BTC", PAIR, "ADA/BTC"), ("LTC/BTC",))
 
 
 def test_a_pair_blacklisted_in_chat_and_then_in_the_config_is_listed_once() -> None:
-    state, _ = run_state()
+    state = run_state()
     state.add_to_blacklist([PAIR])
 
     kept = state.reload(make_settings({**SETTINGS, "exchange": {
@@ -135,7 +130,7 @@ async def test_a_forced_exit_places_a_force_exit_at_the_bid() -> None:
     (trade,) = Trade.select()
     bid = engine.exchange.round_price(PAIR, engine.tickers[PAIR].bid)
 
-    assert await engine.force_exit(trade) == "exiting"
+    assert await engine.force_exit(trade, engine.tickers[PAIR]) == "exiting"
 
     (sell,) = Order.select().where(Order.side == "sell")
     assert (sell.ft_order_tag, sell.price) == ("force_exit", bid)
@@ -144,9 +139,8 @@ async def test_a_forced_exit_places_a_force_exit_at_the_bid() -> None:
 async def test_a_forced_exit_without_a_price_places_nothing() -> None:
     engine, _ = await engine_after(Scripted(enter={PAIR: [SIGNAL]}), 14)
     (trade,) = Trade.select()
-    engine.tickers.pop(PAIR)
 
-    assert await engine.force_exit(trade) is None
+    assert await engine.force_exit(trade, None) is None
     assert Order.select().where(Order.side == "sell").count() == 0
 
 

@@ -80,6 +80,10 @@ class Fault(StrEnum):
     INVALID_API_KEY = "-2015"
     TIMEOUT_AFTER_RECORD = "timeout_after_record"  # processed, then the answer is too late
     TIMEOUT_BEFORE_RECORD = "timeout_before_record"  # never processed, and too late
+    # The answer is too late and the order is placed `late_by` after it was received, on the
+    # server's clock, unless that is past the request's recvWindow (then never), as Binance
+    # does with a request stuck in its gateway.
+    EXECUTED_LATE = "executed_late"
 
 
 _ERROR_BODIES = {
@@ -151,6 +155,8 @@ class FakeExchangeServer:
         self.requests: list[Request] = []
         self.client_timeout = client_timeout
         self.rate_limit_ms = rate_limit_ms
+        self.late_by = timedelta(seconds=9)
+        self._late: list[tuple[datetime, Handler, Mapping[str, str]]] = []
         self._faults: list[_Injected] = []
         self._exchanges: list[CcxtExchange] = []
         self._runner: web.AppRunner | None = None
@@ -269,6 +275,7 @@ class FakeExchangeServer:
         if request.can_read_body:
             params |= dict(parse_qsl(await request.text()))
         self.requests.append(Request(request.method, request.path, params))
+        self._execute_due()
         fault = self._take_fault(request.method, request.path)
         handler = self._routes.get((request.method, request.path))
         if handler is None:
@@ -278,6 +285,23 @@ class FakeExchangeServer:
         if fault is not None:
             return await self._faulty(request, fault, handler, params)
         return _answer(handler, params)
+
+    async def _executed_late(self, handler: Handler,
+                             params: Mapping[str, str]) -> web.StreamResponse:
+        window = timedelta(milliseconds=int(params.get("recvWindow", 5000)))
+        if self.late_by <= window:
+            self._late.append((self.clock.now() + self.late_by, handler, dict(params)))
+        await asyncio.sleep(self.client_timeout + 0.2)
+        return _error(BinanceError(-1007, "Timeout waiting for response from backend server.",
+                                   408))
+
+    def _execute_due(self) -> None:
+        """Place the late orders whose time has come (before the request that sees them)."""
+        now = self.clock.now()
+        due = [entry for entry in self._late if entry[0] <= now]
+        self._late = [entry for entry in self._late if entry[0] > now]
+        for _at, handler, params in due:
+            _answer(handler, params)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         now = self.clock.now()
@@ -294,6 +318,8 @@ class FakeExchangeServer:
             response = _answer(handler, params)
             await asyncio.sleep(too_late)
             return response
+        if fault is Fault.EXECUTED_LATE:
+            return await self._executed_late(handler, params)
         if fault in (Fault.SLOW, Fault.TIMEOUT_BEFORE_RECORD):
             await asyncio.sleep(too_late)
             return (

@@ -376,7 +376,7 @@ async def open_chat(tmp_path: Any = None, overrides: dict[str, Any] | None = Non
 
     `overrides` are config keys on top of QUIET, `env` replaces OWNER_ENV; `build` goes to
     build_application (notifier, sender, log_buffer, monotonic, ...), but for `reloader`,
-    which goes to make_engine. The chat's `.commands`
+    `clock`, `strategy` and `wrap`, which go to make_engine. The chat's `.commands`
     is the engine's command API; the chat speaks as the owner of `env`.
     """
     from handlers.app import build_application
@@ -384,7 +384,8 @@ async def open_chat(tmp_path: Any = None, overrides: dict[str, Any] | None = Non
 
     commands = make_engine(tmp_path, settings_overrides={**QUIET, **(overrides or {})},
                            env=env or OWNER_ENV, notifier=build.pop("notifier", None),
-                           reloader=build.pop("reloader", None))
+                           reloader=build.pop("reloader", None), clock=build.pop("clock", None),
+                           strategy=build.pop("strategy", None), wrap=build.pop("wrap", None))
     tg = tg or FakeTelegram()
     engine = commands.engine
     app = build_application(engine.settings, commands, request=tg, get_updates_request=tg,

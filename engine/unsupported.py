@@ -1,0 +1,48 @@
+"""Freqtrade settings that change what is traded or how much, and that tradepilot does not do:
+refused with the value that would be honoured, never accepted and left out. Their neutral
+values (a spot market, the static whitelist, good-till-cancelled orders, switches off) pass,
+and the key is then listed among the ones tradepilot does not use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.errors import ConfigError
+
+
+def _off(key: str, value: Any, why: str) -> None:
+    if value not in (None, False):
+        raise ConfigError(f"{key}: not supported ({why}); expected false")
+
+
+def _enabled_section(key: str, value: Any, why: str) -> None:
+    if isinstance(value, Mapping) and value.get("enabled"):
+        raise ConfigError(f"{key}.enabled: not supported ({why}); expected false")
+
+
+def refuse_unsupported(raw: Mapping[str, Any]) -> None:
+    """Raise ConfigError for the first setting above with a value that changes money."""
+    mode = raw.get("trading_mode")
+    if mode not in (None, "spot"):
+        raise ConfigError(f"trading_mode: {mode!r} is not supported; expected \"spot\"")
+    _off("position_adjustment_enable", raw.get("position_adjustment_enable"),
+         "trades are never added to or partly sold")
+    _off("amend_last_stake_amount", raw.get("amend_last_stake_amount"),
+         "a stake that does not fit is skipped, not shrunk")
+    _enabled_section("edge", raw.get("edge"), "stakes come from stake_amount")
+    _enabled_section("freqai", raw.get("freqai"), "no FreqAI models")
+    pairlists = raw.get("pairlists")
+    if isinstance(pairlists, list):
+        methods = [p.get("method") for p in pairlists if isinstance(p, Mapping)]
+        other = [m for m in methods if m != "StaticPairList"]
+        if other:
+            raise ConfigError(f"pairlists: {other[0]} is not supported (the pairs traded are "
+                              "exchange.pair_whitelist); expected [{\"method\": "
+                              "\"StaticPairList\"}]")
+    tif = raw.get("order_time_in_force")
+    if isinstance(tif, Mapping):
+        for side, value in tif.items():
+            if str(value).upper() != "GTC":
+                raise ConfigError(f"order_time_in_force.{side}: {value!r} is not supported "
+                                  "(orders rest until filled or timed out); expected \"GTC\"")
