@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import logging.handlers
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -180,12 +182,18 @@ def _clock(settings: Settings, timeframe: str, store: Store) -> Clock:
 
 
 async def _headless(commands: Commands, settings: Settings) -> None:
-    """Telegram disabled: the same engine, driven by a plain loop, events to the log."""
-    await commands.startup()
+    """Telegram disabled: the same engine, driven by a plain loop, events to the log. SIGINT
+    and SIGTERM end it after the iteration in progress, through the engine's shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        while True:
+        await commands.startup()
+        while not stop.is_set():
             await commands.process()
-            await asyncio.sleep(settings.internals.process_throttle_secs)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.internals.process_throttle_secs)
     finally:
         await commands.shutdown()
 
@@ -293,6 +301,9 @@ def _failure(exc: TradepilotError, secrets: list[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     # PTB 22 warns about int retry_after values unless told to use timedeltas.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    # The database holds the account's trades and the log its activity: owner-only files, as
+    # the systemd unit's UMask=0077 makes them, however the bot is started.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     args.command = ALIASES.get(args.command, args.command)
     load_dotenv(Path.cwd() / ".env", override=False)

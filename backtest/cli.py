@@ -138,7 +138,8 @@ def _backtest(settings: Settings, args: argparse.Namespace, fee: float | None,
     history = BacktestHistory(frames, strategy.timeframe, datadir=datadir, timerange=timerange,
                               startup_candles=strategy.startup_candle_count)
     markets = backtest_markets(settings, args.markets, datadir)
-    if strategy.protections and not args.enable_protections:
+    protections = args.enable_protections or settings.enable_protections
+    if strategy.protections and not protections:
         logger.warning("%s: its %d protections are left out, as Freqtrade's backtest leaves "
                        "them out; --enable-protections applies them", type(strategy).__name__,
                        len(strategy.protections))
@@ -146,7 +147,7 @@ def _backtest(settings: Settings, args: argparse.Namespace, fee: float | None,
             progress.bar(type(strategy).__name__, "candle") as move:
         result = asyncio.run(backtest_run.run(
             settings, strategy, frames, markets, fee=fee,
-            progress=progress.backtest_progress(move), protections=args.enable_protections,
+            progress=progress.backtest_progress(move), protections=protections,
             history=history))
     if export.path is not None:
         count = len(strategy_names(args))

@@ -377,7 +377,8 @@ class Engine:
         # on each entry would make a long run quadratic.
         closed_profit = 0.0 if s.available_capital is None else sum(
             t.close_profit_abs or 0.0 for t in self.store.closed_trades())
-        available = available_stake(free=free, open_stake=open_stake,
+        held = sum(t.fee_open_cost or 0.0 for t in opened) if s.dry_run else 0.0
+        available = available_stake(free=free, held_fees=held, open_stake=open_stake,
                                     tradable_balance_ratio=s.tradable_balance_ratio,
                                     available_capital=s.available_capital,
                                     closed_profit=closed_profit)

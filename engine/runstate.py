@@ -82,12 +82,15 @@ class RunState:
 
     def add_to_blacklist(self, pairs: list[str]) -> BlacklistChange:
         """Blacklist the pairs that the whitelist or the exchange knows, and valid patterns
-        (whatever they match, now or after a markets reload); refuse the others."""
+        (whatever they match, now or after a markets reload). One refused entry refuses the
+        whole change: a command is checked whole before anything changes."""
         known = self._markets()
         refused = [p for p in pairs if pattern_problem(p) is not None or (
             not is_pattern(p) and p not in self._whitelist and p not in known)]
+        if refused:
+            return BlacklistChange(tuple(self._blacklist), tuple(refused))
         for pair in pairs:
-            if pair not in refused and pair not in self._blacklist:
+            if pair not in self._blacklist:
                 self._blacklist.append(pair)
                 self._added.append(pair)
         return BlacklistChange(tuple(self._blacklist), tuple(refused))
@@ -96,11 +99,12 @@ class RunState:
         """Take pairs off the blacklist; those not on it are refused. A pair of the config's
         own blacklist comes back with the next /reload, as in Freqtrade."""
         refused = [p for p in pairs if p not in self._blacklist]
-        for pair in pairs:
-            if pair not in refused:
-                self._blacklist.remove(pair)
-                if pair in self._added:
-                    self._added.remove(pair)
+        if refused:
+            return BlacklistChange(tuple(self._blacklist), tuple(refused))
+        for pair in dict.fromkeys(pairs):
+            self._blacklist.remove(pair)
+            if pair in self._added:
+                self._added.remove(pair)
         return BlacklistChange(tuple(self._blacklist), tuple(refused))
 
     def reload(self, settings: Settings) -> KeptOnReload:

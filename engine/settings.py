@@ -208,6 +208,9 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     internals: Internals = field(default_factory=Internals)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
+    # Freqtrade's key (what --enable-protections sets): a backtest applies the strategy's
+    # protections only with it; live and dry-run always apply them.
+    enable_protections: bool = False
     offline: OfflineSettings = field(default_factory=OfflineSettings)
     initial_state: Literal["running", "paused", "stopped"] = "running"
     cancel_open_orders_on_exit: bool = False

@@ -20,13 +20,17 @@ MAX_STOPLOSS_RESERVE = 1.5
 
 
 def available_stake(*, free: float, open_stake: float, tradable_balance_ratio: float,
-                    available_capital: float | None, closed_profit: float) -> float:
+                    available_capital: float | None, closed_profit: float,
+                    held_fees: float = 0.0) -> float:
     """Stake currency a new trade may still use.
 
     Without `available_capital` the tradable total is (open stakes + free) times the ratio,
     so the ratio applies to the whole balance and stakes do not shrink with every open trade.
-    Never more than what is free.
+    Never more than what is free. `held_fees` (dry-run) are the entry fees of the open trades,
+    which count as free: Freqtrade's dry-run wallet, and so its backtest, books an entry fee
+    only in the trade's profit at its exit.
     """
+    free += held_fees
     if available_capital is not None:
         total = available_capital + closed_profit
     else:

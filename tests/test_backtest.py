@@ -90,12 +90,13 @@ def settings_for(pairs: Sequence[str], **extra: Any) -> Settings:
     return backtest_run.backtest_settings(parse_config(raw, {}))
 
 
-async def run(strategy: IStrategy, frames: Mapping[str, pd.DataFrame], **extra: Any
-              ) -> BacktestResult:
+async def run(strategy: IStrategy, frames: Mapping[str, pd.DataFrame], *,
+              protections: bool = True, **extra: Any) -> BacktestResult:
     settings = settings_for(list(frames), **extra)
     strategy.apply_overrides(settings.strategy_overrides())
     markets = [market(pair) for pair in frames]
-    return await backtest_run.run(settings, strategy, frames, markets, fee=0.0)
+    return await backtest_run.run(settings, strategy, frames, markets, fee=0.0,
+                                  protections=protections)
 
 
 def summary_of(trade: BacktestTrade) -> tuple[Any, ...]:
@@ -208,23 +209,45 @@ def protection_frames() -> dict[str, pd.DataFrame]:
     return {"AAA/BTC": aaa, "BBB/BTC": bbb}
 
 
-@pytest.mark.parametrize(("protections", "bbb_entry"), [
-    ([], 3),
+GUARD = [{"method": "StoplossGuard", "trade_limit": 1, "lookback_period_candles": 10,
+          "stop_duration_candles": 3}]
+
+
+@pytest.mark.parametrize(("protections", "enabled", "bbb_entry"), [
+    ([], True, 3),
     # One stoploss locks every pair for 3 candles after the close at 2: no entry before 6.
-    ([{"method": "StoplossGuard", "trade_limit": 1, "lookback_period_candles": 10,
-       "stop_duration_candles": 3}], 6),
+    (GUARD, True, 6),
+    # As in Freqtrade's backtest, the strategy's protections apply only when enabled.
+    (GUARD, False, 3),
 ])  # fmt: skip
 async def test_stoploss_guard_keeps_every_pair_out_until_the_lock_ends(
-    protections: list[dict[str, Any]], bbb_entry: int
+    protections: list[dict[str, Any]], enabled: bool, bbb_entry: int
 ) -> None:
     strategy = Scripted({"AAA/BTC": [0], "BBB/BTC": [2, 3, 4, 5]}, protections=protections)
 
-    result = await run(strategy, protection_frames())
+    result = await run(strategy, protection_frames(), protections=enabled)
 
     assert [summary_of(t) for t in result.trades] == [
         ("AAA/BTC", at(1), at(2), 100.0, 90.0, "stop_loss"),
         ("BBB/BTC", at(bbb_entry), at(8), 50.0, 50.0, "force_exit"),
     ]
+
+
+async def test_an_unlimited_stake_counts_open_entry_fees_as_free_as_freqtrades_wallet() -> None:
+    # Freqtrade's dry-run wallet (its backtest's) books an entry fee only when the trade
+    # closes. With 900 of 1,000 tradable over two slots, the first trade stakes 450 and pays
+    # 4.50 in fees; the second still sees 550 free, so it stakes 450 too, not 445.95.
+    strategy = Scripted({"AAA/BTC": [0], "BBB/BTC": [1]})
+    frames = {"AAA/BTC": candles(flat(100.0, 5)), "BBB/BTC": candles(flat(50.0, 5))}
+    settings = settings_for(list(frames), stake_amount="unlimited", max_open_trades=2,
+                            tradable_balance_ratio=0.9)
+    strategy.apply_overrides(settings.strategy_overrides())
+
+    result = await backtest_run.run(settings, strategy, frames,
+                                    [market(pair) for pair in frames], fee=0.01)
+
+    assert [(t.pair, t.stake_amount) for t in result.trades] == [
+        ("AAA/BTC", 450.0), ("BBB/BTC", 450.0)]
 
 
 async def test_a_trade_closing_inside_a_candle_frees_its_slot_for_an_entry_there() -> None:
@@ -525,6 +548,25 @@ def test_timerange_keeps_the_startup_candles_before_its_start(
     out = capsys.readouterr().out
     assert "Backtesting from             2024-01-02 00:00:00" in out
     assert "Backtesting to               2024-01-03 00:00:00" in out
+
+
+@pytest.mark.parametrize(("options", "opened"), [
+    ([], ["2024-01-01T00:55:00Z", "2024-01-02T01:05:00Z", "2024-01-03T02:05:00Z"]),
+    # The cooldown after the first close (01:45) lasts 290 candles: past the second signal.
+    (["--enable-protections"], ["2024-01-01T00:55:00Z", "2024-01-03T02:05:00Z"]),
+])  # fmt: skip
+def test_the_strategys_protections_apply_only_with_enable_protections(
+    workspace: Path, options: list[str], opened: list[str]
+) -> None:
+    guarded = MARKED_STRATEGY.replace("startup_candle_count = 2", "startup_candle_count = 2\n"
+                                      "    protections = [{'method': 'CooldownPeriod', "
+                                      "'stop_duration_candles': 290}]")
+    (workspace / "strategies" / "marked.py").write_text(guarded)
+    export = workspace / "trades.json"
+
+    invoke(workspace, "--export", str(export), *options)
+
+    assert [t["open_date"] for t in json.loads(export.read_text())] == opened
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -8,13 +8,13 @@ and amounts within 1e-9 relative, profit ratios within 1e-9 absolute.
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tests.parity_rules import differences
 
 ROOT = Path(__file__).resolve().parents[1]
 PARITY = Path(__file__).resolve().parents[2] / "shared" / "parity"
@@ -35,18 +35,6 @@ def strategy_folder(tmp_path: Path) -> Path:
         source.replace(FREQTRADE_IMPORT, "from engine.strategy import IStrategy"),
         encoding="utf-8")
     return folder
-
-
-def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
-    found = [f"{key}: {ours.get(key)!r} != {theirs[key]!r}"
-             for key in ("pair", "open_date", "close_date", "exit_reason")
-             if ours.get(key) != theirs[key]]
-    found += [f"{key}: {ours.get(key)!r} != {theirs[key]!r}"
-              for key in ("open_rate", "close_rate", "amount")
-              if not math.isclose(ours.get(key, math.nan), theirs[key], rel_tol=1e-9)]
-    if not abs(ours.get("profit_ratio", math.nan) - theirs["profit_ratio"]) <= 1e-9:
-        found.append(f"profit_ratio: {ours.get('profit_ratio')!r} != {theirs['profit_ratio']!r}")
-    return found
 
 
 @pytest.mark.heavy  # bot.py replays the whole parity case: 57,288 candles, 1,165 trades

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +92,26 @@ def test_a_bad_backtest_option_is_one_line_on_stderr_and_exit_2(
     assert len(run.stderr.splitlines()) == 1, run.stderr
     assert run.stderr.startswith(message)
     assert run.stdout == ""
+
+
+def test_sigterm_stops_the_headless_bot_through_its_shutdown_with_exit_0(tmp_path: Path) -> None:
+    """It exited 143 (killed by the signal) without running the engine's shutdown; the
+    database and the log it wrote are the owner's alone."""
+    (tmp_path / "config.json").write_text(json.dumps({
+        "telegram": {"enabled": False}, "offline": {"speed": 3000},
+        "internals": {"process_throttle_secs": 1}}))
+    log = tmp_path / "bot.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "EXCHANGE_"))}
+    with subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "--config", "config.json",
+                           "--logfile", str(log)], cwd=tmp_path, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        for _ in range(300):
+            if log.is_file() and "started: DRY-RUN" in log.read_text():
+                break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err[-2000:]
+    assert "Traceback" not in err
+    for made in (log, tmp_path / "tradepilot.dryrun.sqlite"):
+        assert made.stat().st_mode & 0o777 == 0o600, made

@@ -226,6 +226,18 @@ async def test_whitelist_and_blacklist(chat: Chat) -> None:
     assert (await chat.say("/blacklist NOPE/BTC")).startswith("Unknown pair NOPE/BTC")
 
 
+async def test_a_blacklist_command_with_one_bad_entry_changes_nothing(chat: Chat) -> None:
+    """"/blacklist ETH/USDT NaN" answered "Unknown pair" and had blacklisted ETH/USDT."""
+    assert (await chat.say("/blacklist ETH/BTC NaN")).startswith("Unknown pair NAN/BTC")
+    assert await chat.say("/blacklist") == "Blacklist is empty."
+    await chat.say("/blacklist XLM/BTC")
+    refused = await chat.say("/bl_delete XLM/BTC NOPE/BTC")
+    assert refused.startswith("Not on the blacklist: NOPE/BTC")
+    assert await chat.say("/blacklist") == "Blacklist (1 pairs):\nXLM/BTC"
+    assert (await chat.say("/bl_delete XLM/BTC XLM/BTC")).endswith("Blacklist is empty.")
+    assert await chat.say("/blacklist") == "Blacklist is empty."
+
+
 async def test_logs_show_recent_lines_with_secrets_redacted() -> None:
     buffer = LogBuffer([TOKEN])
     logger = logging.getLogger("tradepilot.test")

@@ -8,11 +8,17 @@ they return into views. Refusals are CommandError, whose text is shown to the us
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from core.errors import CommandError, ConfigError, ExchangeError
+from core.errors import (
+    CommandError,
+    ConfigError,
+    ExchangeError,
+    FatalExchangeError,
+    TemporaryError,
+)
 from engine.control.api import MAX_SPAN, PeriodUnit, TagKind
 from engine.control.reports import (
     performance,
@@ -50,6 +56,8 @@ from store.store import Store
 from venues.exchange import Ticker
 
 Reloader = Callable[[], tuple[Settings, IStrategy]]
+T = TypeVar("T")
+
 _FORCE_EXIT_TEXT: dict[ForceExitOutcome, str] = {
     "exiting": "Exiting trade(s) {}.",
     "removed": "Trade(s) {}: the entry was cancelled with nothing filled; removed.",
@@ -322,8 +330,8 @@ class Commands:
                     raise CommandError("No open trades.")
             else:
                 trades = [self._trade(trade_id)]
-            outcomes = {t.id: await self.engine.force_exit(t, await self._ticker(t.pair))
-                        for t in trades}
+            outcomes = {t.id: await self._placing(self.engine.force_exit(
+                t, await self._ticker(t.pair))) for t in trades}
         parts = []
         for outcome, text in _FORCE_EXIT_TEXT.items():
             ids = [i for i, o in outcomes.items() if o == outcome]
@@ -352,11 +360,25 @@ class Commands:
             if ticker is None:
                 raise CommandError(f"No price for {pair}: {self.engine.exchange.name} has no "
                                    "ticker for it now.")
-            trade = await self.engine.force_entry(pair, ticker, price)
+            trade = await self._placing(self.engine.force_entry(pair, ticker, price))
         if trade is None:
             raise CommandError(f"No entry for {pair}: the stake or the order was refused "
                                "(see /logs).")
         return ActionResult(f"Entering {pair}: trade #{trade.id}.", (trade.id,))
+
+    async def _placing(self, action: Awaitable[T]) -> T:
+        """An owner's order, with the exchange's refusal of the request as the reply: a
+        rate limit or an outage (the venue classified it as not accepted) places nothing; an
+        answer that was lost is not an error here (the order is being looked up)."""
+        name = self.engine.exchange.name
+        try:
+            return await action
+        except TemporaryError as exc:
+            raise CommandError(f"{name} is rate-limiting or not answering ({exc}); nothing "
+                               "was placed. Try again in a minute.") from None
+        except FatalExchangeError as exc:
+            raise CommandError(f"{name} refused our credentials ({exc}); nothing was "
+                               "placed.") from None
 
     async def _ticker(self, pair: str) -> Ticker | None:
         """The pair's price fetched now: an owner's action cannot wait for an iteration (right

@@ -42,14 +42,24 @@ def test_the_engines_own_pause_pauses() -> None:
     assert state.state is EngineState.PAUSED
 
 
-def test_blacklisting_adds_each_known_pair_once_and_returns_the_unknown_ones() -> None:
+def test_blacklisting_adds_each_known_pair_once() -> None:
     state = run_state({**SETTINGS, "exchange": {"pair_whitelist": [PAIR, "LTC/BTC"],
                                                    "pair_blacklist": ["LTC/BTC"]}})
 
-    change = state.add_to_blacklist(["XLM/BTC", "NOPE/BTC", PAIR, "XLM/BTC", "LTC/BTC"])
+    change = state.add_to_blacklist(["XLM/BTC", PAIR, "XLM/BTC", "LTC/BTC"])
 
-    assert change == BlacklistChange(("LTC/BTC", "XLM/BTC", PAIR), ("NOPE/BTC",))
+    assert change == BlacklistChange(("LTC/BTC", "XLM/BTC", PAIR), ())
     assert state.blacklist == ("LTC/BTC", "XLM/BTC", PAIR)
+
+
+def test_one_unknown_pair_refuses_the_whole_blacklist_change() -> None:
+    state = run_state({**SETTINGS, "exchange": {"pair_whitelist": [PAIR, "LTC/BTC"],
+                                                   "pair_blacklist": ["LTC/BTC"]}})
+
+    change = state.add_to_blacklist(["XLM/BTC", "NOPE/BTC", PAIR])
+
+    assert change == BlacklistChange(("LTC/BTC",), ("NOPE/BTC",))
+    assert state.blacklist == ("LTC/BTC",)
 
 
 def test_a_reload_keeps_the_run_state_and_the_pairs_blacklisted_in_chat() -> None:
@@ -66,7 +76,9 @@ def test_a_reload_keeps_the_run_state_and_the_pairs_blacklisted_in_chat() -> Non
     assert state.blacklist == ("XLM/BTC", PAIR)
     # Known pairs are the new whitelist's now.
     assert state.add_to_blacklist(["ADA/BTC", "LTC/BTC"]) == BlacklistChange(
-        ("XLM/BTC", PAIR, "ADA/BTC"), ("LTC/BTC",))
+        ("XLM/BTC", PAIR), ("LTC/BTC",))
+    assert state.add_to_blacklist(["ADA/BTC"]) == BlacklistChange(
+        ("XLM/BTC", PAIR, "ADA/BTC"), ())
 
 
 def test_a_pair_blacklisted_in_chat_and_then_in_the_config_is_listed_once() -> None:
