@@ -13,14 +13,16 @@ from core.clock import Clock
 from engine import events
 from engine.analysis import Analyzer
 from engine.control.commands import Commands, Reloader
+from engine.dataprovider import RunMode
 from engine.engine import Engine
 from engine.events import Notifier
 from engine.loader import strategy_for
 from engine.settings import MARKETS_FILE, Settings, offline_datadir
 from engine.signals import LiveSignals
 from engine.strategy import IStrategy
-from marketdata.cache import CandleCache
+from marketdata.cache import CandleCaches
 from marketdata.files import load_pair_data
+from marketdata.resampled import ResampledCandles
 from marketdata.timeframe import timeframe_to_timedelta
 from store.paper_orders import PaperOrders
 from store.store import Store
@@ -90,11 +92,15 @@ def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, 
     timeframe = strategy.timeframe
     # Failures that the candle cache and the order lookups absorb still reach the owner.
     watched = WatchedExchange(exchange)
-    candles = CandleCache(watched, timeframe, strategy.startup_candle_count)
+    # The offline market replays one timeframe; informative ones are made from it.
+    source = ResampledCandles(watched, timeframe) if settings.is_offline else watched
+    candles = CandleCaches(source, timeframe, strategy.startup_candle_count)
     analyzer = Analyzer(strategy, timeframe,
                         timedelta(minutes=settings.exchange.outdated_offset))
-    engine = Engine(settings, watched, strategy, clock, notifier, LiveSignals(candles, analyzer),
-                    store, failures=watched)
+    signals = LiveSignals(candles, analyzer,
+                          RunMode.DRY_RUN if settings.dry_run else RunMode.LIVE)
+    engine = Engine(settings, watched, strategy, clock, notifier, signals, store,
+                    failures=watched)
     return Commands(engine, store, reloader)
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 from backtest import download, progress
 from backtest import run as backtest_run
 from backtest.compare import render_comparison
+from backtest.history import BacktestHistory
 from backtest.options import (
     Export,
     chosen_pairs,
@@ -131,9 +132,11 @@ def _backtest(settings: Settings, args: argparse.Namespace, fee: float | None,
     strategy = strategy_for(settings)
     datadir = Path(args.datadir) if args.datadir else default_datadir(settings,
                                                                        settings.exchange.name)
+    timerange = parse_timerange(args.timerange)
     frames = backtest_run.load_data(str(datadir), settings.exchange.pair_whitelist,
-                                    strategy.timeframe, parse_timerange(args.timerange),
-                                    strategy.startup_candle_count)
+                                    strategy.timeframe, timerange, strategy.startup_candle_count)
+    history = BacktestHistory(frames, strategy.timeframe, datadir=datadir, timerange=timerange,
+                              startup_candles=strategy.startup_candle_count)
     markets = backtest_markets(settings, args.markets, datadir)
     protections = args.enable_protections or settings.enable_protections
     if strategy.protections and not protections:
@@ -144,14 +147,16 @@ def _backtest(settings: Settings, args: argparse.Namespace, fee: float | None,
             progress.bar(type(strategy).__name__, "candle") as move:
         result = asyncio.run(backtest_run.run(
             settings, strategy, frames, markets, fee=fee,
-            progress=progress.backtest_progress(move), protections=protections))
+            progress=progress.backtest_progress(move), protections=protections,
+            history=history))
     if export.path is not None:
         count = len(strategy_names(args))
         path = _for_strategy(export.path, result.strategy, count)
         write_export(result, path)
         if export.kind == "signals":
-            write_signals(result, backtest_run.analyze(strategy, frames),
-                          path.with_name(f"{path.stem}_signals{path.suffix}"))
+            analyzed = backtest_run.analyze(strategy, frames, history, markets=markets,
+                                            stake_currency=settings.stake_currency)
+            write_signals(result, analyzed, path.with_name(f"{path.stem}_signals{path.suffix}"))
     return result
 
 

@@ -20,7 +20,7 @@ import copy
 import logging
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,14 +28,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.history import BacktestData, BacktestHistory
 from core.clock import ManualClock
-from core.errors import CommandError, ConfigError
+from core.errors import CommandError, ConfigError, StrategyError
 from engine.analysis import Analyzer, Signal
 from engine.control.commands import Commands
+from engine.dataprovider import DataProvider, RunMode
 from engine.engine import Engine
 from engine.events import LogNotifier
+from engine.informative import requested_candles
 from engine.settings import OrderTypes, Settings
-from engine.strategy import IStrategy
+from engine.strategy import ALL_PAIRS, IStrategy, LogOnce, safe_call
 from marketdata.candles import CANDLE_COLUMNS
 from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data
 from marketdata.timeframe import timeframe_to_timedelta
@@ -44,6 +47,7 @@ from store.paper_orders import PaperOrders
 from store.store import Store
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
+from venues.precision import rules_from_market
 
 logger = logging.getLogger(__name__)
 
@@ -189,17 +193,67 @@ def market_definitions(markets: Iterable[Mapping[str, Any]], pairs: Iterable[str
     return chosen
 
 
-def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Indicators and signals over each pair's whole frame, once (vectorized, as Freqtrade)."""
-    analyzer = Analyzer(strategy, strategy.timeframe)
+def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
+            history: BacktestHistory | None = None, *,
+            markets: Iterable[Mapping[str, Any]] = (), stake_currency: str = ""
+            ) -> dict[str, pd.DataFrame]:
+    """Indicators and signals over each pair's whole frame, once (vectorized, as Freqtrade),
+    with `strategy.dp` reading `history` as in Freqtrade's analysis (nothing cut yet) and
+    `markets` for `dp.market`."""
+    history = history or BacktestHistory(frames, strategy.timeframe)
+    _bind_for_analysis(strategy, history, list(frames), markets, stake_currency)
+    return _populate_all(strategy, frames, history)
+
+
+def _populate_all(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
+                  history: BacktestHistory) -> dict[str, pd.DataFrame]:
+    analyzer = Analyzer(strategy, strategy.timeframe, log_once=_AnalysisLog(logger))
     analyzed = {}
     for pair, frame in frames.items():
         result = analyzer.populate(pair, frame)
         if result is None:
+            if history.missing is not None:
+                raise history.missing
             raise ConfigError(f"strategy {type(strategy).__name__} failed to analyze {pair} "
                               "(see the log above); expected populate_* to return the frame")
         analyzed[pair] = result
     return analyzed
+
+
+class _AnalysisLog(LogOnce):
+    """The strategy fence's log while a backtest analyses: a missing data file is raised as
+    one line naming it (`BacktestHistory.missing`), not logged with a traceback."""
+
+    def log(self, level: int, key: Hashable, msg: str, *args: object,
+            exc_info: BaseException | None = None) -> bool:
+        if isinstance(exc_info, ConfigError):
+            return False
+        return super().log(level, key, msg, *args, exc_info=exc_info)
+
+
+def _bind_for_analysis(strategy: IStrategy, history: BacktestHistory, pairs: list[str],
+                       markets: Iterable[Mapping[str, Any]], stake_currency: str) -> list[str]:
+    """Give the strategy its `dp` for the analysis, and read every informative file it
+    declares now, so a missing one is named before anything runs. Returns the informative
+    pairs that have a market, for the replay's market definitions."""
+    rules = {m["symbol"]: rules_from_market(dict(m)) for m in markets if "symbol" in m}
+    strategy.dp = DataProvider(BacktestData(history, None), strategy.timeframe,
+                               stake_currency=stake_currency,
+                               startup_candles=strategy.startup_candle_count,
+                               whitelist=lambda: list(pairs), markets=lambda: rules,
+                               tickers=dict, clock=None)
+    # Freqtrade's backtest never asks: a failing informative_pairs() is logged, not fatal.
+    declared = safe_call(ALL_PAIRS, strategy.informative_pairs, default=[],
+                         log_once=LogOnce(logger))
+    try:
+        wanted = requested_candles(strategy, declared, pairs, strategy.dp.market,
+                                   stake_currency)
+    except (StrategyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"strategy {type(strategy).__name__}: informative pairs: {exc}"
+                          ) from None
+    for pair, timeframe in wanted:
+        history.candles(pair, timeframe)
+    return [pair for pair, _ in wanted if pair in rules and pair not in pairs]
 
 
 # --- signals ---------------------------------------------------------------------------------
@@ -212,8 +266,10 @@ class PrecomputedSignals:
     one closed, through the same `Analyzer` lookup a live run uses.
     """
 
-    def __init__(self, analyzer: Analyzer, timeframe: str) -> None:
+    def __init__(self, analyzer: Analyzer, timeframe: str,
+                 history: BacktestHistory | None = None) -> None:
         self._analyzer = analyzer
+        self._data = BacktestData(history or BacktestHistory({}, timeframe), analyzer)
         self._step = timeframe_to_timedelta(timeframe)
         self._candle: datetime | None = None
         self._signals: dict[str, Signal | None] = {}
@@ -231,6 +287,21 @@ class PrecomputedSignals:
 
     def use(self, strategy: IStrategy) -> None:
         raise CommandError("A backtest keeps the strategy its signals were computed with.")
+
+    # --- CandleData: what `self.dp` reads while the replay runs ------------------------------
+
+    @property
+    def runmode(self) -> RunMode:
+        return RunMode.BACKTEST
+
+    def candles(self, pair: str, timeframe: str) -> pd.DataFrame:
+        return self._data.candles(pair, timeframe)
+
+    def analyzed(self, pair: str) -> tuple[pd.DataFrame | None, datetime | None]:
+        return self._data.analyzed(pair)
+
+    def available(self) -> list[tuple[str, str]]:
+        return self._data.available()
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -278,18 +349,24 @@ def backtest_settings(settings: Settings) -> Settings:
 
 async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
               markets: Iterable[Mapping[str, Any]], *, fee: float | None = None,
-              progress: Progress | None = None, protections: bool = True) -> BacktestResult:
+              progress: Progress | None = None, protections: bool = True,
+              history: BacktestHistory | None = None) -> BacktestResult:
     """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
     (already through `backtest_settings`, its overrides applied to `strategy`); without
     `protections` the strategy's protections are left out (`backtest --enable-protections`).
+    Other pairs and timeframes the strategy reads come from `history` (the data directory).
 
     The run has a database of its own, a fresh in-memory SQLite, closed when the trades have
     been read from it.
     """
     compat = settings.backtest.freqtrade_compat
-    analyzed = analyze(strategy, frames)
+    markets = list(markets)
+    history = history or BacktestHistory(frames, strategy.timeframe)
+    informative = _bind_for_analysis(strategy, history, list(frames), markets,
+                                     settings.stake_currency)
+    analyzed = _populate_all(strategy, frames, history)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
-    definitions = market_definitions(markets, list(replay.candles), fee=fee)
+    definitions = market_definitions(markets, [*replay.candles, *informative], fee=fee)
     database = schema.init_db("sqlite:///:memory:")
     try:
         store = Store(database)
@@ -301,7 +378,7 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
         analyzer = Analyzer(strategy, strategy.timeframe)
         for pair, frame in analyzed.items():
             analyzer.set_frame(pair, frame)
-        signals = PrecomputedSignals(analyzer, strategy.timeframe)
+        signals = PrecomputedSignals(analyzer, strategy.timeframe, history)
         engine = Engine(settings, exchange, strategy, clock, LogNotifier(keep=10), signals,
                         store)
         if not protections:

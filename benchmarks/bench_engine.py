@@ -25,7 +25,7 @@ from engine.engine import Engine
 from engine.events import LogNotifier
 from engine.loader import strategy_for
 from engine.signals import LiveSignals
-from marketdata.cache import CandleCache
+from marketdata.cache import CandleCaches
 from store import schema
 from store.paper_orders import PaperOrders
 from store.store import Store
@@ -66,7 +66,7 @@ async def _run() -> None:
     market = OfflineMarket(frames, "5m", defs, clock)
     exchange = PaperExchange(market, clock, PaperOrders(database), wallet=10.0,
                              stake_currency="BTC")
-    signals = LiveSignals(CandleCache(exchange, "5m", 200), Analyzer(strategy, "5m"))
+    signals = LiveSignals(CandleCaches(exchange, "5m", 200), Analyzer(strategy, "5m"))
     engine = Engine(settings, exchange, strategy, clock, LogNotifier(), signals, store)
     commands = Commands(engine, store)
     await commands.startup()

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import StrategyError
+from engine.informative import decorated, merge_decorated
 from engine.strategy import IStrategy, LogOnce, safe_populate
 from engine.strategy_compat import legacy_columns
 from marketdata.timeframe import timeframe_to_timedelta
@@ -60,10 +61,11 @@ def entry_expired(signal: Signal, now: datetime, strategy: IStrategy) -> bool:
 class _Analyzed:
     """One analyzed frame, with its signal columns pre-read for fast lookups by time."""
 
-    __slots__ = ("dates", "enter", "enter_tags", "exit", "exit_tags", "frame", "rows")
+    __slots__ = ("at", "dates", "enter", "enter_tags", "exit", "exit_tags", "frame", "rows")
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, at: datetime | None) -> None:
         self.frame = frame
+        self.at = at  # when it was analysed (live), for dp.get_analyzed_dataframe
         self.dates = _dates_ns(frame)
         raw_enter = _flags(frame, "enter_long")
         raw_exit = _flags(frame, "exit_long")
@@ -135,6 +137,7 @@ class Analyzer:
                  outdated_offset: timedelta = timedelta(minutes=5),
                  log_once: LogOnce | None = None) -> None:
         self._strategy = strategy
+        self._informative = decorated(strategy)
         self._candle_length = timeframe_to_timedelta(timeframe)
         # Freqtrade's limit: two candles late plus exchange.outdated_offset.
         self._outdated_after = 2 * self._candle_length + outdated_offset
@@ -146,8 +149,13 @@ class Analyzer:
     def use(self, strategy: IStrategy) -> None:
         """Run `strategy` from now on (a /reload's, same timeframe): the frames the one before
         computed are dropped, so the current candle is analysed again by the new code."""
+        self._informative = decorated(strategy)
         self._strategy = strategy
         self._analyzed.clear()
+
+    @property
+    def strategy(self) -> IStrategy:
+        return self._strategy
 
     def analyze(self, pair: str, candles: pd.DataFrame, now: datetime) -> Signal | None:
         """The signal of the last candle closed at `now`; None when there is none or the
@@ -161,7 +169,7 @@ class Analyzer:
             frame = self.populate(pair, closed)
             if frame is None:
                 return None
-            analyzed = self._store(pair, frame)
+            analyzed = self._store(pair, frame, now)
         return analyzed.signal(pair, len(analyzed.dates) - 1, self._is_stale(pair, last, now))
 
     def populate(self, pair: str, candles: pd.DataFrame) -> pd.DataFrame | None:
@@ -170,9 +178,12 @@ class Analyzer:
         metadata = {"pair": pair}
         strategy = self._strategy
         frame = candles.copy(deep=False)
+        methods = [strategy.populate_indicators, strategy.populate_entry_trend,
+                   strategy.populate_exit_trend]
+        if self._informative:
+            methods.insert(0, self._merge_informative)
         try:
-            for method in (strategy.populate_indicators, strategy.populate_entry_trend,
-                           strategy.populate_exit_trend):
+            for method in methods:
                 frame = safe_populate(pair, method, frame, dict(metadata),
                                       log_once=self._log_once)
             frame = legacy_columns(frame)
@@ -185,9 +196,13 @@ class Analyzer:
             return None
         return frame
 
+    def _merge_informative(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+        """Freqtrade's first step of populating indicators: the `@informative` methods."""
+        return merge_decorated(self._strategy, dataframe, metadata, self._informative)
+
     def set_frame(self, pair: str, analyzed: pd.DataFrame) -> None:
         """Adopt a frame analyzed elsewhere (a backtest's whole range) as `pair`'s result."""
-        self._store(pair, analyzed)
+        self._store(pair, analyzed, None)
 
     def signal_at(self, pair: str, candle_time: datetime) -> Signal | None:
         """The signal of `pair`'s candle that opened at `candle_time`; None if there is none."""
@@ -206,6 +221,12 @@ class Analyzer:
         analyzed = self._analyzed.get(pair)
         return None if analyzed is None else analyzed.frame.copy(deep=False)
 
+    def analyzed(self, pair: str) -> tuple[pd.DataFrame | None, datetime | None]:
+        """`dataframe(pair)` and when it was analysed (None for an adopted frame)."""
+        analyzed = self._analyzed.get(pair)
+        return (None, None) if analyzed is None else (analyzed.frame.copy(deep=False),
+                                                      analyzed.at)
+
     def _moment(self, when: datetime) -> tuple[int, datetime]:
         """`when` in ns and as the UTC open time a signal reports, kept for the last `when`:
         a backtest asks for every pair's signal of a candle with the same datetime object."""
@@ -215,8 +236,8 @@ class Analyzer:
             self._last_moment = wanted, _EPOCH + timedelta(microseconds=wanted // 1000)
         return self._last_moment
 
-    def _store(self, pair: str, frame: pd.DataFrame) -> _Analyzed:
-        analyzed = _Analyzed(frame)
+    def _store(self, pair: str, frame: pd.DataFrame, at: datetime | None) -> _Analyzed:
+        analyzed = _Analyzed(frame, at)
         self._analyzed[pair] = analyzed
         return analyzed
 

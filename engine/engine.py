@@ -18,6 +18,7 @@ from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events
 from engine.alerts import Alerts
 from engine.analysis import entry_expired
+from engine.dataprovider import provider_for
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.protections import ClosedTradeInfo, auto_lock_until, evaluate, parse_protections
@@ -79,6 +80,7 @@ class Engine:
         """Adopt (new) settings and strategy: at start and on /reload."""
         self.settings = settings
         self.trader.configure(settings, strategy)
+        strategy.dp = provider_for(self, strategy)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
 

@@ -33,6 +33,7 @@ from marketdata.timeframe import timeframe_to_next_date
 from store.models import Order, Trade
 
 if TYPE_CHECKING:
+    from engine.dataprovider import DataProvider
     from engine.strategy_order import OrderInfo
     from engine.strategy_runtime import RuntimeSlot, StrategyRuntime, StrategyWallets
     from venues.exchange import OrderSnapshot
@@ -285,6 +286,9 @@ class IStrategy:
     tradepilot_slot: RuntimeSlot | None = None
     parameter_values: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
 
+    # Candles, analysed frames, markets and tickers; bound by the engine (Engine.configure).
+    dp: DataProvider
+
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.config: dict[str, Any] = dict(config or {})
 
@@ -352,6 +356,10 @@ class IStrategy:
         raise NotImplementedError(f"{type(self).__name__} must define populate_exit_trend")
 
     # --- optional callbacks (Freqtrade's defaults) -----------------------------------------
+
+    def informative_pairs(self) -> list[tuple[str, ...]]:
+        """(pair, timeframe) candles to have besides the traded pairs' (`self.dp`)."""
+        return []
 
     def bot_start(self, **kwargs: Any) -> None:
         """Called once when the strategy is loaded, before any candle is analysed."""

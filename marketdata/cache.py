@@ -1,4 +1,5 @@
-"""Closed candles per pair for one timeframe, kept in memory and refreshed incrementally.
+"""Closed candles per pair for one timeframe, kept in memory and refreshed incrementally;
+`CandleCaches` holds one per timeframe (the strategy's and its informative ones).
 
 Venue-agnostic: the live, paper and offline venues all feed it through `fetch_ohlcv` (the
 `CandleSource` protocol below, which every venue meets).
@@ -72,6 +73,10 @@ class CandleCache:
     def timeframe(self) -> str:
         return self._timeframe
 
+    def pairs(self) -> list[str]:
+        """The pairs holding candles."""
+        return list(self._frames)
+
     def candles(self, pair: str) -> pd.DataFrame:
         """Closed candles of `pair`, oldest first; empty before the first successful refresh."""
         frame = self._frames.get(pair)
@@ -133,3 +138,46 @@ class CandleCache:
         frame = fetched if cached is None else pd.concat([cached, fetched], ignore_index=True)
         frame = frame.drop_duplicates("date", keep="last").sort_values("date")
         return frame.tail(self._max).reset_index(drop=True)
+
+
+class CandleCaches:
+    """Closed candles per (pair, timeframe): one `CandleCache` per timeframe, all refreshed in
+    one concurrent batch. The strategy's timeframe and its informative ones use the same
+    startup candle count, each in candles of its own timeframe (as Freqtrade fetches them)."""
+
+    def __init__(self, exchange: CandleSource, timeframe: str, startup_candles: int,
+                 max_candles: int = 1000) -> None:
+        self._exchange = exchange
+        self._startup = startup_candles
+        self._max = max_candles
+        self._caches = {timeframe: CandleCache(exchange, timeframe, startup_candles,
+                                               max_candles)}
+        self._timeframe = timeframe
+
+    @property
+    def timeframe(self) -> str:
+        return self._timeframe
+
+    def candles(self, pair: str, timeframe: str | None = None) -> pd.DataFrame:
+        cache = self._caches.get(timeframe or self._timeframe)
+        return empty_candles() if cache is None else cache.candles(pair)
+
+    def available(self) -> list[tuple[str, str]]:
+        return [(pair, timeframe) for timeframe, cache in self._caches.items()
+                for pair in cache.pairs()]
+
+    async def refresh(self, wanted: Iterable[tuple[str, str]], now: datetime
+                      ) -> set[tuple[str, str]]:
+        """Fetch what closed since the last refresh for every (pair, timeframe) in `wanted`,
+        concurrently; returns those that received new candles."""
+        by_timeframe: dict[str, list[str]] = {}
+        for pair, timeframe in wanted:
+            by_timeframe.setdefault(timeframe, []).append(pair)
+        for timeframe in by_timeframe:
+            if timeframe not in self._caches:
+                self._caches[timeframe] = CandleCache(self._exchange, timeframe, self._startup,
+                                                      self._max)
+        results = await asyncio.gather(*(self._caches[timeframe].refresh(pairs, now)
+                                         for timeframe, pairs in by_timeframe.items()))
+        return {(pair, timeframe) for timeframe, fresh in zip(by_timeframe, results,
+                                                              strict=True) for pair in fresh}
