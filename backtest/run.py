@@ -242,6 +242,7 @@ def _bind_for_analysis(strategy: IStrategy, history: BacktestHistory, pairs: lis
                                startup_candles=strategy.startup_candle_count,
                                whitelist=lambda: list(pairs), markets=lambda: rules,
                                tickers=dict, clock=None)
+    strategy.config["runmode"] = strategy.dp.runmode
     # Freqtrade's backtest never asks: a failing informative_pairs() is logged, not fatal.
     declared = safe_call(ALL_PAIRS, strategy.informative_pairs, default=[],
                          log_once=LogOnce(logger))

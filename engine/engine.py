@@ -81,6 +81,7 @@ class Engine:
         self.settings = settings
         self.trader.configure(settings, strategy)
         strategy.dp = provider_for(self, strategy)
+        strategy.config["runmode"] = strategy.dp.runmode  # as Freqtrade's config carries it
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
 

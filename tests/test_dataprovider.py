@@ -53,7 +53,8 @@ class Recorder(IStrategy):
         dp = self.dp
         analysed, when = dp.get_analyzed_dataframe(metadata["pair"], self.timeframe)
         self.analysis = {
-            "runmode": dp.runmode, "hourly": len(dp.get_pair_dataframe("ETH/BTC", "1h")),
+            "runmode": dp.runmode, "config_runmode": self.config.get("runmode"),
+            "hourly": len(dp.get_pair_dataframe("ETH/BTC", "1h")),
             "historic": len(dp.historic_ohlcv("ETH/BTC", "1h")),
             "analysed": (len(analysed), when), "ohlcv": len(dp.ohlcv(metadata["pair"])),
             "ticker": dp.ticker(metadata["pair"]), "whitelist": dp.current_whitelist(),
@@ -108,7 +109,8 @@ async def test_a_backtest_strategy_sees_whole_history_when_analysing_and_the_pas
 
     assert result.trades == ()
     assert strategy.analysis == {
-        "runmode": RunMode.BACKTEST, "hourly": 10, "historic": 10, "analysed": (0, EPOCH),
+        "runmode": RunMode.BACKTEST, "config_runmode": RunMode.BACKTEST, "hourly": 10,
+        "historic": 10, "analysed": (0, EPOCH),
         "ohlcv": 0, "ticker": {}, "whitelist": ["AAA/BTC"], "market": "ETH",
         "available": {("AAA/BTC", "5m", "spot"), ("ETH/BTC", "1h", "spot")},
     }  # fmt: skip

@@ -49,7 +49,8 @@ class HourlyTrend(IStrategy):
     def populate_indicators(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
         eth = self.dp.get_pair_dataframe("ETH/BTC", "1h")
         self.seen[metadata["pair"]] = {
-            "runmode": self.dp.runmode, "eth_last": eth["date"].iloc[-1].to_pydatetime(),
+            "runmode": self.dp.runmode, "config_runmode": self.config.get("runmode"),
+            "eth_last": eth["date"].iloc[-1].to_pydatetime(),
             "eth_rows": len(eth), "merged_last": dataframe["date_1h"].iloc[-1].to_pydatetime(),
             "base_last": dataframe["date"].iloc[-1].to_pydatetime(),
             "ohlcv": len(self.dp.ohlcv("ETH/BTC", "1h")),
@@ -110,7 +111,8 @@ async def test_informative_candles_are_fetched_with_the_batch_and_only_once_clos
     first = await iteration(engine, server, clock, START)
     assert first == everything
     assert strategy.seen["LTC/BTC"] == {
-        "runmode": RunMode.DRY_RUN, "eth_last": datetime(2018, 1, 20, 10, tzinfo=UTC),
+        "runmode": RunMode.DRY_RUN, "config_runmode": RunMode.DRY_RUN,
+        "eth_last": datetime(2018, 1, 20, 10, tzinfo=UTC),
         "eth_rows": 20, "merged_last": datetime(2018, 1, 20, 10, tzinfo=UTC),
         "base_last": datetime(2018, 1, 20, 11, 50, tzinfo=UTC), "ohlcv": 20,
         "ticker": None, "whitelist": PAIRS,
