@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -39,12 +39,10 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class ChatApp(Application[Any, Any, Any, Any, Any, Any]):
     """The Application, with the bot's own life cycle (`serve`, `lifecycle`)."""
 
-    def __init__(self, *, hooks: AppHooks, sleep: Callable[[float], Any] = asyncio.sleep,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, hooks: AppHooks, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hooks = hooks
         self.connected = asyncio.Event()
-        self._sleep = sleep
         self._initialized_here = False
 
     async def serve(self, stop: asyncio.Event) -> None:
@@ -56,10 +54,14 @@ class ChatApp(Application[Any, Any, Any, Any, Any, Any]):
         try:
             async with self.lifecycle() as connector:
                 stopped = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({stopped, connector}, return_when=asyncio.FIRST_COMPLETED)
-                if not stopped.done():
-                    connector.result()  # an InvalidToken's ConfigError ends the run here
-                    await stopped  # connected: run until told to stop
+                try:
+                    await asyncio.wait({stopped, connector},
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    if not stopped.done():
+                        connector.result()  # an InvalidToken's ConfigError ends the run here
+                        await stopped  # connected: run until told to stop
+                finally:
+                    stopped.cancel()
         finally:
             for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
@@ -101,7 +103,7 @@ class ChatApp(Application[Any, Any, Any, Any, Any, Any]):
                 if failures == 1:
                     logger.warning("cannot reach Telegram (%s); the engine runs on and the chat "
                                    "catches up once Telegram answers", exc)
-            await self._sleep(pause)
+            await asyncio.sleep(pause)
             pause = min(pause * 2, MAX_RETRY_SECONDS)
         if failures:
             logger.info("Telegram reachable after %d failed attempts", failures)

@@ -313,8 +313,9 @@ async def running(app: ChatApp) -> AsyncIterator[None]:
     """The bot's own life cycle (`ChatApp.lifecycle`) without polling: the engine started,
     Telegram connected (waited for), then everything stopped and closed on the way out."""
     async with app.lifecycle(poll=False) as connector:
-        await asyncio.wait({connector, asyncio.ensure_future(app.connected.wait())},
-                           return_when=asyncio.FIRST_COMPLETED)
+        connected = asyncio.ensure_future(app.connected.wait())
+        await asyncio.wait({connector, connected}, return_when=asyncio.FIRST_COMPLETED)
+        connected.cancel()
         if connector.done():
             connector.result()
         yield
