@@ -26,6 +26,7 @@ import pandas as pd
 from backtest import download, progress
 from backtest import run as backtest_run
 from backtest.compare import render_comparison
+from backtest.detail import load_detail
 from backtest.history import BacktestHistory
 from backtest.options import (
     Export,
@@ -57,8 +58,8 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timerange", help="START-END: YYYYMMDD[THHMM[SS]] or a Unix time, "
                                             "either side may be left out")
     parser.add_argument("-i", "--timeframe", help="candle timeframe (default: the strategy's)")
-    parser.add_argument("--timeframe-detail", help="refused: exits are priced from each "
-                                                   "candle's own open, high, low and close")
+    parser.add_argument("--timeframe-detail", help="step each candle through these shorter "
+                                                   "candles (such as 1m): exits on each")
     parser.add_argument("-p", "--pairs", nargs="+", help="pairs (default: the whitelist)")
     parser.add_argument("--pairs-file", help="JSON list of pairs (wins over --pairs)")
     parser.add_argument("--fee", type=float, help="fee ratio per side, e.g. 0.001 "
@@ -138,6 +139,9 @@ def _backtest(settings: Settings, args: argparse.Namespace, fee: float | None,
     history = BacktestHistory(frames, strategy.timeframe, datadir=datadir, timerange=timerange,
                               startup_candles=strategy.startup_candle_count)
     markets = backtest_markets(settings, args.markets, datadir)
+    detail = None if not settings.timeframe_detail else load_detail(
+        str(datadir), settings.exchange.pair_whitelist, strategy.timeframe,
+        settings.timeframe_detail, timerange)
     protections = args.enable_protections or settings.enable_protections
     if strategy.protections and not protections:
         logger.warning("%s: its %d protections are left out, as Freqtrade's backtest leaves "
@@ -148,7 +152,7 @@ def _backtest(settings: Settings, args: argparse.Namespace, fee: float | None,
         result = asyncio.run(backtest_run.run(
             settings, strategy, frames, markets, fee=fee,
             progress=progress.backtest_progress(move), protections=protections,
-            history=history))
+            history=history, detail=detail))
     if export.path is not None:
         count = len(strategy_names(args))
         path = _for_strategy(export.path, result.strategy, count)

@@ -106,9 +106,10 @@ def with_options(settings: Settings, args: argparse.Namespace) -> Settings:
         changes["exchange"] = replace(settings.exchange,
                                       pair_whitelist=quoted_pairs(pairs, settings.stake_currency))
     if args.timeframe_detail:
-        raise ConfigError("--timeframe-detail: not supported; each candle's exits are priced "
-                          "from its own open, high, low and close, as Freqtrade's backtest "
-                          "does without this option")
+        if args.timeframe_detail not in TIMEFRAMES:
+            raise ConfigError(f"--timeframe-detail: expected one of {', '.join(TIMEFRAMES)}, "
+                              f"got {args.timeframe_detail!r}")
+        changes["timeframe_detail"] = args.timeframe_detail
     return check_consistency(replace(settings, **changes, **_money(args)))
 
 

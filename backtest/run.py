@@ -19,16 +19,16 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from backtest.detail import detail_steps, from_range_start, release_round_trips
 from backtest.history import BacktestData, BacktestHistory
+from backtest.ticks import MonthlyTicks, data_ticks
 from core.clock import ManualClock
 from core.errors import CommandError, ConfigError, StrategyError
 from engine.analysis import Analyzer, Signal
@@ -40,7 +40,7 @@ from engine.informative import requested_candles
 from engine.settings import OrderTypes, Settings
 from engine.strategy import ALL_PAIRS, IStrategy, LogOnce, safe_call
 from marketdata.candles import CANDLE_COLUMNS
-from marketdata.files import PRICE_COLUMNS, TimeRange, load_pair_data
+from marketdata.files import TimeRange, load_pair_data
 from marketdata.timeframe import timeframe_to_timedelta
 from store import schema
 from store.paper_orders import PaperOrders
@@ -52,6 +52,7 @@ from venues.precision import rules_from_market
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, datetime], None]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Freqtrade's backtester fills every order at the price it computed: all limit orders.
 LIMIT_ONLY = OrderTypes(entry="limit", exit="limit", force_entry="limit", force_exit="limit",
                         emergency_exit="limit", stoploss="limit", stoploss_on_exchange=False)
@@ -124,56 +125,6 @@ def load_data(datadir: str, pairs: Iterable[str], timeframe: str, timerange: Tim
         warmup = timeframe_to_timedelta(timeframe) * startup_candles
         timerange = (timerange[0] - warmup, timerange[1])
     return load_pair_data(datadir, pairs, timeframe, timerange)
-
-
-def _decimals(value: float) -> int:
-    text = np.format_float_positional(value, precision=14, unique=False, fractional=False,
-                                      trim="-")
-    return len(text.partition(".")[2])
-
-
-def data_ticks(frame: pd.DataFrame) -> list[tuple[datetime, float]]:
-    """The price ticks Freqtrade's backtest derives from the candles (P1): per calendar month
-    (from its first day, in order), one unit of the most decimals any price of the loaded
-    data shows in that month at 14 significant digits."""
-    prices = frame.loc[:, PRICE_COLUMNS].to_numpy(dtype="float64")
-    if not len(prices):
-        return []
-    unique, inverse = np.unique(prices, return_inverse=True)
-    counts = np.array([_decimals(float(p)) for p in unique])[inverse.reshape(prices.shape)]
-    dates = frame["date"].dt.tz_convert(UTC)
-    months = (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()
-    most = pd.Series(counts.max(axis=1)).groupby(months).max()
-    return [(datetime(m // 12, m % 12 + 1, 1, tzinfo=UTC), float(10.0 ** -int(d)))
-            for m, d in zip(most.index.tolist(), most.tolist(), strict=True)]
-
-
-class _MonthlyTicks:
-    """P1 around the engine: each pair's price tick is its data's tick of the month, and a
-    trade keeps the tick of the month it entered in: a pair takes a new month's tick only
-    while it has no open trade."""
-
-    def __init__(self, market: OfflineMarket, schedules: Mapping[str, list[tuple[datetime,
-                                                                                  float]]],
-                 store: Store) -> None:
-        self._market = market
-        self._store = store
-        self._schedules = {pair: s for pair, s in schedules.items() if s}
-        self._month: tuple[int, int] | None = None
-        self._pending: set[str] = set()
-
-    def apply(self, now: datetime) -> None:
-        if (now.year, now.month) != self._month:
-            self._month = (now.year, now.month)
-            self._pending = set(self._schedules)
-        if not self._pending:
-            return
-        busy = {trade.pair for trade in self._store.open_trades()}
-        for pair in sorted(self._pending - busy):
-            schedule = self._schedules[pair]
-            index = max(bisect_right([start for start, _ in schedule], now) - 1, 0)
-            self._market.set_price_tick(pair, schedule[index][1])
-            self._pending.discard(pair)
 
 
 def market_definitions(markets: Iterable[Mapping[str, Any]], pairs: Iterable[str], *,
@@ -276,8 +227,11 @@ class PrecomputedSignals:
         self._signals: dict[str, Signal | None] = {}
 
     async def refresh(self, pairs: list[str], now: datetime) -> None:
-        self._candle = now - self._step
-        self._signals.clear()
+        # Inside a candle (detail steps), still the candle before the one trading now.
+        candle = now - (now - _EPOCH) % self._step - self._step
+        if candle != self._candle:
+            self._candle = candle
+            self._signals.clear()
 
     def signal(self, pair: str) -> Signal | None:
         if self._candle is None:
@@ -351,11 +305,14 @@ def backtest_settings(settings: Settings) -> Settings:
 async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
               markets: Iterable[Mapping[str, Any]], *, fee: float | None = None,
               progress: Progress | None = None, protections: bool = True,
-              history: BacktestHistory | None = None) -> BacktestResult:
+              history: BacktestHistory | None = None,
+              detail: Mapping[str, pd.DataFrame] | None = None) -> BacktestResult:
     """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
     (already through `backtest_settings`, its overrides applied to `strategy`); without
     `protections` the strategy's protections are left out (`backtest --enable-protections`).
     Other pairs and timeframes the strategy reads come from `history` (the data directory).
+    `detail` holds each pair's candles of `settings.timeframe_detail`, through which every
+    candle is stepped (`backtest/detail.py`).
 
     The run has a database of its own, a fresh in-memory SQLite, closed when the trades have
     been read from it.
@@ -368,11 +325,14 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
     analyzed = _populate_all(strategy, frames, history)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
     definitions = market_definitions(markets, [*replay.candles, *informative], fee=fee)
+    if detail:
+        detail = from_range_start(detail, replay.range_start)
     database = schema.init_db("sqlite:///:memory:")
     try:
         store = Store(database)
         clock = ManualClock(replay.start)
-        market = OfflineMarket(replay.candles, strategy.timeframe, definitions, clock)
+        market = OfflineMarket(replay.candles, strategy.timeframe, definitions, clock,
+                               detail=detail, detail_timeframe=settings.timeframe_detail)
         exchange = PaperExchange(market, clock, PaperOrders(database),
                                  wallet=settings.dry_run_wallet,
                                  stake_currency=settings.stake_currency, fee=fee)
@@ -384,10 +344,14 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
                         store)
         if not protections:
             engine.protections = []
-        ticks = _MonthlyTicks(market, {pair: data_ticks(frames[pair]) for pair in replay.candles},
+        ticks = MonthlyTicks(market, {pair: data_ticks(frames[pair]) for pair in replay.candles},
                               store) if compat else None
         began = time.perf_counter()
-        await _step_through(Commands(engine, store), clock, replay, compat, ticks, progress)
+        steps = detail_steps(strategy.timeframe, settings.timeframe_detail if detail else None)
+        await _step_through(Commands(engine, store), clock, replay, compat, ticks, progress,
+                            steps)
+        market.drop_detail()
+        await _exit_at_the_end(Commands(engine, store), clock, replay)
         elapsed = time.perf_counter() - began
         trades = closed_trades(store)
     finally:
@@ -403,21 +367,29 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
 
 
 async def _step_through(commands: Commands, clock: ManualClock, replay: _Replay, compat: bool,
-                        ticks: _MonthlyTicks | None, progress: Progress | None) -> None:
+                        ticks: MonthlyTicks | None, progress: Progress | None,
+                        steps: tuple[timedelta, ...]) -> None:
     step = timeframe_to_timedelta(commands.engine.strategy.timeframe)
     total = int((replay.end - replay.start) / step) + 1
     await commands.startup()
     for index in range(total):
-        now = replay.start + step * index
-        clock.set(now)
-        if ticks is not None:
-            ticks.apply(now)
-        if compat and now == replay.end:
-            await commands.pause()  # L4: nothing enters on the last candle
-        await commands.process()
+        candle = replay.start + step * index
+        for offset in steps:
+            now = candle + offset
+            clock.set(now)
+            if ticks is not None:
+                ticks.apply(now)
+            if compat and now == replay.end:
+                await commands.pause()  # L4: nothing enters on the last candle...
+            elif compat and candle == replay.end:
+                await commands.start()  # ...but on its later detail candles, as in Freqtrade
+            detail = compat and len(steps) > 1
+            held = {t.pair for t in commands.store.open_trades()} if detail else set()
+            await commands.process()
+            if detail:
+                release_round_trips(commands.store, now, held)
         if progress is not None:
-            progress(index + 1, total, now)
-    await _exit_at_the_end(commands, clock, replay)
+            progress(index + 1, total, candle)
 
 
 async def _exit_at_the_end(commands: Commands, clock: ManualClock, replay: _Replay) -> None:

@@ -331,6 +331,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "telegram": _telegram,
     "internals": _internals,
     "enable_protections": _bool,
+    "timeframe_detail": lambda k, v: _str(k, v, TIMEFRAMES) if v else None,
     "backtest": lambda k, v: BacktestSettings(**_section(k, v, {"freqtrade_compat": _bool})),
     "offline": lambda k, v: OfflineSettings(**_section(k, v, {
         "speed": lambda k2, v2: _number(k2, v2, 0.001), "datadir": _str})),

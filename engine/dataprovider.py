@@ -187,7 +187,8 @@ class DataProvider:
             return pd.DataFrame(), EPOCH
         if self._clock is not None and self.runmode is RunMode.BACKTEST:
             now = self._clock.now()
-            end = _rows_before(frame, now)
+            # Before the candle trading now: the clock may stand inside it (detail candles).
+            end = _rows_before(frame, timeframe_to_prev_date(self._timeframe, now))
             return frame.iloc[max(0, end - MAX_DATAFRAME_CANDLES):end], now
         return frame, analysed_at or EPOCH
 

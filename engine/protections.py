@@ -183,6 +183,9 @@ def _clock_time(where: str, value: Any) -> tuple[int, int] | None:
 # --- evaluation ------------------------------------------------------------------------------
 
 
+AUTO_LOCK = "Auto lock"  # the reason of the lock after each exit
+
+
 def auto_lock_until(close_time: datetime, timeframe: str) -> datetime:
     """The start of the next candle after `close_time` (Freqtrade's "Auto lock"): a pair
     cannot be re-entered on the candle it closed on."""

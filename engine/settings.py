@@ -211,6 +211,9 @@ class Settings:
     # Freqtrade's key (what --enable-protections sets): a backtest applies the strategy's
     # protections only with it; live and dry-run always apply them.
     enable_protections: bool = False
+    # Freqtrade's key (what --timeframe-detail sets): a backtest steps each candle through
+    # these shorter candles of the same pair; live and dry-run never read it.
+    timeframe_detail: str | None = None
     offline: OfflineSettings = field(default_factory=OfflineSettings)
     initial_state: Literal["running", "paused", "stopped"] = "running"
     cancel_open_orders_on_exit: bool = False

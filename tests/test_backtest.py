@@ -24,6 +24,7 @@ from backtest.download import market_definition
 from backtest.metrics import max_drawdown
 from backtest.report import chart_figure, equity_curve, render, summarize
 from backtest.run import BacktestResult, BacktestTrade
+from backtest.ticks import data_ticks
 from core.errors import ConfigError
 from engine.config import parse_config
 from engine.settings import Settings
@@ -168,7 +169,7 @@ def test_data_ticks_count_the_decimals_of_each_calendar_month() -> None:
     frame["date"] = [datetime(2024, 1, 31, 23, 55, tzinfo=UTC),
                      datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 5, tzinfo=UTC)]
 
-    assert backtest_run.data_ticks(frame) == [
+    assert data_ticks(frame) == [
         (datetime(2024, 1, 1, tzinfo=UTC), 0.01),
         # 14 significant digits: 0.30000000000000004 shows as 0.3
         (datetime(2024, 2, 1, tzinfo=UTC), 0.1),

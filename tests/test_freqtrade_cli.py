@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -226,9 +227,12 @@ def test_the_older_export_to_a_file_still_works_and_names_the_new_form(
                                  "-1.0"),
     (["--stake-amount", "unlimited", "--max-open-trades", "0"],
      'tradepilot: max_open_trades: "unlimited" stake needs max_open_trades above 0'),
-    (["--timeframe-detail", "1m"], "tradepilot: --timeframe-detail: not supported; each "
-                                   "candle's exits are priced from its own open, high, low "
-                                   "and close"),
+    (["--timeframe-detail", "5m"], "tradepilot: --timeframe-detail: expected a timeframe "
+                                   "shorter than the strategy's 5m that divides it (such as "
+                                   "1m), got 5m"),
+    (["--timeframe-detail", "2m"], "tradepilot: --timeframe-detail: expected one of 1m, "),
+    (["--timeframe-detail", "1m"], "tradepilot: no 1m candles for ETH/BTC in data: expected "
+                                   "ETH_BTC-1m.feather"),
     (["--timerange", "2018010-"], "tradepilot: --timerange: expected YYYYMMDD-YYYYMMDD, got "
                                   "'2018010-'"),
     (["--pairs-file", "missing.json"], "tradepilot: missing.json: config file not found"),
@@ -240,6 +244,70 @@ def test_bad_freqtrade_flags_are_one_line_and_exit_2(
 
     assert one_line_failure(status, err).startswith(message)
     assert out == ""
+
+
+def one_minute_candles(folder: Path) -> None:
+    """ETH_BTC-1m.feather beside the 5m file: each 5m candle as five 1m ones, flat at its
+    open for two minutes, then its high and low in the third, then flat at its close."""
+    frame = pd.read_feather(folder / "ETH_BTC-5m.feather")
+    rows = []
+    for candle in frame.itertuples():
+        o, h, low, c = candle.open, candle.high, candle.low, candle.close
+        rows += [(o, o, o, o), (o, o, o, o), (o, h, low, c), (c, c, c, c), (c, c, c, c)]
+    minutes = pd.DataFrame(rows, columns=["open", "high", "low", "close"])
+    minutes.insert(0, "date", pd.date_range(frame["date"].iloc[0], periods=len(rows),
+                                            freq="1min", tz=UTC))
+    minutes["volume"] = 2.0
+    minutes.to_feather(folder / "ETH_BTC-1m.feather")
+
+
+def closes(path: str) -> list[tuple[str, str, str]]:
+    return [(t["open_date"], t["close_date"], t["exit_reason"])
+            for t in json.loads(Path(path).read_text())]
+
+
+def test_timeframe_detail_exits_on_the_shorter_candle_that_reaches_the_price_at_its_time(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one_minute_candles(workspace / "data")
+    flag = ["--strategy", "Hasty", "--export", "trades"]
+
+    backtest(capsys, *flag, "--export-filename", "whole.json")
+    status, _, _ = backtest(capsys, *flag, "--timeframe-detail", "1m",
+                            "--export-filename", "detail.json")
+
+    # The 0.1% ROI is reached by the entry candle's high: without detail at the candle's
+    # time, with it at its third minute, where the 1m candles put the high.
+    assert status == 0
+    assert closes("whole.json")[0] == ("2024-01-01T00:55:00Z", "2024-01-01T00:55:00Z", "roi")
+    assert closes("detail.json")[0] == ("2024-01-01T00:55:00Z", "2024-01-01T00:57:00Z", "roi")
+
+
+def test_the_config_key_timeframe_detail_is_the_flag(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one_minute_candles(workspace / "data")
+    config = json.loads((workspace / "config.json").read_text())
+    (workspace / "keyed.json").write_text(json.dumps({**config, "timeframe_detail": "1m"}))
+    flag = ["--strategy", "Hasty", "--export", "trades"]
+
+    backtest(capsys, *flag, "--timeframe-detail", "1m", "--export-filename", "flag.json")
+    backtest(capsys, "--config", "keyed.json", *flag, "--export-filename", "key.json")
+
+    assert closes("key.json") == closes("flag.json")
+    assert closes("key.json")[0][1] == "2024-01-01T00:57:00Z"
+
+
+def test_a_bad_timeframe_detail_in_the_config_names_the_key(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = json.loads((workspace / "config.json").read_text())
+    (workspace / "keyed.json").write_text(json.dumps({**config, "timeframe_detail": "7m"}))
+
+    status, _, err = backtest(capsys, "--config", "keyed.json")
+
+    assert one_line_failure(status, err).startswith(
+        "tradepilot: timeframe_detail: expected one of 1m, ")
 
 
 def test_stake_amount_wallet_and_max_open_trades_flags_change_the_trades(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -88,6 +88,18 @@ class _Series:
             return None
         return self._prices[index], self._highs[index], self._lows[index]
 
+    def open_ns(self) -> int:
+        """Open time of the candle of the last lookup."""
+        return self._opens[self._at]
+
+    def span(self, start_ns: int, end_ns: int) -> tuple[int, int]:
+        """The first candle opened at or after `start_ns`, and how many open before `end_ns`."""
+        first = bisect_left(self._opens, start_ns)
+        return first, bisect_left(self._opens, end_ns) - first
+
+    def at(self, index: int) -> tuple[float, float, float]:
+        return self._prices[index], self._highs[index], self._lows[index]
+
     def _index(self, now_ns: int) -> int:
         """The last candle opened at or before `now_ns` (-1 if none): bisect_right - 1."""
         opens = self._opens
@@ -135,6 +147,8 @@ class OfflineMarket:
         *,
         loop: bool = False,
         on_lap: Callable[[ReplayLap], None] | None = None,
+        detail: Mapping[str, pd.DataFrame] | None = None,
+        detail_timeframe: str | None = None,
     ) -> None:
         self._clock = clock
         self._timeframe = timeframe
@@ -151,6 +165,14 @@ class OfflineMarket:
             for pair, frame in candles.items()
             if not frame.empty
         }
+        self._detail: dict[str, _Series] = {}
+        if detail and detail_timeframe:
+            if loop:
+                raise ConfigError("offline market: a looped replay has no detail candles")
+            self._detail = {pair: _Series.of(fill_gaps(frame, detail_timeframe))
+                            for pair, frame in detail.items()
+                            if not frame.empty and pair in self._series}
+            self._detail_ns = timeframe_to_seconds(detail_timeframe) * 1_000_000_000
         self._last_now: datetime | None = None
         self._last_now_ns = 0
         self._loop = loop and bool(self._series)
@@ -293,6 +315,8 @@ class OfflineMarket:
         for pair in pairs:
             series = self._series.get(pair)
             row = None if series is None else series.current(at_ns, self._step_ns)
+            if series is not None and row is not None and pair in self._detail:
+                row = self._detail_row(self._detail[pair], at_ns, series)
             if series is None or row is None:
                 continue
             o, h, low = row
@@ -303,6 +327,24 @@ class OfflineMarket:
                 pair=pair, time=now, bid=o, ask=o, last=o, open=o, high=h, low=low
             )
         return tickers
+
+    def drop_detail(self) -> None:
+        """Trade whole candles from now on (a backtest's end sells at a candle's open)."""
+        self._detail.clear()
+
+    def _detail_row(self, detail: _Series, now_ns: int, series: _Series
+                    ) -> tuple[float, float, float] | None:
+        """With detail candles, the k-th one of the current candle trades at the candle's
+        open plus k detail steps, as Freqtrade's backtester takes them: by position among the
+        detail candles inside the candle, so a candle the detail data covers only in part
+        (at its ends) plays the ones it has from its open on, and one it does not cover at
+        all trades whole, once, at its open."""
+        opened = series.open_ns()
+        k = (now_ns - opened) // self._detail_ns
+        first, count = detail.span(opened, opened + self._step_ns)
+        if not count:
+            return series.current(now_ns, self._step_ns) if k == 0 else None
+        return detail.at(first + k) if k < count else None
 
     def _now_ns(self, now: datetime) -> int:
         """`_ns(now)`, kept for the last `now`: the clock hands out the same object until it
