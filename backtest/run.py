@@ -317,6 +317,9 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
     The run has a database of its own, a fresh in-memory SQLite, closed when the trades have
     been read from it.
     """
+    if bool(settings.timeframe_detail) != bool(detail):
+        raise ConfigError("timeframe_detail: expected the detail candles with the detail "
+                          "timeframe (backtest.detail.load_detail)")
     compat = settings.backtest.freqtrade_compat
     markets = list(markets)
     history = history or BacktestHistory(frames, strategy.timeframe)

@@ -296,6 +296,13 @@ async def test_without_freqtrade_compat_an_entry_on_the_last_candle_is_made() ->
         ("CCC/BTC", at(6), at(6), 30.0, 30.0, "force_exit")]
 
 
+async def test_a_detail_timeframe_without_its_candles_is_refused_not_ignored() -> None:
+    strategy = Scripted({"CCC/BTC": [2]})
+
+    with pytest.raises(ConfigError, match="timeframe_detail: expected the detail candles"):
+        await run(strategy, {"CCC/BTC": end_frames()["CCC/BTC"]}, timeframe_detail="1m")
+
+
 # --- statistics ------------------------------------------------------------------------------
 
 
