@@ -21,13 +21,7 @@ from engine.analysis import entry_expired
 from engine.dataprovider import provider_for
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
-from engine.protections import (
-    AUTO_LOCK,
-    ClosedTradeInfo,
-    auto_lock_until,
-    evaluate,
-    parse_protections,
-)
+from engine.protections import ClosedTradeInfo, auto_lock, evaluate, parse_protections
 from engine.reconcile import reconcile
 from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
@@ -272,8 +266,8 @@ class Engine:
     def _on_trade_closed(self, trade: Trade) -> None:
         """Lock the pair until the next candle, then let the protections look at history."""
         now = self.clock.now()
-        self.store.lock_pair(trade.pair, auto_lock_until(now, self.strategy.timeframe),
-                             AUTO_LOCK, now)
+        lock = auto_lock(trade.pair, now, self.strategy.timeframe)
+        self.store.lock_pair(lock.pair, lock.until, lock.reason, now)
         if not self.protections:
             return
         since = now - timedelta(days=30)

@@ -192,6 +192,11 @@ def auto_lock_until(close_time: datetime, timeframe: str) -> datetime:
     return timeframe_to_next_date(timeframe, close_time)
 
 
+def auto_lock(pair: str, close_time: datetime, timeframe: str) -> LockRequest:
+    """The lock of `pair` after its trade closed at `close_time`, until the next candle."""
+    return LockRequest(pair, auto_lock_until(close_time, timeframe), AUTO_LOCK, "")
+
+
 def evaluate(protections: list[Protection], closed: list[ClosedTradeInfo], pair: str,
              now: datetime, *, existing: Iterable[tuple[str, datetime]] = ()
              ) -> list[LockRequest]:
