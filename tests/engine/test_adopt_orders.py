@@ -17,7 +17,7 @@ import pytest
 from compose import build_commands
 from core.clock import ManualClock
 from engine.control.commands import Commands
-from engine.events import EntryFilled, LogNotifier, WarningNotice
+from engine.events import EntryFilled, LogNotifier, Startup, WarningNotice
 from engine.reconcile import reconcile
 from store import schema
 from store.models import Order, Trade
@@ -93,25 +93,30 @@ async def test_an_entry_the_exchange_executed_after_the_bot_gave_up_is_adopted_o
         tmp_path: Path) -> None:
     expected = await trade_opened_by_the_engine(tmp_path)
     clock = ManualClock(START)
-    notifier = LogNotifier()
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
     async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
         server.late_by = LATE
         server.inject(ORDER, Fault.EXECUTED_LATE, method="POST")
-        commands = engine_on(server, clock, f"sqlite:///{tmp_path / 'bot.sqlite'}", notifier,
-                             entering())
+        first_notifier = LogNotifier()
+        first = engine_on(server, clock, url, first_notifier, entering())
+        try:
+            await first.startup()
+            await first.process()
+            assert first.store.open_trades() == []
+            assert any("never reached binance" in text for text in notices(first_notifier))
+            assert server.orders(PAIR) == []
+        finally:
+            await first.shutdown()
+            schema.close_db()
+
+        clock.advance(LATE)  # the exchange executes it before it answers the restarted bot
+        notifier = LogNotifier()
+        commands = engine_on(server, clock, url, notifier, Scripted(stoploss=-0.1))
         try:
             await commands.startup()
-            await commands.process()
-            assert commands.store.open_trades() == []
-            assert any("never reached binance" in text for text in notices(notifier))
-            assert server.orders(PAIR) == []
-            clock.advance(LATE)
-
-            summary = await again(commands)  # the exchange executes it before its first answer
 
             (late,) = server.orders(PAIR)
             assert (late.side, late.status) == ("BUY", "FILLED")
-
             (trade,) = commands.store.open_trades()
             # Binance's order lookup carries no fee: the coin fee the create's answer reported
             # is booked at the exit (Trader._book_unreported_coin_fee), as for any fill seen
@@ -124,7 +129,9 @@ async def test_an_entry_the_exchange_executed_after_the_bot_gave_up_is_adopted_o
             assert (order.client_order_id, order.order_id, order.status) == (
                 late.client_order_id, str(late.order_id), "filled")
             assert order.filled == float(late.executed)
-            assert f"adopted 1 orders of ours found on the exchange: {PAIR} buy" in summary
+            (startup,) = [e for e in notifier.events if isinstance(e, Startup)]
+            assert (f"adopted 1 orders of ours found on the exchange: {PAIR} buy "
+                    f"{late.client_order_id} -> trade #{trade.id}") in startup.reconciled
             adopted = [t for t in notices(notifier) if "adopted into trade #" in t]
             assert len(adopted) == 1
             assert [type(e) for e in notifier.events].count(EntryFilled) == 1
@@ -235,3 +242,34 @@ def test_the_order_ids_of_other_tools_are_not_taken_for_ours() -> None:
     assert not any(is_ours(cid) for cid in (None, "tp", "tpx" * 8, "web_123", OURS.upper(),
                                             OURS + "0", "x" + OURS[1:]))
 
+
+
+async def test_a_failed_order_is_looked_up_for_a_day_then_forgotten(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
+        server.inject(ORDER, Fault.TIMEOUT_BEFORE_RECORD, method="POST")  # never placed
+        commands = engine_on(server, clock, f"sqlite:///{tmp_path / 'bot.sqlite'}",
+                             LogNotifier(), entering())
+        try:
+            await commands.startup()
+            await commands.process()
+            (failed,) = commands.store.unplaced()
+            sent = server.requests_to(ORDER, "POST")[0].params["newClientOrderId"]
+            assert failed.client_order_id == sent
+
+            def lookups() -> int:
+                return sum(r.params.get("origClientOrderId") == sent
+                           for r in server.requests_to(ORDER, "GET"))
+
+            before = lookups()
+            clock.advance(timedelta(hours=23))
+            await again(commands)
+            assert lookups() == before + 1
+            assert len(commands.store.unplaced()) == 1
+            clock.advance(timedelta(hours=2))
+            await again(commands)
+            assert lookups() == before + 1
+            assert commands.store.unplaced() == []
+        finally:
+            await commands.shutdown()
+            schema.close_db()
