@@ -39,7 +39,7 @@ from backtest.report import BREAKDOWNS, render, write_chart
 from core.clock import SystemClock
 from core.errors import ConfigError
 from engine.loader import strategy_for
-from engine.settings import MARKETS_FILE, PROJECT, Settings, offline_datadir
+from engine.settings import MARKETS_FILE, PROJECT, Settings, offline_datadir, project_path
 from marketdata.timeframe import timeframe_to_timedelta
 from venues.ccxt_exchange import CcxtExchange
 
@@ -181,7 +181,10 @@ def _fee(fee: float | None) -> float | None:
 
 
 def default_datadir(settings: Settings, exchange_name: str) -> Path:
-    """The offline market's candles, or `data/<exchange>` of the project."""
+    """The config's `datadir`, else the offline market's candles, or `data/<exchange>` of the
+    project."""
+    if settings.datadir is not None:
+        return project_path(settings.datadir)
     if exchange_name == settings.exchange.name and settings.is_offline:
         return offline_datadir(settings)
     return PROJECT / "data" / exchange_name

@@ -309,6 +309,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "timeframe": lambda k, v: _str(k, v, TIMEFRAMES),
     "strategy": _str,
     "strategy_path": _str,
+    "datadir": _str,
     "minimal_roi": _roi,
     "stoploss": _stoploss,
     "trailing_stop": _bool,

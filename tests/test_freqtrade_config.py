@@ -156,6 +156,19 @@ def test_neutral_values_of_the_keys_we_do_not_do_pass_and_are_listed() -> None:
                                      "order_time_in_force")
 
 
+def test_freqtrades_hyperopt_analysis_and_futures_keys_load_and_are_listed_as_unused() -> None:
+    """They were refused as unknown keys (exit 2): a Freqtrade config did not load as it is."""
+    keys = {"epochs": 500, "spaces": ["buy", "sell"], "hyperopt_loss": "SharpeHyperOptLoss",
+            "hyperopt_jobs": 2, "hyperopt_min_trades": 10, "backtest_breakdown": ["day"],
+            "backtest_cache": "day", "export": "trades", "coingecko": {"api_key": ""},
+            "proxy_coin": "BNFCR", "liquidation_buffer": 0.05, "print_all": False,
+            "log_config": {"version": 1}, "recursive_strategy_search": True}
+
+    settings = parse_config(keys, {})
+
+    assert set(settings.ignored_keys) == set(keys)
+
+
 def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     settings = parse_config({"exchange": {
         "log_responses": True, "unknown_fee_rate": 0.012, "enable_ws": False,
