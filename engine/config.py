@@ -306,6 +306,8 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "tradable_balance_ratio": lambda k, v: _number(k, v, 0.0, 1.0),
     "available_capital": lambda k, v: _number(k, v, 0.0),
     "amount_reserve_percent": lambda k, v: _number(k, v, 0.0, 0.5),
+    "amend_last_stake_amount": _bool,
+    "last_stake_amount_min_ratio": lambda k, v: _number(k, v, 0.0, 1.0),
     "timeframe": lambda k, v: _str(k, v, TIMEFRAMES),
     "strategy": _str,
     "strategy_path": _str,

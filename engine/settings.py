@@ -36,7 +36,7 @@ IGNORED_FREQTRADE_KEYS = frozenset({
     "dataformat_ohlcv", "dataformat_trades", "fiat_display_currency", "edge", "freqai",
     "position_adjustment_enable", "max_entry_position_adjustment", "user_data_dir",
     "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
-    "reduce_df_footprint", "amend_last_stake_amount", "last_stake_amount_min_ratio",
+    "reduce_df_footprint",
     "disable_dataframe_checks", "strategy_list",
     # Freqtrade's command-line, analysis and hyperopt defaults, and futures-only settings (the
     # trading mode is refused unless spot): none of them changes what a run here trades.
@@ -192,6 +192,10 @@ class Settings:
     tradable_balance_ratio: float = 0.99
     available_capital: float | None = None
     amount_reserve_percent: float = 0.05
+    # Freqtrade's: a stake the balance cannot cover shrinks to what is left, if that is at
+    # least this share of it.
+    amend_last_stake_amount: bool = False
+    last_stake_amount_min_ratio: float = 0.5
     timeframe: str | None = None
     strategy: str = "SampleStrategy"
     strategy_path: str = "strategies"

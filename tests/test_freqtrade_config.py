@@ -169,6 +169,18 @@ def test_freqtrades_hyperopt_analysis_and_futures_keys_load_and_are_listed_as_un
     assert set(settings.ignored_keys) == set(keys)
 
 
+def test_amend_last_stake_amount_is_read_with_its_ratio() -> None:
+    """It was refused; the backtest of tests/freqtrade_parity/configs/TalibBands-amend.json
+    shows it shrinking the last stake as Freqtrade does."""
+    settings = parse_config({"amend_last_stake_amount": True,
+                             "last_stake_amount_min_ratio": 0.4}, {})
+
+    assert (settings.amend_last_stake_amount, settings.last_stake_amount_min_ratio) == (True, 0.4)
+    assert "amend_last_stake_amount" not in settings.ignored_keys
+    with pytest.raises(ConfigError, match="last_stake_amount_min_ratio"):
+        parse_config({"last_stake_amount_min_ratio": 1.5}, {})
+
+
 def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     settings = parse_config({"exchange": {
         "log_responses": True, "unknown_fee_rate": 0.012, "enable_ws": False,
@@ -195,7 +207,6 @@ def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
      "entry_pricing.check_depth_of_market.enabled: not supported"),
     ({"trading_mode": "futures"}, "trading_mode: 'futures' is not supported; expected \"spot\""),
     ({"position_adjustment_enable": True}, "position_adjustment_enable: not supported"),
-    ({"amend_last_stake_amount": True}, "amend_last_stake_amount: not supported"),
     ({"pairlists": [{"method": "StaticPairList"}, {"method": "VolumePairList"}]},
      "pairlists: VolumePairList is not supported"),
     ({"order_time_in_force": {"entry": "GTC", "exit": "IOC"}},
