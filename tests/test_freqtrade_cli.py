@@ -45,11 +45,14 @@ HASTY_STRATEGY = MARKED_STRATEGY.replace("class Marked(IStrategy):", """class Ha
 
 @pytest.fixture(autouse=True)
 def process_state_restored() -> Iterator[None]:
-    """bot.main configures the root logger and sets environment variables for the process
-    it runs in: here that is the test process, which other tests share."""
+    """bot.main configures the root logger, sets environment variables and the umask for the
+    process it runs in: here that is the test process, which other tests share."""
     env, root = dict(os.environ), logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    umask = os.umask(0o022)
+    os.umask(umask)
     yield
+    os.umask(umask)
     os.environ.clear()
     os.environ.update(env)
     for handler in root.handlers:
