@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from venues.exchange import ExchangeOrderStatus, OrderRequest, OrderSnapshot, OrderType, Ticker
+from venues.exchange import (
+    ExchangeOrderStatus,
+    OrderBook,
+    OrderRequest,
+    OrderSnapshot,
+    OrderType,
+    Ticker,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +100,13 @@ def ticker_snapshot(pair: str, raw: Mapping[str, Any] | None, now: datetime) -> 
     bid_price, ask_price = float(bid or price), float(ask or price)
     when = _time(raw.get("timestamp")) or now
     return Ticker(pair, when, bid_price, ask_price, price, price, price, price)
+
+
+def order_book_snapshot(pair: str, raw: Mapping[str, Any]) -> OrderBook:
+    """ccxt's unified book: levels are [price, amount, ...] lists, best first."""
+    def levels(side: str) -> tuple[tuple[float, float], ...]:
+        return tuple((float(level[0]), float(level[1])) for level in raw.get(side) or ())
+
+    nonce = raw.get("nonce")
+    return OrderBook(pair, levels("bids"), levels("asks"), _time(raw.get("timestamp")),
+                     None if nonce is None else int(nonce))

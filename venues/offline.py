@@ -18,6 +18,12 @@ Backtests call `fetch_tickers` once per candle while the clock moves one candle 
 each pair keeps a cursor on its current candle and checks it and the next one before a binary
 search; the clock of the offline demo (or a test) may jump anywhere, and then the search finds
 the candle. Candles are never found by filtering frames.
+
+There is no order book in candle files, so `fetch_order_book` makes one up from the replay,
+and it is no more than that: both sides start at the ticker's price (the replay has no spread)
+and step one price tick per level, each level holding the last closed candle's volume spread
+evenly over the levels asked for. A strategy reading depth in the demo sees a plausible shape,
+never real liquidity.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from venues import precision
 from venues.exchange import (
     Balance,
     MarketRules,
+    OrderBook,
     OrderRequest,
     OrderSnapshot,
     Rounding,
@@ -352,6 +359,20 @@ class OfflineMarket:
         opens = np.concatenate([series.opens_ns + lap * self._span_ns for lap in laps])
         values = np.concatenate([_scaled(series, lap) for lap in laps])
         return opens, values
+
+    async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
+        """A book made up from the replay (see the module docstring)."""
+        ticker = (await self.fetch_tickers([pair])).get(pair)
+        if ticker is None:
+            raise OrderRejected(f"{pair}: no candle trading now in the offline market")
+        last = await self.fetch_ohlcv(pair, self._timeframe, limit=1)
+        levels = max(limit, 1)
+        amount = float(last["volume"].iloc[-1]) / levels if not last.empty else 0.0
+        tick = self.rules(pair).price_tick or ticker.last * 1e-4
+        bids = tuple((ticker.bid - i * tick, amount) for i in range(levels)
+                     if ticker.bid - i * tick > 0)
+        asks = tuple((ticker.ask + i * tick, amount) for i in range(levels))
+        return OrderBook(pair, bids, asks, ticker.time)
 
     async def fetch_balance(self) -> dict[str, Balance]:
         return {}

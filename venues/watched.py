@@ -20,6 +20,7 @@ from venues.exchange import (
     Balance,
     Exchange,
     MarketRules,
+    OrderBook,
     OrderRequest,
     OrderSnapshot,
     Rounding,
@@ -91,6 +92,9 @@ class WatchedExchange(Exchange):
         self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None
     ) -> pd.DataFrame:
         return await self._watch(self.inner.fetch_ohlcv(pair, timeframe, since, limit))
+
+    async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
+        return await self._watch(self.inner.fetch_order_book(pair, limit))
 
     async def fetch_balance(self) -> dict[str, Balance]:
         return await self._watch(self.inner.fetch_balance())
