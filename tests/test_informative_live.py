@@ -139,8 +139,9 @@ async def test_informative_candles_are_fetched_with_the_batch_and_only_once_clos
 async def test_the_offline_demo_makes_the_hourly_candles_from_its_replay_closed_only() -> None:
     clock = ManualClock(START)
     strategy = HourlyTrend()
-    # The offline market replays the whitelist's files; ETH/BTC is one of them here.
-    made = make_engine(settings_overrides={"exchange": {"pair_whitelist": [*PAIRS, "ETH/BTC"]}},
+    # ETH/BTC is not traded: the offline market reads its file on the informative pair's
+    # first fetch, as a backtest does.
+    made = make_engine(settings_overrides={"exchange": {"pair_whitelist": PAIRS}},
                        strategy=strategy, clock=clock)
     await made.startup()
     try:
@@ -173,3 +174,33 @@ async def test_the_offline_demo_makes_the_hourly_candles_from_its_replay_closed_
     assert (hourly["open"], hourly["high"], hourly["low"], hourly["close"]) == (
         hour["open"].iloc[0], hour["high"].max(), hour["low"].min(), hour["close"].iloc[-1])
     assert hourly["volume"] == pytest.approx(hour["volume"].sum())
+
+
+class FollowsAMissingPair(HourlyTrend):
+    def informative_pairs(self) -> list[tuple[str, ...]]:
+        return [("DOGE/BTC", "1h")]
+
+    def populate_indicators(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+        self.seen[metadata["pair"]] = len(self.dp.get_pair_dataframe("DOGE/BTC", "1h"))
+        return dataframe
+
+
+async def test_the_offline_demo_names_the_file_an_informative_pair_lacks_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock(START)
+    strategy = FollowsAMissingPair()
+    made = make_engine(settings_overrides={"exchange": {"pair_whitelist": PAIRS}},
+                       strategy=strategy, clock=clock)
+    await made.startup()
+    try:
+        for minutes in (0, 5, 65):
+            clock.set(START + timedelta(minutes=minutes))
+            await made.process()
+    finally:
+        await made.shutdown()
+    assert strategy.seen == {"LTC/BTC": 0, "XLM/BTC": 0}
+    missing = [r.getMessage() for r in caplog.records if "DOGE_BTC" in r.getMessage()]
+    assert len(missing) == 1
+    assert "no candles for DOGE/BTC" in missing[0]
+    assert "expected DOGE_BTC-5m.feather" in missing[0]

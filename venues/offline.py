@@ -19,6 +19,12 @@ each pair keeps a cursor on its current candle and checks it and the next one be
 search; the clock of the offline demo (or a test) may jump anywhere, and then the search finds
 the candle. Candles are never found by filtering frames.
 
+A pair it was not given (an informative pair outside the demo's whitelist) is read from the
+data directory on its first `fetch_ohlcv`, at the replayed timeframe, as a backtest reads an
+informative pair's file on first use; longer timeframes are made from it as from the others
+(`marketdata/resampled.py`). Without a file the pair has no candles, and one warning names the
+file it expected.
+
 There is no order book in candle files, so `fetch_order_book` makes one up from the replay,
 and it is no more than that: both sides start at the ticker's price (the replay has no spread)
 and step one price tick per level, each level holding the last closed candle's volume spread
@@ -29,6 +35,7 @@ never real liquidity.
 from __future__ import annotations
 
 import json
+import logging
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
@@ -44,7 +51,7 @@ import pandas as pd
 
 from core.clock import Clock
 from core.errors import ConfigError, ExchangeError, OrderRejected
-from marketdata.candles import CANDLE_COLUMNS
+from marketdata.candles import CANDLE_COLUMNS, empty_candles
 from marketdata.files import fill_gaps, load_pair_data
 from marketdata.timeframe import timeframe_to_seconds
 from venues import precision
@@ -58,6 +65,8 @@ from venues.exchange import (
     Ticker,
     classify,
 )
+
+logger = logging.getLogger(__name__)
 
 _NO_ORDERS = "offline market: use PaperExchange for orders"
 _MAX_REMEMBERED = 100_000  # rounded values kept; a backtest of 57,000 candles uses about 5,300
@@ -142,8 +151,12 @@ class OfflineMarket:
         *,
         loop: bool = False,
         on_lap: Callable[[ReplayLap], None] | None = None,
+        datadir: Path | str | None = None,
     ) -> None:
         self._clock = clock
+        self._datadir = datadir
+        # Pairs read on first use (informative ones), and those without a file.
+        self._read: dict[str, _Series | None] = {}
         self._timeframe = timeframe
         self._step_ns = timeframe_to_seconds(timeframe) * 1_000_000_000
         self._ccxt = ccxt.binance()
@@ -193,7 +206,7 @@ class OfflineMarket:
                 f"markets file {markets_path}: expected JSON with a 'markets' list ({exc})"
             ) from exc
         return cls(load_pair_data(datadir, pairs, timeframe), timeframe, markets, clock,
-                   loop=loop, on_lap=on_lap)
+                   loop=loop, on_lap=on_lap, datadir=datadir)
 
     @property
     def name(self) -> str:
@@ -329,9 +342,9 @@ class OfflineMarket:
             raise ExchangeError(
                 f"offline market replays {self._timeframe} candles; {timeframe} was asked for"
             )
-        series = self._series.get(pair)
+        series = self._series.get(pair) or self._read_file(pair)
         if series is None:
-            raise OrderRejected(f"{pair}: no candles in the offline market")
+            return empty_candles()
         closed_ns = _ns(self._clock.now()) - self._step_ns  # the last closed candle opened here
         opens, values = series.opens_ns, series.values
         if self._loop:
@@ -342,6 +355,25 @@ class OfflineMarket:
             start = max(start, closed_end - limit)
         end = closed_end if limit is None or since is None else min(closed_end, start + limit)
         return _frame(opens, values, start, max(start, end))
+
+    def _read_file(self, pair: str) -> _Series | None:
+        """The candles of a pair the market was not given, read once from the data
+        directory; None (one warning naming the file) when there is none."""
+        if pair in self._read:
+            return self._read[pair]
+        series = None
+        if self._datadir is None:
+            logger.warning("offline market: no candles for %s: it replays only %s", pair,
+                           ", ".join(self._series) or "nothing")
+        else:
+            try:
+                frame = load_pair_data(self._datadir, [pair], self._timeframe)[pair]
+                series = _Series.of(frame)
+            except ConfigError as exc:
+                logger.warning("offline market: no candles for %s, its candles stay empty: %s",
+                               pair, exc)
+        self._read[pair] = series
+        return series
 
     def _laps(self, series: _Series, closed_ns: int, since: datetime | None,
               limit: int | None) -> tuple[np.ndarray, np.ndarray]:
