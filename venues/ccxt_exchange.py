@@ -41,7 +41,7 @@ from core.errors import (
 )
 from marketdata.candles import frame_from_rows
 from venues import precision
-from venues.ccxt_client import build_client
+from venues.ccxt_client import build_client, candle_limit
 from venues.ccxt_parse import number, order_book_snapshot, order_snapshot, ticker_snapshot
 from venues.exchange import (
     Balance,
@@ -220,6 +220,9 @@ class CcxtExchange:
             "read", self._ccxt.fetch_ohlcv, pair, timeframe, since_ms, limit
         )
         return frame_from_rows(rows)
+
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        return candle_limit(self._ccxt)
 
     async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
         raw = await self._retrying("read", self._ccxt.fetch_order_book, pair, limit)

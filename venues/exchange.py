@@ -164,6 +164,10 @@ class Exchange(Protocol):
         self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None
     ) -> pd.DataFrame: ...
 
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        """How many candles one `fetch_ohlcv` request returns at most (Freqtrade's name)."""
+        ...
+
     async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
         """The pair's L2 book, up to `limit` levels a side (more where the exchange only
         serves fixed depths)."""

@@ -55,6 +55,7 @@ from marketdata.candles import CANDLE_COLUMNS, empty_candles
 from marketdata.files import fill_gaps, load_pair_data
 from marketdata.timeframe import timeframe_to_seconds
 from venues import precision
+from venues.ccxt_client import candle_limit
 from venues.exchange import (
     Balance,
     MarketRules,
@@ -391,6 +392,10 @@ class OfflineMarket:
         opens = np.concatenate([series.opens_ns + lap * self._span_ns for lap in laps])
         values = np.concatenate([_scaled(series, lap) for lap in laps])
         return opens, values
+
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        """Its data is local; it answers as the Binance it stands in for."""
+        return candle_limit(self._ccxt)
 
     async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
         """A book made up from the replay (see the module docstring)."""

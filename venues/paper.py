@@ -206,6 +206,9 @@ class PaperExchange:
     ) -> pd.DataFrame:
         return await self._source.fetch_ohlcv(pair, timeframe, since, limit)
 
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        return self._source.ohlcv_candle_limit(timeframe)
+
     async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
         return await self._source.fetch_order_book(pair, limit)
 

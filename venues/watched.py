@@ -93,6 +93,9 @@ class WatchedExchange(Exchange):
     ) -> pd.DataFrame:
         return await self._watch(self.inner.fetch_ohlcv(pair, timeframe, since, limit))
 
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        return self.inner.ohlcv_candle_limit(timeframe)
+
     async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
         return await self._watch(self.inner.fetch_order_book(pair, limit))
 
