@@ -198,8 +198,9 @@ class Engine:
         self.books.new_iteration()
         await alongside(self.signals.refresh(pairs, now), self.books.fetch(self.books.standing()))
         # Books the callbacks may read (engine/orderbooks.py), once the signals are known.
-        ahead = [t.pair for t in self.store.open_trades()] + self._entry_candidates(now) \
-            if self.books.used else []
+        entering = self.run_state.state is EngineState.RUNNING
+        ahead = [t.pair for t in self.store.open_trades()] + (
+            self._entry_candidates(now) if entering else []) if self.books.used else []
         self.tickers = await alongside(self.exchange.fetch_tickers(pairs), self.books.fetch(ahead))
         safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
                   current_time=now)
