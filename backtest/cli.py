@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,14 @@ from backtest.options import (
     with_options,
 )
 from backtest.report import BREAKDOWNS, render, write_chart
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.errors import ConfigError
 from engine.loader import strategy_for
-from engine.settings import MARKETS_FILE, PROJECT, Settings, offline_datadir
+from engine.settings import MARKETS_FILE, PROJECT, Settings, offline_datadir, project_path
 from marketdata.timeframe import timeframe_to_timedelta
-from venues.ccxt_exchange import CcxtExchange
+
+if TYPE_CHECKING:
+    from venues.ccxt_exchange import CcxtExchange
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +183,10 @@ def _fee(fee: float | None) -> float | None:
 
 
 def default_datadir(settings: Settings, exchange_name: str) -> Path:
-    """The offline market's candles, or `data/<exchange>` of the project."""
+    """The config's `datadir`, else the offline market's candles, or `data/<exchange>` of the
+    project."""
+    if settings.datadir is not None:
+        return project_path(settings.datadir)
     if exchange_name == settings.exchange.name and settings.is_offline:
         return offline_datadir(settings)
     return PROJECT / "data" / exchange_name
@@ -200,10 +205,18 @@ def backtest_markets(settings: Settings, path: str | None, datadir: Path
     return asyncio.run(_exchange_markets(settings))
 
 
+def _public_client(name: str, config: Any, clock: Clock) -> CcxtExchange:
+    """The exchange's public data through ccxt's async client, imported only when a command
+    needs the network: a backtest on local candles and markets never loads it (half a second
+    of start-up)."""
+    from venues.ccxt_exchange import CcxtExchange
+
+    return CcxtExchange(name, config, None, None, None, clock)
+
+
 async def _exchange_markets(settings: Settings) -> list[dict[str, Any]]:
     name = settings.exchange.name
-    exchange = CcxtExchange(name, settings.exchange.ccxt_config, None, None, None,
-                            SystemClock())
+    exchange = _public_client(name, settings.exchange.ccxt_config, SystemClock())
     try:
         await exchange.load_markets()
         known = exchange.markets()
@@ -240,7 +253,7 @@ def run_list_pairs(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _all_markets(name: str, config: Any) -> list[tuple[str, str, bool]]:
-    exchange = CcxtExchange(name, config, None, None, None, SystemClock())
+    exchange = _public_client(name, config, SystemClock())
     try:
         await exchange.load_markets()
         return [(r.pair, r.quote, r.active) for r in exchange.markets().values()]
@@ -319,7 +332,7 @@ def run_download(settings: Settings, args: argparse.Namespace) -> int:
 async def _download(name: str, config: Any, pairs: list[str], timeframes: list[str],
                     window: download.Window, datadir: Path, clock: SystemClock,
                     move: progress.Move | None) -> list[download.Downloaded]:
-    exchange = CcxtExchange(name, config, None, None, None, clock)
+    exchange = _public_client(name, config, clock)
     total = len(pairs) * len(timeframes)
     done: list[download.Downloaded] = []
 

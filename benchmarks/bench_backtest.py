@@ -1,9 +1,13 @@
 """Backtest speed on the parity case (10 pairs x 5,760 candles of 5m, 1,165 trades).
 
-1. The README's command as a whole process (`bot.py backtest ...`), its simulation time as it
-   reports it, and its peak memory; beside it, in the same run, a baseline process that only
-   imports pandas and reads the same candle files, so the ratio does not depend on the machine.
-   Freqtrade 2026.9 on a 2-core machine: 1.6 s of simulation, 4.8 s in all, 390 MB.
+1. The README's command as a whole process (`bot.py backtest ...`) on the parity strategy file
+   as it is, its simulation time as it reports it, and its peak memory; beside it, in the same
+   run, a baseline process that only imports pandas and reads the same candle files, so the
+   ratio does not depend on the machine. With `FTPY` naming the python of a venv that has
+   Freqtrade 2026.9 (../shared/oracle/README.md), Freqtrade's backtest of the same case runs in
+   the same session, interleaved with ours (`RUNS` times each, medians): its whole process,
+   its simulation (the oracle wrapper's timer of `Backtesting.backtest`) and its peak memory,
+   and the ratios. Without it, Freqtrade's figures are "not measured".
 2. How the simulation time grows with pairs (1, 5, 10 over 20 days) and with days (5, 10, 20
    for 10 pairs), in this process.
 """
@@ -12,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,50 +34,79 @@ from engine.loader import strategy_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PARITY = ROOT.parent / "shared" / "parity"
-FREQTRADE = {"simulation": 1.6, "process": 4.8, "memory_mb": 390}
+ORACLE = ROOT.parent / "shared" / "oracle"
+RUNS = 3
 BASELINE = ("import sys, pathlib, pandas\n"
             "for f in sorted(pathlib.Path(sys.argv[1]).glob('*.feather')): pandas.read_feather(f)")
+# Runs a command and prints its own child's peak memory (kB): one figure per process measured.
+MEASURED = ("import resource, subprocess, sys\n"
+            "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
-def _strategy_folder(where: Path) -> Path:
-    source = (PARITY / "ema_rsi_cross.py").read_text(encoding="utf-8")
-    (where / "ema_rsi_cross.py").write_text(source.replace(
-        "from freqtrade.strategy import IStrategy", "from engine.strategy import IStrategy"))
-    return where
-
-
-def _process(command: list[str]) -> tuple[float, str]:
+def _measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak MB of one process."""
     began = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
-    return time.perf_counter() - began, done.stdout
+    done = subprocess.run([sys.executable, "-c", MEASURED, *command], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    return time.perf_counter() - began, int(done.stdout.split()[-1]) / 1024
 
 
-def _peak_mb() -> float:
-    # ru_maxrss of the children: the largest child so far, in kB on Linux.
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-def _whole_process(strategies: Path, export: Path) -> None:
-    baseline, _ = _process([sys.executable, "-c", BASELINE, str(PARITY / "data")])
-    memory_before = _peak_mb()
-    seconds, out = _process([
+def _ours(folder: Path) -> tuple[float, float, float, int]:
+    """Whole process, simulation (as the report says it), peak MB and trades of our backtest."""
+    export = folder / "trades.json"
+    command = [
         sys.executable, "bot.py", "backtest", "--config", str(PARITY / "config.json"),
-        "--strategy", "EmaRsiCross", "--strategy-path", str(strategies),
+        "--strategy", "EmaRsiCross", "--strategy-path", str(PARITY),
         "--datadir", str(PARITY / "data"), "--markets", str(PARITY / "markets.json"),
-        "--fee", "0.001", "--export", str(export),
-    ])  # fmt: skip
+        "--fee", "0.001", "--export", "trades", "--export-filename", str(export),
+    ]  # fmt: skip
+    seconds, memory = _measured(command)
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     found = re.search(r"simulated in ([\d.]+) s", out)
     simulation = float(found.group(1)) if found else float("nan")
-    trades = len(json.loads(export.read_text()))
-    memory = _peak_mb()
-    print(f"parity case, {trades} trades:")
-    print(f"  whole process   {seconds:7.2f} s   (Freqtrade {FREQTRADE['process']} s)")
-    print(f"  simulation      {simulation:7.2f} s   (Freqtrade {FREQTRADE['simulation']} s)")
-    print(f"  peak memory     {memory:7.0f} MB  (Freqtrade {FREQTRADE['memory_mb']} MB"
-          f"{'' if memory > memory_before else '; the baseline was larger'})")
-    print(f"  baseline        {baseline:7.2f} s   (python + pandas reading the 10 files)")
-    print(f"  process / baseline: {seconds / baseline:.1f}x, "
-          f"simulation / baseline: {simulation / baseline:.1f}x")
+    return seconds, simulation, memory, len(json.loads(export.read_text()))
+
+
+def _freqtrade(python: str, folder: Path) -> tuple[float, float, float, int]:
+    """The same for Freqtrade, through the oracle's offline wrapper (no network)."""
+    user = folder / "user_data"
+    (user / "backtest_results").mkdir(parents=True, exist_ok=True)
+    timing = folder / "timing.json"
+    env = {**os.environ, "FT_MARKETS_FILE": str(ORACLE / "markets.json"),
+           "FT_OFFLINE_TIMING_FILE": str(timing)}
+    seconds, memory = _measured([
+        python, str(ORACLE / "ft_offline.py"), "backtesting",
+        "--config", str(ORACLE / "config_backtest.json"), "--userdir", str(user),
+        "--datadir", str(PARITY / "data"), "--strategy-path", str(PARITY),
+        "--strategy", "EmaRsiCross", "--fee", "0.001", "--cache", "none",
+        "--export", "none",
+    ], env)  # fmt: skip
+    (stats,) = json.loads(timing.read_text())["strategies"]
+    return seconds, float(stats["backtest_s"]), memory, int(stats["trades"])
+
+
+def _whole_process(folder: Path) -> None:
+    baseline, _ = _measured([sys.executable, "-c", BASELINE, str(PARITY / "data")])
+    python = os.environ.get("FTPY")
+    ours, theirs = [], []
+    for run in range(RUNS):
+        ours.append(_ours(folder))
+        if python:
+            theirs.append(_freqtrade(python, folder / f"ft{run}"))
+    mine = [statistics.median(values) for values in zip(*ours, strict=True)]
+    ft = [statistics.median(values) for values in zip(*theirs, strict=True)] if theirs else None
+    print(f"parity case, {int(mine[3])} trades here"
+          f"{f', {int(ft[3])} in Freqtrade' if ft else ''}; medians of {RUNS} runs:")
+    print("                     ours      Freqtrade   ours/Freqtrade")
+    for index, (label, unit) in enumerate((("whole process", "s"), ("simulation", "s"),
+                                           ("peak memory", "MB"))):
+        theirs_text = f"{ft[index]:9.2f} {unit:2}   {mine[index] / ft[index]:5.2f}x" if ft \
+            else "not measured (set FTPY to a Freqtrade 2026.9 venv's python)"
+        print(f"  {label:15} {mine[index]:9.2f} {unit:2}   {theirs_text}")
+    print(f"  baseline        {baseline:9.2f} s    (python + pandas reading the 10 files)")
+    print(f"  process / baseline: {mine[0] / baseline:.1f}x, "
+          f"simulation / baseline: {mine[1] / baseline:.1f}x")
 
 
 def _simulate(strategies: Path, pairs: int, days: int) -> tuple[float, int, int]:
@@ -106,9 +140,8 @@ def main() -> None:
         print(f"skipped: the parity case is not at {PARITY}")
         return
     with tempfile.TemporaryDirectory() as folder:
-        strategies = _strategy_folder(Path(folder))
-        _whole_process(strategies, Path(folder) / "trades.json")
-        _growth(strategies)
+        _whole_process(Path(folder))
+        _growth(PARITY)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
-from engine import events
+from engine import events, sizing
 from engine.alerts import Alerts
 from engine.analysis import entry_expired
 from engine.dataprovider import RunMode, provider_for
@@ -28,14 +28,6 @@ from engine.reconcile import reconcile
 from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
 from engine.signals import SignalSource
-from engine.sizing import (
-    amount_for,
-    available_stake,
-    max_stake,
-    min_stake,
-    proposed_stake,
-    validate_stake,
-)
 from engine.startup import load_markets, remember_markets, startup_notice
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
@@ -357,7 +349,7 @@ class Engine:
         kind = order_type or self.trader.order_types.entry
         confirmed = safe_call(pair, self.strategy.confirm_trade_entry, default=True,
                               log_once=self.log_once, order_type=kind,
-                              amount=amount_for(stake, proposed), rate=proposed,
+                              amount=sizing.amount_for(stake, proposed), rate=proposed,
                               time_in_force="GTC", current_time=now, entry_tag=tag, side="long")
         if self.books.misses > misses:
             self.log_once.info(("book", pair), "no entry for %s in this iteration: the "
@@ -380,24 +372,26 @@ class Engine:
         closed_profit = 0.0 if s.available_capital is None else sum(
             t.close_profit_abs or 0.0 for t in self.store.closed_trades())
         held = sum(t.fee_open_cost or 0.0 for t in opened) if s.dry_run else 0.0
-        available = available_stake(free=free, held_fees=held, open_stake=open_stake,
-                                    tradable_balance_ratio=s.tradable_balance_ratio,
-                                    available_capital=s.available_capital,
-                                    closed_profit=closed_profit)
+        available = sizing.available_stake(free=free, held_fees=held, open_stake=open_stake,
+                                           tradable_balance_ratio=s.tradable_balance_ratio,
+                                           available_capital=s.available_capital,
+                                           closed_profit=closed_profit)
         # The entry fee is paid from the free balance too: staking all that is free would
         # leave nothing for it, and the exchange would refuse the entry on every candle.
         available = min(available, free / (1 + max(rules.taker_fee, rules.maker_fee)))
-        stake = proposed_stake(stake_amount=s.stake_amount, available=available,
-                               open_stake=open_stake, max_open_trades=s.max_open_trades,
-                               open_trades=len(opened))
-        low = min_stake(rules, price, self.trader.rules.stoploss, s.amount_reserve_percent)
-        high = max_stake(rules, price)
+        stake = sizing.proposed_stake(
+            stake_amount=s.stake_amount, available=available, open_stake=open_stake,
+            max_open_trades=s.max_open_trades, open_trades=len(opened),
+            amend_last_stake_amount=s.amend_last_stake_amount,
+            last_stake_amount_min_ratio=s.last_stake_amount_min_ratio)
+        low = sizing.min_stake(rules, price, self.trader.rules.stoploss, s.amount_reserve_percent)
+        high = sizing.max_stake(rules, price)
         custom = safe_call(pair, self.strategy.custom_stake_amount, default=stake,
                            log_once=self.log_once, current_time=now, current_rate=price,
                            proposed_stake=stake, min_stake=low, max_stake=high, leverage=1.0,
                            entry_tag=tag, side="long")
-        check = validate_stake(finite_number(custom) or 0.0, min_stake=low, max_stake=high,
-                               available=available)
+        check = sizing.validate_stake(finite_number(custom) or 0.0, min_stake=low,
+                                      max_stake=high, available=available)
         if check.stake is None:
             self.log_once.info(("stake", pair, check.reason), "no entry for %s: %s", pair,
                                check.reason)

@@ -328,8 +328,11 @@ def validate_strategy(strategy: IStrategy) -> None:
         raise ConfigError(f"{key('can_short')}: tradepilot trades spot, long only; "
                           "expected False")
     if strategy.position_adjustment_enable:
-        logger.warning("%s: position adjustment (DCA) is not supported; "
-                       "adjust_trade_position will not be called", key("position_adjustment"))
+        # Trading it without adjust_trade_position would trade something else than its
+        # author backtested: refused, like the config key (engine/unsupported.py).
+        raise ConfigError(f"{key('position_adjustment_enable')}: not supported (trades are "
+                          "never added to or partly sold, so adjust_trade_position would never "
+                          "be called); expected False")
 
 
 def _required(strategy: IStrategy, attr: str, example: str) -> Any:

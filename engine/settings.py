@@ -36,8 +36,17 @@ IGNORED_FREQTRADE_KEYS = frozenset({
     "dataformat_ohlcv", "dataformat_trades", "fiat_display_currency", "edge", "freqai",
     "position_adjustment_enable", "max_entry_position_adjustment", "user_data_dir",
     "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
-    "reduce_df_footprint", "amend_last_stake_amount", "last_stake_amount_min_ratio",
+    "reduce_df_footprint",
     "disable_dataframe_checks", "strategy_list",
+    # Freqtrade's command-line, analysis and hyperopt defaults, and futures-only settings (the
+    # trading mode is refused unless spot): none of them changes what a run here trades.
+    "analyze_per_epoch", "backtest_breakdown", "backtest_cache", "coingecko",
+    "disableparamexport", "download_trades", "early_stop", "epochs", "experimental", "export",
+    "freqaimodel", "freqaimodel_path", "hyperopt_jobs", "hyperopt_loss", "hyperopt_min_trades",
+    "hyperopt_path", "hyperopt_random_state", "liquidation_buffer", "liquidation_warn_ratio",
+    "log_config", "lookahead_analysis_exportfilename", "minimum_trade_amount", "new_pairs_days",
+    "orderflow", "print_all", "proxy_coin", "recursive_strategy_search",
+    "skip_wallet_history_migration", "spaces", "startup_candle", "targeted_trade_amount",
 })  # fmt: skip
 
 # Keys inside a Freqtrade config's sections that tradepilot accepts and does not use, with
@@ -183,9 +192,14 @@ class Settings:
     tradable_balance_ratio: float = 0.99
     available_capital: float | None = None
     amount_reserve_percent: float = 0.05
+    # Freqtrade's: a stake the balance cannot cover shrinks to what is left, if that is at
+    # least this share of it.
+    amend_last_stake_amount: bool = False
+    last_stake_amount_min_ratio: float = 0.5
     timeframe: str | None = None
     strategy: str = "SampleStrategy"
     strategy_path: str = "strategies"
+    datadir: str | None = None  # Freqtrade's key: where backtests read candles (-d wins)
     minimal_roi: Mapping[str, float] | None = None
     stoploss: float | None = None
     trailing_stop: bool | None = None

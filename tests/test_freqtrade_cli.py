@@ -45,11 +45,14 @@ HASTY_STRATEGY = MARKED_STRATEGY.replace("class Marked(IStrategy):", """class Ha
 
 @pytest.fixture(autouse=True)
 def process_state_restored() -> Iterator[None]:
-    """bot.main configures the root logger and sets environment variables for the process
-    it runs in: here that is the test process, which other tests share."""
+    """bot.main configures the root logger, sets environment variables and the umask for the
+    process it runs in: here that is the test process, which other tests share."""
     env, root = dict(os.environ), logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    umask = os.umask(0o022)
+    os.umask(umask)
     yield
+    os.umask(umask)
     os.environ.clear()
     os.environ.update(env)
     for handler in root.handlers:
@@ -466,3 +469,17 @@ def test_download_days_and_timerange_together_are_refused_before_any_request(
 
     assert one_line_failure(status, capsys.readouterr().err) == (
         "tradepilot: --days and --timerange: give one of them, not both")
+
+
+def test_the_configs_datadir_is_where_a_backtest_reads_its_candles(
+        workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Freqtrade's `datadir` key was refused as unknown, so such a config did not load."""
+    (workspace / "data").rename(workspace / "candles")
+    config = json.loads((workspace / "config.json").read_text())
+    (workspace / "config.json").write_text(json.dumps({**config, "datadir": "candles"}))
+
+    status = bot.main(["backtest", "--export", "trades", "--export-filename", "trades.json"])
+
+    _out, err = capsys.readouterr()
+    assert status == 0, err
+    assert exported("trades.json") == THREE_TRADES

@@ -156,6 +156,31 @@ def test_neutral_values_of_the_keys_we_do_not_do_pass_and_are_listed() -> None:
                                      "order_time_in_force")
 
 
+def test_freqtrades_hyperopt_analysis_and_futures_keys_load_and_are_listed_as_unused() -> None:
+    """They were refused as unknown keys (exit 2): a Freqtrade config did not load as it is."""
+    keys = {"epochs": 500, "spaces": ["buy", "sell"], "hyperopt_loss": "SharpeHyperOptLoss",
+            "hyperopt_jobs": 2, "hyperopt_min_trades": 10, "backtest_breakdown": ["day"],
+            "backtest_cache": "day", "export": "trades", "coingecko": {"api_key": ""},
+            "proxy_coin": "BNFCR", "liquidation_buffer": 0.05, "print_all": False,
+            "log_config": {"version": 1}, "recursive_strategy_search": True}
+
+    settings = parse_config(keys, {})
+
+    assert set(settings.ignored_keys) == set(keys)
+
+
+def test_amend_last_stake_amount_is_read_with_its_ratio() -> None:
+    """It was refused; the backtest of tests/freqtrade_parity/configs/TalibBands-amend.json
+    shows it shrinking the last stake as Freqtrade does."""
+    settings = parse_config({"amend_last_stake_amount": True,
+                             "last_stake_amount_min_ratio": 0.4}, {})
+
+    assert (settings.amend_last_stake_amount, settings.last_stake_amount_min_ratio) == (True, 0.4)
+    assert "amend_last_stake_amount" not in settings.ignored_keys
+    with pytest.raises(ConfigError, match="last_stake_amount_min_ratio"):
+        parse_config({"last_stake_amount_min_ratio": 1.5}, {})
+
+
 def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     settings = parse_config({"exchange": {
         "log_responses": True, "unknown_fee_rate": 0.012, "enable_ws": False,
@@ -182,7 +207,6 @@ def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
      "entry_pricing.check_depth_of_market.enabled: not supported"),
     ({"trading_mode": "futures"}, "trading_mode: 'futures' is not supported; expected \"spot\""),
     ({"position_adjustment_enable": True}, "position_adjustment_enable: not supported"),
-    ({"amend_last_stake_amount": True}, "amend_last_stake_amount: not supported"),
     ({"pairlists": [{"method": "StaticPairList"}, {"method": "VolumePairList"}]},
      "pairlists: VolumePairList is not supported"),
     ({"order_time_in_force": {"entry": "GTC", "exit": "IOC"}},

@@ -254,10 +254,12 @@ def test_strategy_whose_constructor_raises_is_refused(tmp_path: Path) -> None:
         "strategy: MyStrategy(config) raised RuntimeError: needs a data provider"
 
 
-def test_position_adjustment_is_accepted_but_announced_as_unused(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+def test_a_strategy_that_adjusts_positions_is_refused_as_the_config_key_is(
+    tmp_path: Path,
 ) -> None:
+    """It was loaded with a warning and traded without its adjustments: something else than
+    its author's backtest."""
     write(tmp_path, "mine.py", extra="position_adjustment_enable = True")
-    with caplog.at_level(logging.WARNING):
-        load_strategy("MyStrategy", tmp_path, {})
-    assert "position adjustment (DCA) is not supported" in caplog.text
+    assert refused(tmp_path) == (
+        "MyStrategy.position_adjustment_enable: not supported (trades are never added to or "
+        "partly sold, so adjust_trade_position would never be called); expected False")
