@@ -37,18 +37,6 @@ def build_client(name: str, config: Mapping[str, Any], api_key: str | None, secr
     return exchange
 
 
-# What Freqtrade takes when ccxt does not say how many candles one request returns.
-DEFAULT_CANDLE_LIMIT = 500
-
-
-def candle_limit(client: Any) -> int:
-    """The candles one spot `fetch_ohlcv` request returns at most, as ccxt's features say
-    (Freqtrade's `ohlcv_candle_limit` starts from the same value)."""
-    features = getattr(client, "features", None) or {}
-    limit = (features.get("spot") or {}).get("fetchOHLCV", {}).get("limit")
-    return int(limit) if isinstance(limit, int | float) and limit > 0 else DEFAULT_CANDLE_LIMIT
-
-
 def _json_answers_only(code: int, reason: str, url: str, method: str, headers: Any, body: Any,
                        request_headers: Any, request_body: Any) -> Any:
     """ccxt's response hook: a successful answer that is not JSON at all (a proxy's or a

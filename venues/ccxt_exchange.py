@@ -41,8 +41,14 @@ from core.errors import (
 )
 from marketdata.candles import frame_from_rows
 from venues import precision
-from venues.ccxt_client import build_client, candle_limit
-from venues.ccxt_parse import number, order_book_snapshot, order_snapshot, ticker_snapshot
+from venues.ccxt_client import build_client
+from venues.ccxt_parse import (
+    candle_limit,
+    number,
+    order_book_snapshot,
+    order_snapshot,
+    ticker_snapshot,
+)
 from venues.exchange import (
     Balance,
     MarketRules,

@@ -1,4 +1,5 @@
-"""ccxt's unified structures as our snapshots: parsed once, here, for the ccxt venue."""
+"""ccxt's unified structures as our snapshots: parsed once, here, for the ccxt venue (and the
+candle limit its features declare, which the offline market reads too)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,18 @@ from venues.exchange import (
 )
 
 logger = logging.getLogger(__name__)
+
+# What Freqtrade takes when ccxt does not say how many candles one request returns.
+DEFAULT_CANDLE_LIMIT = 500
+
+
+def candle_limit(client: Any) -> int:
+    """The candles one spot `fetch_ohlcv` request returns at most, as ccxt's features say
+    (Freqtrade's `ohlcv_candle_limit` starts from the same value)."""
+    features = getattr(client, "features", None) or {}
+    limit = (features.get("spot") or {}).get("fetchOHLCV", {}).get("limit")
+    return int(limit) if isinstance(limit, int | float) and limit > 0 else DEFAULT_CANDLE_LIMIT
+
 
 # ccxt's "canceling" is an order still on the book; anything unknown is treated the same way,
 # so it keeps being watched rather than being taken for done.

@@ -55,7 +55,7 @@ from marketdata.candles import CANDLE_COLUMNS, empty_candles
 from marketdata.files import fill_gaps, load_pair_data
 from marketdata.timeframe import timeframe_to_seconds
 from venues import precision
-from venues.ccxt_client import candle_limit
+from venues.ccxt_parse import candle_limit
 from venues.exchange import (
     Balance,
     MarketRules,
