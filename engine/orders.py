@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,9 +40,17 @@ CLIENT_ID_PREFIX = "tp"
 NOT_FOUND_GRACE = timedelta(hours=1)
 
 
+_OURS = re.compile(rf"{CLIENT_ID_PREFIX}[0-9a-f]{{22}}")
+
+
 def new_client_order_id() -> str:
     # 24 characters of [a-z0-9]: inside every major exchange's client-id alphabet and length.
     return CLIENT_ID_PREFIX + uuid.uuid4().hex[:22]
+
+
+def is_ours(client_order_id: str | None) -> bool:
+    """Whether a client id has the form of those this bot gives its orders."""
+    return client_order_id is not None and _OURS.fullmatch(client_order_id) is not None
 
 
 ENDED = (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FAILED)
@@ -109,14 +118,16 @@ def status_of(snapshot: OrderSnapshot) -> OrderStatus:
 
 
 def record_intent(store: Store, trade: Trade, side: Side, order_type: OrderType, amount: float,
-                  price: float, tag: str | None, clock: Clock) -> Order:
-    """Write the order row before anything is sent. The caller commits (with the trade)."""
+                  price: float, tag: str | None, clock: Clock, *,
+                  client_order_id: str | None = None, order_date: datetime | None = None) -> Order:
+    """Write the order row before anything is sent. The caller commits (with the trade).
+    An adopted order (engine/adopt.py) keeps the client id and date it has on the exchange."""
     return store.add(Order(
-        trade=trade, client_order_id=new_client_order_id(),
+        trade=trade, client_order_id=client_order_id or new_client_order_id(),
         ft_order_side=OrderSide.BUY if side == "buy" else OrderSide.SELL,
         ft_pair=trade.pair, ft_amount=amount, ft_price=price, ft_order_tag=tag,
         status=OrderStatus.PENDING_SUBMIT, order_type=order_type, side=side, price=price,
-        amount=amount, remaining=amount, order_date=clock.now(),
+        amount=amount, remaining=amount, order_date=order_date or clock.now(),
     ))  # fmt: skip
 
 
@@ -158,7 +169,12 @@ class OrderManager:
         order.ft_cancel_reason = reason[:250]
         order.remaining = 0.0
         order.order_update_date = self._clock.now()
-        self._store.write(order)
+        with self._store.transaction():
+            self._store.write(order)
+            if status == OrderStatus.FAILED:
+                # "Never reached" can still be wrong (a request stuck in the exchange's
+                # gateway): reconciliation looks it up again (engine/adopt.py).
+                self._store.remember_unplaced(order, order.order_update_date)
         logger.info("trade=%s pair=%s client_id=%s order %s: %s", order.trade_id, order.ft_pair,
                     order.client_order_id, status.value, reason)
         return Applied(order, before, status, order.filled, order.filled)
@@ -195,6 +211,14 @@ class OrderManager:
             trade.recalc_from_orders(self._store.filled_orders(trade))
             self._store.write(trade)
         return Applied(order, before, target, filled_before, order.filled)
+
+    def adopt(self, order: Order, snapshot: OrderSnapshot) -> Applied:
+        """Apply the snapshot of an order the exchange holds after all, to a row marked failed
+        (or a new intent row): the exchange's word is proof that the request reached it."""
+        if order.order_status == OrderStatus.FAILED:
+            order.status = OrderStatus.PENDING_SUBMIT.value
+            order.ft_cancel_reason = None
+        return self.apply(order, snapshot)
 
     async def refresh(self, order: Order) -> Applied | None:
         """Fetch the order's current state and apply it. Unknown intents resolve here too."""

@@ -2,9 +2,11 @@
 
 Database → exchange: every pending or open order is looked up by id or client id and
 adopted, updated or marked failed; fills that happened while the bot was down are applied.
-Exchange → database: open orders on the exchange that this database does not know are
-reported (never touched). A trade whose exit filled but which was not closed yet (the process
-died in between) is closed now; trades left with nothing filled and nothing open are removed.
+Exchange → database: orders of ours that the exchange holds after the bot gave up on them, or
+that this database does not know, are adopted (engine/adopt.py); other open orders that this
+database does not know are reported (never touched). A trade whose exit filled but which was
+not closed yet (the process died in between) is closed now; trades left with nothing filled
+and nothing open are removed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from core.errors import ExchangeError
+from engine.adopt import adopt_orders
 from engine.trader import Trader, is_dust
 from store.store import Store
 
@@ -34,11 +37,17 @@ async def reconcile(trader: Trader, store: Store, pairs: list[str]) -> str:
             trader.react(applied)
     _finish_cut_closes(trader, store)
     removed = _remove_empty_trades(store)
-    unknown = await _unknown_open_orders(trader, store, pairs)
+    found = await adopt_orders(trader, store, pairs)
     summary = f"checked {checked} open orders, {changed} updated, {removed} empty trades removed"
-    if unknown:
-        summary += (f"; {len(unknown)} open orders on the exchange are not ours: "
-                    f"{', '.join(unknown)}")
+    if found.adopted:
+        summary += (f"; adopted {len(found.adopted)} orders of ours found on the exchange: "
+                    f"{', '.join(found.adopted)}")
+    if found.refused:
+        summary += (f"; {len(found.refused)} orders of ours left untouched: "
+                    f"{', '.join(found.refused)}")
+    if found.foreign:
+        summary += (f"; {len(found.foreign)} open orders on the exchange are not ours: "
+                    f"{', '.join(found.foreign)}")
     return summary
 
 
@@ -67,18 +76,3 @@ def _remove_empty_trades(store: Store) -> int:
             store.delete_trade(trade)
             removed += 1
     return removed
-
-
-async def _unknown_open_orders(trader: Trader, store: Store, pairs: list[str]) -> list[str]:
-    known = store.exchange_order_ids()
-    unknown: list[str] = []
-    for pair in pairs:
-        try:
-            orders = await trader.exchange.fetch_open_orders(pair)
-        except ExchangeError as exc:
-            logger.warning("reconcile: cannot list open orders of %s: %s", pair, exc)
-            continue
-        unknown += [f"{pair} {o.order_id}" for o in orders if o.order_id not in known]
-    for entry in unknown:
-        logger.warning("reconcile: open order %s on the exchange is not in this database", entry)
-    return unknown

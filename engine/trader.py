@@ -87,19 +87,8 @@ class Trader:
         amount = self._sellable_amount(pair, stake / price, "entry")
         if amount is None:
             return None
-        fee = rules.taker_fee if order_type == "market" else rules.maker_fee
-        stop = initial_stop(price, self.rules.stoploss, self.round_up(pair))
         with self.store.transaction():
-            trade = self.store.add(Trade(
-                exchange=self.exchange.name, pair=pair, base_currency=rules.base,
-                stake_currency=rules.quote, strategy=type(self.strategy).__name__,
-                enter_tag=tag, timeframe=self.timeframe_minutes, open_date=now,
-                open_rate=price, open_rate_requested=price, amount_requested=amount,
-                fee_open=fee, fee_close=fee, stop_loss=stop.stop_loss,
-                stop_loss_pct=stop.stop_loss_pct, initial_stop_loss=stop.stop_loss,
-                initial_stop_loss_pct=stop.stop_loss_pct, max_rate=price, min_rate=price,
-                price_tick=rules.price_tick,
-            ))  # fmt: skip
+            trade = self.add_trade(pair, price, amount, order_type, tag, now)
             order = record_intent(self.store, trade, "buy", order_type, amount, price, tag,
                                   self.clock)
         logger.info("trade=%s pair=%s client_id=%s entry %s %.8g @ %.8g", trade.id, pair,
@@ -112,6 +101,23 @@ class Trader:
         ))  # fmt: skip
         await self._send(order)
         return self.store.trade(trade.id)
+
+    def add_trade(self, pair: str, price: float, amount: float, order_type: OrderType,
+                  tag: str | None, open_date: datetime) -> Trade:
+        """A new trade's row, its stop from the strategy's stoploss; the caller commits."""
+        rules = self.exchange.rules(pair)
+        fee = rules.taker_fee if order_type == "market" else rules.maker_fee
+        stop = initial_stop(price, self.rules.stoploss, self.round_up(pair))
+        return self.store.add(Trade(
+            exchange=self.exchange.name, pair=pair, base_currency=rules.base,
+            stake_currency=rules.quote, strategy=type(self.strategy).__name__,
+            enter_tag=tag, timeframe=self.timeframe_minutes, open_date=open_date,
+            open_rate=price, open_rate_requested=price, amount_requested=amount,
+            fee_open=fee, fee_close=fee, stop_loss=stop.stop_loss,
+            stop_loss_pct=stop.stop_loss_pct, initial_stop_loss=stop.stop_loss,
+            initial_stop_loss_pct=stop.stop_loss_pct, max_rate=price, min_rate=price,
+            price_tick=rules.price_tick,
+        ))  # fmt: skip
 
     @property
     def timeframe_minutes(self) -> int:

@@ -243,6 +243,10 @@ def build_application(
     # outbox then waits the flood limit out and sends again, and a refused reply reaches the
     # error handler. That one message is no news, but it would alarm an owner reading /logs.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+    # An iteration that outlasts the interval (an exchange retrying through an outage) makes
+    # APScheduler skip the next runs, as max_instances=1 and coalesce mean it to, with a
+    # WARNING each second; the engine tells the owner of the outage itself, once.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     app = _builder(settings, hooks, request, get_updates_request, rate_limiter).build()
     if not isinstance(app, ChatApp):
         raise TypeError("the application builder ignored application_class")

@@ -35,6 +35,7 @@ from store.keyvalues import read_value, write_value
 from store.locks import Locks
 from store.models import Order, OrderSide, OrderStatus, PairLock, Trade
 from store.rows import Table
+from store.unplaced import Unplaced, read_unplaced, write_unplaced
 
 Row = TypeVar("Row", Trade, Order)
 _OPEN_STATUSES = [s.value for s in OrderStatus if s.is_open]
@@ -216,6 +217,15 @@ class Store:
         return {str(order_id) for (order_id,) in Order.select(Order.order_id)
                 .where(Order.order_id.is_null(False)).tuples().execute(self._database)}
 
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        found = self._orders.read(Order.select().where(Order.client_order_id == client_order_id))
+        return found[0] if found else None
+
+    def client_order_ids(self) -> set[str]:
+        """The client ids of every order this database holds."""
+        return {str(cid) for (cid,) in Order.select(Order.client_order_id).tuples()
+                .execute(self._database)}
+
     def latest_order_date(self) -> datetime | None:
         latest = self._orders.read(Order.select().order_by(Order.order_date.desc()).limit(1))
         return latest[0].order_date if latest else None
@@ -236,6 +246,25 @@ class Store:
     def unlock(self, target: str, now: datetime) -> int:
         """Deactivate the active locks of a pair, or one lock given by its numeric id."""
         return self._locks.remove(target, now)
+
+    # --- orders given up on, kept to be looked up later (store/unplaced.py) ---------------
+
+    def remember_unplaced(self, order: Order, failed_at: datetime) -> None:
+        kept = [u for u in read_unplaced(self._database)
+                if u.client_order_id != order.client_order_id]
+        kept.append(Unplaced(order.client_order_id, order.ft_pair, order.side,
+                             order.order_type, order.ft_order_tag, failed_at))
+        write_unplaced(self._database, kept)
+
+    def unplaced(self) -> list[Unplaced]:
+        """Failed orders remembered for a later look-up, oldest first."""
+        return read_unplaced(self._database)
+
+    def forget_unplaced(self, client_order_ids: Iterable[str]) -> None:
+        gone = set(client_order_ids)
+        kept = read_unplaced(self._database)
+        if any(u.client_order_id in gone for u in kept):
+            write_unplaced(self._database, [u for u in kept if u.client_order_id not in gone])
 
     # --- key/values ------------------------------------------------------------------------
 

@@ -196,3 +196,22 @@ async def test_commands_typed_at_the_phone_arrive_through_polling(rig) -> None:
     await eventually(lambda: bool(chat.tg.messages))
     await app.updater.stop()
     assert "current  max" in strip_html(chat.tg.messages[-1].text)
+
+
+async def test_an_iteration_outlasting_the_interval_skips_runs_without_a_warning_each(
+        rig, caplog: pytest.LogCaptureFixture) -> None:
+    """APScheduler logged "maximum number of running instances reached" once a second while an
+    exchange outage made each iteration outlast a 1 s interval."""
+    chat, *_ = rig
+    release = asyncio.Event()
+
+    async def slow(_context: Any) -> None:
+        await release.wait()
+
+    with caplog.at_level(logging.WARNING):
+        chat.app.job_queue.run_repeating(slow, interval=0.05, first=0.0, name="slow",
+                                         job_kwargs={"max_instances": 1, "coalesce": True})
+        await asyncio.sleep(0.4)
+        release.set()
+        await asyncio.sleep(0.05)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler")] == []
