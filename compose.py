@@ -94,7 +94,9 @@ def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, 
     watched = WatchedExchange(exchange)
     # The offline market replays one timeframe; informative ones are made from it.
     source = ResampledCandles(watched, timeframe) if settings.is_offline else watched
-    candles = CandleCaches(source, timeframe, strategy.startup_candle_count)
+    # Freqtrade's first request takes the exchange's limit, the candle still forming included.
+    candles = CandleCaches(source, timeframe, strategy.startup_candle_count,
+                           first_fill=lambda tf: watched.ohlcv_candle_limit(tf) - 1)
     analyzer = Analyzer(strategy, timeframe,
                         timedelta(minutes=settings.exchange.outdated_offset))
     signals = LiveSignals(candles, analyzer,

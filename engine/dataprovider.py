@@ -13,7 +13,9 @@ see only what had closed at the current candle: `get_pair_dataframe` the candles
 the current candle of their timeframe, `get_analyzed_dataframe` the last 1000 analysed rows
 before the current candle. `ohlcv` is empty, `ticker` is `{}` (history holds no tickers:
 Freqtrade's backtest would ask the exchange for today's, which offline gives nothing), and
-`orderbook` is refused (no history of order books).
+`orderbook` is refused (no history of order books; Freqtrade's would fetch today's live book).
+Live, `orderbook` answers with the books the engine fetched ahead in this iteration
+(`engine/orderbooks.py`) and refuses a book it did not fetch, rather than wait on the exchange.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import pandas as pd
 from core.clock import Clock
 from core.errors import StrategyError
 from engine.informative import SPOT_CANDLES
+from engine.orderbooks import OrderBooks
 from engine.strategy import LogOnce
 from marketdata.candles import empty_candles
 from marketdata.timeframe import timeframe_to_prev_date
-from venues.exchange import Exchange, MarketRules, Ticker
+from venues.exchange import Exchange, MarketRules, OrderBook, Ticker
 
 if TYPE_CHECKING:
     from engine.settings import Settings
@@ -93,6 +96,9 @@ class RunningEngine(Protocol):
     def clock(self) -> Clock: ...
 
     @property
+    def books(self) -> OrderBooks: ...
+
+    @property
     def settings(self) -> Settings: ...
 
     def whitelist(self) -> list[str]: ...
@@ -105,14 +111,16 @@ def provider_for(engine: RunningEngine, strategy: IStrategy) -> DataProvider:
                         stake_currency=engine.settings.stake_currency,
                         startup_candles=strategy.startup_candle_count,
                         whitelist=engine.whitelist, markets=engine.exchange.markets,
-                        tickers=lambda: engine.tickers, clock=engine.clock)
+                        tickers=lambda: engine.tickers, clock=engine.clock,
+                        books=engine.books)
 
 
 class DataProvider:
     def __init__(self, data: CandleData, timeframe: str, *, stake_currency: str,
                  startup_candles: int, whitelist: Callable[[], list[str]],
                  markets: Callable[[], Mapping[str, MarketRules]],
-                 tickers: Callable[[], Mapping[str, Ticker]], clock: Clock | None) -> None:
+                 tickers: Callable[[], Mapping[str, Ticker]], clock: Clock | None,
+                 books: OrderBooks | None = None) -> None:
         self._data = data
         self.stake_currency = stake_currency
         self._startup = startup_candles
@@ -120,6 +128,7 @@ class DataProvider:
         self._whitelist = whitelist
         self._markets = markets
         self._tickers = tickers
+        self._books = books
         # A backtest's analysis phase has no clock: nothing is cut, nothing analysed yet.
         self._clock = clock
         # A pair without data is asked for once per candle: one line until it has some.
@@ -219,10 +228,20 @@ class DataProvider:
         return {} if ticker is None else ticker_dict(ticker)
 
     def orderbook(self, pair: str, maximum: int) -> dict[str, Any]:
-        raise StrategyError(
-            f"dp.orderbook({pair!r}, {maximum}): tradepilot fetches no order books; "
-            "in a backtest there is no history of them either (Freqtrade's would fetch "
-            "today's book)")
+        """The pair's L2 book in ccxt's shape (`bids`/`asks`: [price, amount], best first, at
+        most `maximum` levels), as the engine fetched it in this iteration. Raises when it
+        has none: a backtest has no history of order books, and live the first ask for a
+        pair the engine did not fetch ahead is refused (fetched from the next iteration)."""
+        if not self._trading or self._books is None:
+            raise StrategyError(
+                f"dp.orderbook({pair!r}, {maximum}): a backtest has no history of order "
+                "books (Freqtrade's would fetch today's live book); refused")
+        book = self._books.book(pair, maximum)
+        if book is None:
+            raise StrategyError(
+                f"dp.orderbook({pair!r}, {maximum}): no {maximum}-level book of {pair} was "
+                "fetched in this iteration; it is fetched ahead from the next one on")
+        return book_dict(book, maximum)
 
 
 def _rows_before(frame: pd.DataFrame, when: datetime) -> int:
@@ -258,4 +277,15 @@ def ticker_dict(ticker: Ticker) -> dict[str, Any]:
         "symbol": ticker.pair, "timestamp": stamp, "datetime": ticker.time.isoformat(),
         "bid": ticker.bid, "ask": ticker.ask, "last": ticker.last, "close": ticker.last,
         "open": ticker.open, "high": ticker.high, "low": ticker.low,
+    }  # fmt: skip
+
+
+def book_dict(book: OrderBook, maximum: int) -> dict[str, Any]:
+    """A book in ccxt's unified shape, `maximum` levels a side."""
+    stamp = None if book.timestamp is None else int(book.timestamp.timestamp() * 1000)
+    return {
+        "symbol": book.pair, "bids": [list(level) for level in book.bids[:maximum]],
+        "asks": [list(level) for level in book.asks[:maximum]], "timestamp": stamp,
+        "datetime": None if book.timestamp is None else book.timestamp.isoformat(),
+        "nonce": book.nonce,
     }  # fmt: skip

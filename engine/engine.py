@@ -18,10 +18,12 @@ from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events, sizing
 from engine.alerts import Alerts
 from engine.analysis import entry_expired
-from engine.dataprovider import provider_for
+from engine.dataprovider import RunMode, provider_for
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
-from engine.protections import ClosedTradeInfo, auto_lock, evaluate, parse_protections
+from engine.orderbooks import OrderBooks, alongside
+from engine.protection_locks import lock_after_close
+from engine.protections import parse_protections
 from engine.reconcile import reconcile
 from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
@@ -61,6 +63,7 @@ class Engine:
         self.lock = asyncio.Lock()
         self.run_state = RunState(settings, exchange.markets)
         self.tickers: dict[str, Ticker] = {}
+        self.books = OrderBooks(exchange)
         self.last_process: datetime | None = None
         self.alerts = Alerts(notifier)
         self._markets_at: datetime | None = None
@@ -74,6 +77,7 @@ class Engine:
         self.trader.configure(settings, strategy)
         strategy.dp = provider_for(self, strategy)
         strategy.config["runmode"] = strategy.dp.runmode  # as Freqtrade's config carries it
+        self.books.use(strategy, trading=strategy.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN))
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
 
@@ -183,8 +187,13 @@ class Engine:
     async def _iterate(self, now: datetime) -> None:
         await self._refresh_markets(now)
         pairs = self.pairs()
-        await self.signals.refresh(pairs, now)
-        self.tickers = await self.exchange.fetch_tickers(pairs)
+        self.books.new_iteration()
+        await alongside(self.signals.refresh(pairs, now), self.books.fetch(self.books.standing()))
+        # Books the callbacks may read (engine/orderbooks.py), once the signals are known.
+        entering = self.run_state.state is EngineState.RUNNING
+        ahead = [t.pair for t in self.store.open_trades()] + (
+            self._entry_candidates(now) if entering else []) if self.books.used else []
+        self.tickers = await alongside(self.exchange.fetch_tickers(pairs), self.books.fetch(ahead))
         safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
                   current_time=now)
         await self.trader.manage_open_orders(now)
@@ -256,25 +265,8 @@ class Engine:
         return False
 
     def _on_trade_closed(self, trade: Trade) -> None:
-        """Lock the pair until the next candle, then let the protections look at history."""
-        now = self.clock.now()
-        lock = auto_lock(trade.pair, now, self.strategy.timeframe)
-        self.store.lock_pair(lock.pair, lock.until, lock.reason, now)
-        if not self.protections:
-            return
-        since = now - timedelta(days=30)
-        closed = [ClosedTradeInfo(t.pair, t.open_date, t.close_date, t.exit_reason or "",
-                                  t.close_profit or 0.0, t.close_profit_abs or 0.0)
-                  for t in self.store.closed_trades(since)]
-        existing = [(lock.pair, lock.lock_end_time) for lock in self.store.active_locks(now)]
-        for request in evaluate(self.protections, closed, trade.pair, now, existing=existing):
-            self.store.lock_pair(request.pair, request.until, request.reason, now)
-            if request.pair == "*":
-                self.notifier.notify(events.GlobalProtectionTriggered(request.until,
-                                                                      request.reason))
-            else:
-                self.notifier.notify(events.ProtectionTriggered(request.pair, request.until,
-                                                                request.reason))
+        lock_after_close(trade, self.clock.now(), self.strategy.timeframe, self.protections,
+                         self.store, self.notifier)
 
     async def _check_wallet(self, now: datetime) -> None:
         """Close trades whose coins left the wallet (sold by hand) instead of blocking a slot."""
@@ -310,18 +302,11 @@ class Engine:
         slots = self.free_slots(len(open_pairs))
         if slots <= 0:
             return
-        locked = self.store.locked_pairs(now)
-        if "*" in locked:
-            return
-        for pair in self.whitelist():
+        for pair in self._entry_candidates(now, busy):
+            signal, ticker = self.signals.signal(pair), self.tickers.get(pair)
             if slots <= 0:
                 return
-            signal = self.signals.signal(pair)
-            ticker = self.tickers.get(pair)
-            if pair in busy or pair in locked or signal is None or ticker is None:
-                continue
-            if signal.stale or not signal.enter_long or signal.exit_long \
-                    or entry_expired(signal, now, self.strategy):
+            if signal is None or ticker is None:
                 continue
             trade = await self.enter(pair, ticker, now, tag=signal.enter_tag)
             if trade is not None and trade.is_open and trade.amount > 0 \
@@ -329,6 +314,18 @@ class Engine:
                 # The new position is exposed to this same candle, as in Freqtrade's backtest.
                 await self.check_exit(trade, ticker, now, strategy_exits=True)
             slots = self.free_slots()
+
+    def _entry_candidates(self, now: datetime, busy: set[str] | None = None) -> list[str]:
+        """Whitelisted pairs with a fresh entry signal, not locked, not traded already."""
+        busy = {t.pair for t in self.store.open_trades()} if busy is None else busy
+        locked = self.store.locked_pairs(now)
+        if "*" in locked:
+            return []
+        signals = {pair: self.signals.signal(pair) for pair in self.whitelist()}
+        return [pair for pair, signal in signals.items()
+                if pair not in busy and pair not in locked and signal is not None
+                and not signal.stale and signal.enter_long and not signal.exit_long
+                and not entry_expired(signal, now, self.strategy)]
 
     def entry_price(self, ticker: Ticker) -> float:
         side = self.settings.entry_pricing.price_side
@@ -339,6 +336,7 @@ class Engine:
                     ) -> Trade | None:
         """Size and place an entry; None (with a logged reason) when it must not happen."""
         proposed = price if price is not None else self.entry_price(ticker)
+        misses = self.books.misses
         if price is None:
             custom = safe_call(pair, self.strategy.custom_entry_price, default=None,
                                log_once=self.log_once, trade=None, current_time=now,
@@ -353,7 +351,10 @@ class Engine:
                               log_once=self.log_once, order_type=kind,
                               amount=sizing.amount_for(stake, proposed), rate=proposed,
                               time_in_force="GTC", current_time=now, entry_tag=tag, side="long")
-        if not confirmed:
+        if self.books.misses > misses:
+            self.log_once.info(("book", pair), "no entry for %s in this iteration: the "
+                               "strategy read an order book not fetched ahead", pair)
+        if not confirmed or self.books.misses > misses:
             return None
         return await self.trader.open_trade(pair, proposed, stake, kind, tag,
                                             current_rate=self.entry_price(ticker))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -50,10 +50,12 @@ class CandleSource(Protocol):
 
 
 class CandleCache:
-    """The last `max_candles` closed candles of each pair, for one timeframe."""
+    """The last `max_candles` closed candles of each pair, for one timeframe. A pair's first
+    fetch takes `startup_candles`, or `first_fill` when that is more (within `max_candles`)."""
 
     def __init__(
-        self, exchange: CandleSource, timeframe: str, startup_candles: int, max_candles: int = 1000
+        self, exchange: CandleSource, timeframe: str, startup_candles: int, max_candles: int = 1000,
+        first_fill: int = 0,
     ) -> None:
         if startup_candles > max_candles:
             raise ConfigError(
@@ -63,7 +65,7 @@ class CandleCache:
         self._exchange = exchange
         self._timeframe = timeframe
         self._tf_ms = timeframe_to_msecs(timeframe)
-        self._startup = max(startup_candles, 1)
+        self._startup = min(max(startup_candles, first_fill, 1), max_candles)
         self._max = max_candles
         self._frames: dict[str, pd.DataFrame] = {}
         # Per pair: open time (ms) of the newest closed slot the exchange was asked about.
@@ -143,16 +145,25 @@ class CandleCache:
 class CandleCaches:
     """Closed candles per (pair, timeframe): one `CandleCache` per timeframe, all refreshed in
     one concurrent batch. The strategy's timeframe and its informative ones use the same
-    startup candle count, each in candles of its own timeframe (as Freqtrade fetches them)."""
+    startup candle count, each in candles of its own timeframe (as Freqtrade fetches them).
+
+    Freqtrade's first fetch of a (pair, timeframe) takes as many candles as the exchange
+    serves in one request, whatever the strategy's startup count; `first_fill(timeframe)` says
+    how many that is, so long indicators warm up on as much history here."""
 
     def __init__(self, exchange: CandleSource, timeframe: str, startup_candles: int,
-                 max_candles: int = 1000) -> None:
+                 max_candles: int = 1000,
+                 first_fill: Callable[[str], int] | None = None) -> None:
         self._exchange = exchange
         self._startup = startup_candles
         self._max = max_candles
-        self._caches = {timeframe: CandleCache(exchange, timeframe, startup_candles,
-                                               max_candles)}
+        self._first_fill = first_fill
+        self._caches = {timeframe: self._new(timeframe)}
         self._timeframe = timeframe
+
+    def _new(self, timeframe: str) -> CandleCache:
+        first = self._first_fill(timeframe) if self._first_fill is not None else 0
+        return CandleCache(self._exchange, timeframe, self._startup, self._max, first)
 
     @property
     def timeframe(self) -> str:
@@ -175,8 +186,7 @@ class CandleCaches:
             by_timeframe.setdefault(timeframe, []).append(pair)
         for timeframe in by_timeframe:
             if timeframe not in self._caches:
-                self._caches[timeframe] = CandleCache(self._exchange, timeframe, self._startup,
-                                                      self._max)
+                self._caches[timeframe] = self._new(timeframe)
         results = await asyncio.gather(*(self._caches[timeframe].refresh(pairs, now)
                                          for timeframe, pairs in by_timeframe.items()))
         return {(pair, timeframe) for timeframe, fresh in zip(by_timeframe, results,

@@ -4,7 +4,8 @@ last close, summed volume, labelled by their open time on the timeframe's grid).
 
 Only the offline demo needs it: real exchanges serve every timeframe themselves. A longer
 candle is made only from closed shorter ones, and the candle cache keeps only the longer ones
-whose slot has closed, so nothing of a candle still forming is ever seen.
+whose slot has closed, so nothing of a candle still forming is ever seen. Nor is a longer
+candle made of part of its slot where the replay's data begins.
 """
 
 from __future__ import annotations
@@ -46,5 +47,9 @@ class ResampledCandles:
             return empty_candles()
         grid = pd.Timedelta(seconds=seconds)
         longer = frame.resample(grid, on="date", label="left", closed="left").agg(_AGGREGATE)
+        if len(longer) and longer.index[0] < frame["date"].iloc[0]:
+            # Its first shorter candles are not in the replay (its data starts later): a
+            # candle made of the rest would be one no exchange ever served.
+            longer = longer.iloc[1:]
         longer = longer.dropna(subset=["open"]).reset_index()
         return longer if limit is None or since is not None else longer.tail(limit)

@@ -110,11 +110,14 @@ async def test_informative_candles_are_fetched_with_the_batch_and_only_once_clos
 
     first = await iteration(engine, server, clock, START)
     assert first == everything
+    # Freqtrade's first request of each takes Binance's limit of 1000 candles, the one still
+    # forming included: 999 closed ones, not the strategy's 20, in one request each.
+    assert {r.params["limit"] for r in server.requests_to(KLINES)} == {"999"}
     assert strategy.seen["LTC/BTC"] == {
         "runmode": RunMode.DRY_RUN, "config_runmode": RunMode.DRY_RUN,
         "eth_last": datetime(2018, 1, 20, 10, tzinfo=UTC),
-        "eth_rows": 20, "merged_last": datetime(2018, 1, 20, 10, tzinfo=UTC),
-        "base_last": datetime(2018, 1, 20, 11, 50, tzinfo=UTC), "ohlcv": 20,
+        "eth_rows": 999, "merged_last": datetime(2018, 1, 20, 10, tzinfo=UTC),
+        "base_last": datetime(2018, 1, 20, 11, 50, tzinfo=UTC), "ohlcv": 999,
         "ticker": None, "whitelist": PAIRS,
     }  # fmt: skip
 
@@ -139,8 +142,9 @@ async def test_informative_candles_are_fetched_with_the_batch_and_only_once_clos
 async def test_the_offline_demo_makes_the_hourly_candles_from_its_replay_closed_only() -> None:
     clock = ManualClock(START)
     strategy = HourlyTrend()
-    # The offline market replays the whitelist's files; ETH/BTC is one of them here.
-    made = make_engine(settings_overrides={"exchange": {"pair_whitelist": [*PAIRS, "ETH/BTC"]}},
+    # ETH/BTC is not traded: the offline market reads its file on the informative pair's
+    # first fetch, as a backtest does.
+    made = make_engine(settings_overrides={"exchange": {"pair_whitelist": PAIRS}},
                        strategy=strategy, clock=clock)
     await made.startup()
     try:
@@ -157,8 +161,12 @@ async def test_the_offline_demo_makes_the_hourly_candles_from_its_replay_closed_
         await made.shutdown()
 
     assert first["runmode"] is RunMode.DRY_RUN
+    # The first fill takes all the replay has (up to 999 candles, as live): its hours from
+    # 05:00 on the 10th, the first whole one (the data starts at 04:55), to 10:00 on the 20th.
     assert (first["eth_last"], first["merged_last"], first["eth_rows"]) == (
-        datetime(2018, 1, 20, 10, tzinfo=UTC), datetime(2018, 1, 20, 10, tzinfo=UTC), 20)
+        datetime(2018, 1, 20, 10, tzinfo=UTC), datetime(2018, 1, 20, 10, tzinfo=UTC), 246)
+    assert strategy.dp.get_pair_dataframe("ETH/BTC", "1h")["date"].iloc[0] == pd.Timestamp(
+        "2018-01-10 05:00", tz=UTC)
     assert (second["eth_last"], second["merged_last"]) == (
         datetime(2018, 1, 20, 11, tzinfo=UTC), datetime(2018, 1, 20, 11, tzinfo=UTC))
     assert (frame["date"].iloc[-1].to_pydatetime(), when) == (
@@ -173,3 +181,33 @@ async def test_the_offline_demo_makes_the_hourly_candles_from_its_replay_closed_
     assert (hourly["open"], hourly["high"], hourly["low"], hourly["close"]) == (
         hour["open"].iloc[0], hour["high"].max(), hour["low"].min(), hour["close"].iloc[-1])
     assert hourly["volume"] == pytest.approx(hour["volume"].sum())
+
+
+class FollowsAMissingPair(HourlyTrend):
+    def informative_pairs(self) -> list[tuple[str, ...]]:
+        return [("DOGE/BTC", "1h")]
+
+    def populate_indicators(self, dataframe: pd.DataFrame, metadata: dict) -> pd.DataFrame:
+        self.seen[metadata["pair"]] = len(self.dp.get_pair_dataframe("DOGE/BTC", "1h"))
+        return dataframe
+
+
+async def test_the_offline_demo_names_the_file_an_informative_pair_lacks_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock(START)
+    strategy = FollowsAMissingPair()
+    made = make_engine(settings_overrides={"exchange": {"pair_whitelist": PAIRS}},
+                       strategy=strategy, clock=clock)
+    await made.startup()
+    try:
+        for minutes in (0, 5, 65):
+            clock.set(START + timedelta(minutes=minutes))
+            await made.process()
+    finally:
+        await made.shutdown()
+    assert strategy.seen == {"LTC/BTC": 0, "XLM/BTC": 0}
+    missing = [r.getMessage() for r in caplog.records if "DOGE_BTC" in r.getMessage()]
+    assert len(missing) == 1
+    assert "no candles for DOGE/BTC" in missing[0]
+    assert "expected DOGE_BTC-5m.feather" in missing[0]

@@ -77,6 +77,21 @@ async def test_first_fill_pages_back_when_the_exchange_sends_fewer_per_request(
     assert eth["date"].diff().dropna().eq(FIVE_MIN).all()
 
 
+async def test_first_fill_takes_the_exchange_limit_or_the_startup_count_within_the_cache(
+    exchange: CcxtExchange, clock: ManualClock
+) -> None:
+    by_limit = CandleCache(exchange, "5m", startup_candles=30, max_candles=400, first_fill=150)
+    by_startup = CandleCache(exchange, "5m", startup_candles=200, max_candles=400,
+                             first_fill=150)
+    capped = CandleCache(exchange, "5m", startup_candles=30, max_candles=120, first_fill=150)
+
+    for cache in (by_limit, by_startup, capped):
+        await cache.refresh(["ETH/BTC"], clock.now())
+
+    assert [len(c.candles("ETH/BTC")) for c in (by_limit, by_startup, capped)] == [150, 200, 120]
+    assert by_limit.candles("ETH/BTC")["date"].iloc[-1] == stamp("2018-01-20 11:55")
+
+
 async def test_refresh_without_a_new_candle_sends_no_candle_request(
     exchange: CcxtExchange, server: FakeExchangeServer, clock: ManualClock
 ) -> None:

@@ -11,6 +11,7 @@
   `OrderNotPlaced` says placing it again is safe; the lookups failing, `OrderStateUnknown`
   leaves it to the engine's reconciliation.
 - Tickers are cached for `ticker_ttl` seconds of the injected clock: one request per iteration.
+  Order books are not cached: the engine asks once per pair and iteration (engine/orderbooks.py).
 - Markets are loaded by the first `load_markets()`, and reloaded by a later call once older
   than `markets_refresh_minutes`; the engine calls it every iteration.
 - Every ccxt dict is parsed once into `OrderSnapshot` / `Ticker` / `Balance`
@@ -41,11 +42,18 @@ from core.errors import (
 from marketdata.candles import frame_from_rows
 from venues import precision
 from venues.ccxt_client import build_client
-from venues.ccxt_parse import number, order_snapshot, ticker_snapshot
+from venues.ccxt_parse import (
+    candle_limit,
+    number,
+    order_book_snapshot,
+    order_snapshot,
+    ticker_snapshot,
+)
 from venues.exchange import (
     Balance,
     MarketRules,
     Operation,
+    OrderBook,
     OrderRequest,
     OrderSnapshot,
     Rounding,
@@ -218,6 +226,13 @@ class CcxtExchange:
             "read", self._ccxt.fetch_ohlcv, pair, timeframe, since_ms, limit
         )
         return frame_from_rows(rows)
+
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        return candle_limit(self._ccxt)
+
+    async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
+        raw = await self._retrying("read", self._ccxt.fetch_order_book, pair, limit)
+        return order_book_snapshot(pair, raw)
 
     async def fetch_balance(self) -> dict[str, Balance]:
         raw = await self._retrying("read", self._ccxt.fetch_balance)

@@ -1,4 +1,5 @@
-"""ccxt's unified structures as our snapshots: parsed once, here, for the ccxt venue."""
+"""ccxt's unified structures as our snapshots: parsed once, here, for the ccxt venue (and the
+candle limit its features declare, which the offline market reads too)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,28 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from venues.exchange import ExchangeOrderStatus, OrderRequest, OrderSnapshot, OrderType, Ticker
+from venues.exchange import (
+    ExchangeOrderStatus,
+    OrderBook,
+    OrderRequest,
+    OrderSnapshot,
+    OrderType,
+    Ticker,
+)
 
 logger = logging.getLogger(__name__)
+
+# What Freqtrade takes when ccxt does not say how many candles one request returns.
+DEFAULT_CANDLE_LIMIT = 500
+
+
+def candle_limit(client: Any) -> int:
+    """The candles one spot `fetch_ohlcv` request returns at most, as ccxt's features say
+    (Freqtrade's `ohlcv_candle_limit` starts from the same value)."""
+    features = getattr(client, "features", None) or {}
+    limit = (features.get("spot") or {}).get("fetchOHLCV", {}).get("limit")
+    return int(limit) if isinstance(limit, int | float) and limit > 0 else DEFAULT_CANDLE_LIMIT
+
 
 # ccxt's "canceling" is an order still on the book; anything unknown is treated the same way,
 # so it keeps being watched rather than being taken for done.
@@ -93,3 +113,13 @@ def ticker_snapshot(pair: str, raw: Mapping[str, Any] | None, now: datetime) -> 
     bid_price, ask_price = float(bid or price), float(ask or price)
     when = _time(raw.get("timestamp")) or now
     return Ticker(pair, when, bid_price, ask_price, price, price, price, price)
+
+
+def order_book_snapshot(pair: str, raw: Mapping[str, Any]) -> OrderBook:
+    """ccxt's unified book: levels are [price, amount, ...] lists, best first."""
+    def levels(side: str) -> tuple[tuple[float, float], ...]:
+        return tuple((float(level[0]), float(level[1])) for level in raw.get(side) or ())
+
+    nonce = raw.get("nonce")
+    return OrderBook(pair, levels("bids"), levels("asks"), _time(raw.get("timestamp")),
+                     None if nonce is None else int(nonce))

@@ -76,6 +76,18 @@ class Ticker(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class OrderBook:
+    """An L2 order book as ccxt's `fetch_order_book` unifies it: (price, amount) levels, best
+    first. `timestamp` is the exchange's, when it sends one (Binance's spot book has none)."""
+
+    pair: str
+    bids: tuple[tuple[float, float], ...]
+    asks: tuple[tuple[float, float], ...]
+    timestamp: datetime | None = None
+    nonce: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Balance:
     currency: str
     free: float
@@ -151,6 +163,15 @@ class Exchange(Protocol):
     async def fetch_ohlcv(
         self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None
     ) -> pd.DataFrame: ...
+
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        """How many candles one `fetch_ohlcv` request returns at most (Freqtrade's name)."""
+        ...
+
+    async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
+        """The pair's L2 book, up to `limit` levels a side (more where the exchange only
+        serves fixed depths)."""
+        ...
 
     async def fetch_balance(self) -> dict[str, Balance]: ...
 

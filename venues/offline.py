@@ -18,16 +18,27 @@ Backtests call `fetch_tickers` once per candle while the clock moves one candle 
 each pair keeps a cursor on its current candle and checks it and the next one before a binary
 search; the clock of the offline demo (or a test) may jump anywhere, and then the search finds
 the candle. Candles are never found by filtering frames.
+
+A pair it was not given (an informative pair outside the demo's whitelist) is read from the
+data directory on its first `fetch_ohlcv`, at the replayed timeframe, as a backtest reads an
+informative pair's file on first use; longer timeframes are made from it as from the others
+(`marketdata/resampled.py`). Without a file the pair has no candles, and one warning names the
+file it expected.
+
+There is no order book in candle files, so `fetch_order_book` makes one up from the replay,
+and it is no more than that: both sides start at the ticker's price (the replay has no spread)
+and step one price tick per level, each level holding the last closed candle's volume spread
+evenly over the levels asked for. A strategy reading depth in the demo sees a plausible shape,
+never real liquidity.
 """
 
 from __future__ import annotations
 
 import json
-from array import array
-from bisect import bisect_left, bisect_right
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -38,80 +49,27 @@ import pandas as pd
 
 from core.clock import Clock
 from core.errors import ConfigError, ExchangeError, OrderRejected
-from marketdata.candles import CANDLE_COLUMNS
+from marketdata.candles import empty_candles
 from marketdata.files import fill_gaps, load_pair_data
 from marketdata.timeframe import timeframe_to_seconds
 from venues import precision
+from venues.ccxt_parse import candle_limit
 from venues.exchange import (
     Balance,
     MarketRules,
+    OrderBook,
     OrderRequest,
     OrderSnapshot,
     Rounding,
     Ticker,
     classify,
 )
+from venues.offline_series import CandleSeries, candle_frame, from_ns, scaled, to_ns
+
+logger = logging.getLogger(__name__)
 
 _NO_ORDERS = "offline market: use PaperExchange for orders"
 _MAX_REMEMBERED = 100_000  # rounded values kept; a backtest of 57,000 candles uses about 5,300
-
-
-class _Series:
-    """One pair's candles as arrays (`opens_ns`: open times in ns since the epoch, `values`:
-    rows of open, high, low, close, volume), plus the open times, opens, highs and lows as
-    `array`s (8 bytes a value) for the per-candle ticker lookup, where numpy's per-element
-    overhead would dominate."""
-
-    __slots__ = ("_at", "_highs", "_lows", "_opens", "_prices", "lap_ratio", "opens_ns",
-                 "values")
-
-    def __init__(self, opens_ns: np.ndarray, values: np.ndarray) -> None:
-        self.opens_ns = opens_ns
-        self.values = values
-        # What a lap multiplies the prices by: its first open continues the last close.
-        self.lap_ratio = float(values[-1, 3] / values[0, 0]) if values[0, 0] > 0 else 1.0
-        self._opens = array("q", opens_ns.tolist())
-        self._prices, self._highs, self._lows = (array("d", column.tolist())
-                                                 for column in values[:, :3].T)
-        self._at = 0  # the candle of the last lookup
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> _Series:
-        dates = frame["date"].dt.as_unit("ns").astype("int64").to_numpy()
-        values = frame.loc[:, list(CANDLE_COLUMNS[1:])].to_numpy(dtype="float64")
-        return cls(opens_ns=dates, values=values)
-
-    def current(self, now_ns: int, step_ns: int) -> tuple[float, float, float] | None:
-        """Open, high and low of the candle trading at `now_ns` (open <= now < open + step)."""
-        index = self._index(now_ns)
-        if index < 0 or now_ns >= self._opens[index] + step_ns:
-            return None
-        return self._prices[index], self._highs[index], self._lows[index]
-
-    def open_ns(self) -> int:
-        """Open time of the candle of the last lookup."""
-        return self._opens[self._at]
-
-    def span(self, start_ns: int, end_ns: int) -> tuple[int, int]:
-        """The first candle opened at or after `start_ns`, and how many open before `end_ns`."""
-        first = bisect_left(self._opens, start_ns)
-        return first, bisect_left(self._opens, end_ns) - first
-
-    def at(self, index: int) -> tuple[float, float, float]:
-        return self._prices[index], self._highs[index], self._lows[index]
-
-    def _index(self, now_ns: int) -> int:
-        """The last candle opened at or before `now_ns` (-1 if none): bisect_right - 1."""
-        opens = self._opens
-        last = len(opens) - 1
-        for index in (self._at, self._at + 1):
-            if index <= last and opens[index] <= now_ns \
-                    and (index == last or now_ns < opens[index + 1]):
-                self._at = index
-                return index
-        index = bisect_right(opens, now_ns) - 1
-        self._at = max(index, 0)
-        return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +81,6 @@ class ReplayLap:
     starts: datetime
     data_first: datetime
     data_last: datetime
-
-
-def _ns(when: datetime) -> int:
-    """ns since the epoch, in integers so no float rounding moves a candle boundary."""
-    delta = when.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
-
-
-def _time(ns: int) -> datetime:
-    return pd.Timestamp(ns, unit="ns", tz=UTC).to_pydatetime()
 
 
 class OfflineMarket:
@@ -149,8 +97,12 @@ class OfflineMarket:
         on_lap: Callable[[ReplayLap], None] | None = None,
         detail: Mapping[str, pd.DataFrame] | None = None,
         detail_timeframe: str | None = None,
+        datadir: Path | str | None = None,
     ) -> None:
         self._clock = clock
+        self._datadir = datadir
+        # Pairs read on first use (informative ones), and those without a file.
+        self._read: dict[str, CandleSeries | None] = {}
         self._timeframe = timeframe
         self._step_ns = timeframe_to_seconds(timeframe) * 1_000_000_000
         self._ccxt = ccxt.binance()
@@ -161,15 +113,15 @@ class OfflineMarket:
         if missing:
             raise ConfigError(f"offline market: no market definition for {', '.join(missing)}")
         self._series = {
-            pair: _Series.of(fill_gaps(frame, timeframe))
+            pair: CandleSeries.of(fill_gaps(frame, timeframe))
             for pair, frame in candles.items()
             if not frame.empty
         }
-        self._detail: dict[str, _Series] = {}
+        self._detail: dict[str, CandleSeries] = {}
         if detail and detail_timeframe:
             if loop:
                 raise ConfigError("offline market: a looped replay has no detail candles")
-            self._detail = {pair: _Series.of(fill_gaps(frame, detail_timeframe))
+            self._detail = {pair: CandleSeries.of(fill_gaps(frame, detail_timeframe))
                             for pair, frame in detail.items()
                             if not frame.empty and pair in self._series}
             self._detail_ns = timeframe_to_seconds(detail_timeframe) * 1_000_000_000
@@ -183,7 +135,7 @@ class OfflineMarket:
             self._span_ns = self._end_ns - self._origin_ns
             # A run that starts on a lap's first candle (a fresh lap) announces it; one that
             # resumes inside a lap does not announce it again.
-            self._lap_seen = self._lap(_ns(clock.now()) - self._step_ns)
+            self._lap_seen = self._lap(to_ns(clock.now()) - self._step_ns)
         # ccxt's rounding is a pure function of the fixed markets and its arguments, and the
         # engine and the paper exchange round the same prices and amounts again and again.
         self._rounded: dict[tuple[str, float, Rounding | None], float] = {}
@@ -208,7 +160,7 @@ class OfflineMarket:
                 f"markets file {markets_path}: expected JSON with a 'markets' list ({exc})"
             ) from exc
         return cls(load_pair_data(datadir, pairs, timeframe), timeframe, markets, clock,
-                   loop=loop, on_lap=on_lap)
+                   loop=loop, on_lap=on_lap, datadir=datadir)
 
     @property
     def name(self) -> str:
@@ -224,11 +176,11 @@ class OfflineMarket:
 
     def first_time(self) -> datetime:
         """Open time of the earliest candle of any pair: where the data window starts."""
-        return _time(min(int(s.opens_ns[0]) for s in self._series.values()))
+        return from_ns(min(int(s.opens_ns[0]) for s in self._series.values()))
 
     def last_time(self) -> datetime:
         """Open time of the latest candle of any pair: the last candle of the data window."""
-        return _time(max(int(s.opens_ns[-1]) for s in self._series.values()))
+        return from_ns(max(int(s.opens_ns[-1]) for s in self._series.values()))
 
     async def load_markets(self, reload: bool = False) -> None:
         """Markets are fixed at construction; nothing to fetch."""
@@ -300,8 +252,8 @@ class OfflineMarket:
             return
         self._lap_seen = lap
         if self._on_lap is not None:
-            self._on_lap(ReplayLap(lap + 1, _time(self._origin_ns + lap * self._span_ns),
-                                   _time(self._origin_ns), _time(self._end_ns - self._step_ns)))
+            self._on_lap(ReplayLap(lap + 1, from_ns(self._origin_ns + lap * self._span_ns),
+                                   from_ns(self._origin_ns), from_ns(self._end_ns - self._step_ns)))
 
     async def fetch_tickers(self, pairs: list[str]) -> dict[str, Ticker]:
         """Tickers of the pairs trading at clock time; a pair outside its data is left out."""
@@ -332,7 +284,7 @@ class OfflineMarket:
         """Trade whole candles from now on (a backtest's end sells at a candle's open)."""
         self._detail.clear()
 
-    def _detail_row(self, detail: _Series, now_ns: int, series: _Series
+    def _detail_row(self, detail: CandleSeries, now_ns: int, series: CandleSeries
                     ) -> tuple[float, float, float] | None:
         """With detail candles, the k-th one of the current candle trades at the candle's
         open plus k detail steps, as Freqtrade's backtester takes them: by position among the
@@ -347,10 +299,10 @@ class OfflineMarket:
         return detail.at(first + k) if k < count else None
 
     def _now_ns(self, now: datetime) -> int:
-        """`_ns(now)`, kept for the last `now`: the clock hands out the same object until it
+        """`to_ns(now)`, kept for the last `now`: the clock hands out the same object until it
         moves, and an iteration asks for tickers more than once."""
         if now is not self._last_now:
-            self._last_now, self._last_now_ns = now, _ns(now)
+            self._last_now, self._last_now_ns = now, to_ns(now)
         return self._last_now_ns
 
     async def fetch_ohlcv(
@@ -364,36 +316,73 @@ class OfflineMarket:
             raise ExchangeError(
                 f"offline market replays {self._timeframe} candles; {timeframe} was asked for"
             )
-        series = self._series.get(pair)
+        series = self._series.get(pair) or self._read_file(pair)
         if series is None:
-            raise OrderRejected(f"{pair}: no candles in the offline market")
-        closed_ns = _ns(self._clock.now()) - self._step_ns  # the last closed candle opened here
+            return empty_candles()
+        closed_ns = to_ns(self._clock.now()) - self._step_ns  # the last closed candle opened here
         opens, values = series.opens_ns, series.values
         if self._loop:
             opens, values = self._laps(series, closed_ns, since, limit)
         closed_end = int(np.searchsorted(opens, closed_ns, "right"))
-        start = 0 if since is None else int(np.searchsorted(opens, _ns(since)))
+        start = 0 if since is None else int(np.searchsorted(opens, to_ns(since)))
         if limit is not None and since is None:
             start = max(start, closed_end - limit)
         end = closed_end if limit is None or since is None else min(closed_end, start + limit)
-        return _frame(opens, values, start, max(start, end))
+        return candle_frame(opens, values, start, max(start, end))
 
-    def _laps(self, series: _Series, closed_ns: int, since: datetime | None,
+    def _read_file(self, pair: str) -> CandleSeries | None:
+        """The candles of a pair the market was not given, read once from the data
+        directory; None (one warning naming the file) when there is none."""
+        if pair in self._read:
+            return self._read[pair]
+        series = None
+        if self._datadir is None:
+            logger.warning("offline market: no candles for %s: it replays only %s", pair,
+                           ", ".join(self._series) or "nothing")
+        else:
+            try:
+                frame = load_pair_data(self._datadir, [pair], self._timeframe)[pair]
+                series = CandleSeries.of(frame)
+            except ConfigError as exc:
+                logger.warning("offline market: no candles for %s, its candles stay empty: %s",
+                               pair, exc)
+        self._read[pair] = series
+        return series
+
+    def _laps(self, series: CandleSeries, closed_ns: int, since: datetime | None,
               limit: int | None) -> tuple[np.ndarray, np.ndarray]:
         """The pair's candles of the laps a request can reach, one after the other."""
         last = self._lap(max(closed_ns, self._origin_ns))
         per_lap = len(series.opens_ns)
         reach = None if limit is None else limit // per_lap + 1
         if since is not None:
-            first = self._lap(_ns(since))
+            first = self._lap(to_ns(since))
             if reach is not None:
                 last = min(last, first + reach)
         else:
             first = 0 if reach is None else max(0, last - reach)
         laps = range(first, max(first, last) + 1)
         opens = np.concatenate([series.opens_ns + lap * self._span_ns for lap in laps])
-        values = np.concatenate([_scaled(series, lap) for lap in laps])
+        values = np.concatenate([scaled(series, lap) for lap in laps])
         return opens, values
+
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        """Its data is local; it answers as the Binance it stands in for."""
+        return candle_limit(self._ccxt)
+
+    async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
+        """A book made up from the replay (see the module docstring)."""
+        ticker = (await self.fetch_tickers([pair])).get(pair)
+        if ticker is None:
+            raise OrderRejected(f"{pair}: no candle trading now in the offline market")
+        last = await self.fetch_ohlcv(pair, self._timeframe, limit=1)
+        levels = max(limit, 1)
+        amount = float(last["volume"].iloc[-1]) / levels if not last.empty else 0.0
+        tick = self.rules(pair).price_tick or ticker.last * 1e-4
+        bids = tuple((ticker.bid - i * tick, amount) for i in range(levels)
+                     if ticker.bid - i * tick > 0)
+        asks = tuple((ticker.ask + i * tick, amount) for i in range(levels))
+        return OrderBook(pair, bids, asks, ticker.time)
 
     async def fetch_balance(self) -> dict[str, Balance]:
         return {}
@@ -414,20 +403,3 @@ class OfflineMarket:
 
     async def close(self) -> None:
         """Nothing to release: the ccxt instance never opened a connection."""
-
-
-def _scaled(series: _Series, lap: int) -> np.ndarray:
-    """The pair's candles as lap `lap` trades them: prices scaled, volumes as they were."""
-    if not lap:
-        return series.values
-    values = series.values.copy()
-    values[:, :4] *= series.lap_ratio ** lap
-    return values
-
-
-def _frame(opens_ns: np.ndarray, all_values: np.ndarray, start: int, end: int) -> pd.DataFrame:
-    values = all_values[start:end]
-    frame = pd.DataFrame(values, columns=list(CANDLE_COLUMNS[1:]))
-    dates = pd.to_datetime(opens_ns[start:end], unit="ns", utc=True)
-    frame.insert(0, "date", dates)
-    return frame

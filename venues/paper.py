@@ -45,6 +45,7 @@ from venues.exchange import (
     Exchange,
     ExchangeOrderStatus,
     MarketRules,
+    OrderBook,
     OrderRequest,
     OrderSnapshot,
     OrderType,
@@ -204,6 +205,12 @@ class PaperExchange:
         self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None
     ) -> pd.DataFrame:
         return await self._source.fetch_ohlcv(pair, timeframe, since, limit)
+
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        return self._source.ohlcv_candle_limit(timeframe)
+
+    async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
+        return await self._source.fetch_order_book(pair, limit)
 
     async def close(self) -> None:
         await self._source.close()

@@ -20,6 +20,7 @@ from venues.exchange import (
     Balance,
     Exchange,
     MarketRules,
+    OrderBook,
     OrderRequest,
     OrderSnapshot,
     Rounding,
@@ -91,6 +92,12 @@ class WatchedExchange(Exchange):
         self, pair: str, timeframe: str, since: datetime | None = None, limit: int | None = None
     ) -> pd.DataFrame:
         return await self._watch(self.inner.fetch_ohlcv(pair, timeframe, since, limit))
+
+    def ohlcv_candle_limit(self, timeframe: str) -> int:
+        return self.inner.ohlcv_candle_limit(timeframe)
+
+    async def fetch_order_book(self, pair: str, limit: int) -> OrderBook:
+        return await self._watch(self.inner.fetch_order_book(pair, limit))
 
     async def fetch_balance(self) -> dict[str, Balance]:
         return await self._watch(self.inner.fetch_balance())

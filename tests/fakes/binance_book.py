@@ -190,6 +190,16 @@ class Book:
         return {"symbol": market.symbol, "bidPrice": f"{bid:f}", "bidQty": "10",
                 "askPrice": f"{ask:f}", "askQty": "10"}  # fmt: skip
 
+    def depth(self, market: MarketSpec, limit: int | None) -> dict[str, Any]:
+        """Binance's /api/v3/depth: `limit` levels a side (default 100, at most 5000) from
+        the quote's bid and ask, a price tick apart, 10, 11, 12... coins deep."""
+        _, bid, ask = self.quote(market)
+        tick = Decimal(market.price_tick)
+        count = min(int(limit or 100), 5000)
+        bids = [[f"{bid - i * tick:f}", f"{10 + i}"] for i in range(count) if bid - i * tick > 0]
+        asks = [[f"{ask + i * tick:f}", f"{10 + i}"] for i in range(count)]
+        return {"lastUpdateId": self.now_ms(), "bids": bids, "asks": asks}
+
     def klines(
         self, symbol: str, interval: str, start: int | None, end: int | None, limit: int | None
     ) -> list[list[Any]]:

@@ -17,7 +17,8 @@ signature, rate limiter and error mapping of the live path runs, with no network
 
 What it serves (Binance's shapes, ccxt 4.5.90's binance calls): `/api/v3/ping`, `/time`,
 `/exchangeInfo` (markets: by default the parity pairs of `markets.json`; `generated_markets(100)`
-for load tests), `/ticker/24hr`, `/ticker/bookTicker`, `/klines` (startTime/endTime/limit, capped
+for load tests), `/ticker/24hr`, `/ticker/bookTicker`, `/depth` (`limit` levels a side around
+the ticker, a tick apart), `/klines` (startTime/endTime/limit, capped
 at `klines_limit`, up to and including the candle forming at `clock.now()`), `/account`,
 `POST|GET|DELETE /order`, `/openOrders`, `/allOrders`. Anything else answers 404 and is
 recorded, and every other ccxt base URL (sapi, fapi, ...) points here too, so a test can never
@@ -168,6 +169,8 @@ class FakeExchangeServer:
             ("GET", "/api/v3/ticker/24hr"): lambda p: self._tickers(p, self.book.ticker_24hr),
             ("GET", "/api/v3/ticker/bookTicker"): lambda p: self._tickers(p, self.book.book_ticker),
             ("GET", "/api/v3/klines"): self._klines,
+            ("GET", "/api/v3/depth"): lambda p: self.book.depth(
+                self.book.market(p.get("symbol")), int(p["limit"]) if "limit" in p else None),
             ("GET", "/api/v3/account"): lambda p: self.book.account(),
             ("POST", "/api/v3/order"): self._place,
             ("GET", "/api/v3/order"): lambda p: self.book.find(p).to_json(),
