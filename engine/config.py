@@ -164,14 +164,14 @@ def _order_types(key: str, value: Any) -> OrderTypes:
     data = _section(key, value, {
         "entry": kind, "exit": kind, "force_entry": kind, "force_exit": kind,
         "emergency_exit": kind, "stoploss": kind, "stoploss_on_exchange": _bool,
-        "stoploss_on_exchange_interval": _number, "stoploss_on_exchange_limit_ratio": _number,
+        "stoploss_on_exchange_interval": lambda k, v: _number(k, v, 0.0),
+        "stoploss_on_exchange_limit_ratio": lambda k, v: _number(k, v, 0.5, 1.0),
         "stoploss_price_type": _str,
     })  # fmt: skip
-    for unused in ("stoploss_on_exchange_interval", "stoploss_on_exchange_limit_ratio",
-                   "stoploss_price_type"):
-        data.pop(unused, None)
-    if data.get("stoploss_on_exchange"):
-        raise ConfigError(f"{key}.stoploss_on_exchange: not supported yet; expected false")
+    if data.get("stoploss_price_type", "last") != "last":
+        raise ConfigError(f"{key}.stoploss_price_type: spot stop orders trigger on the last "
+                          f"price only; expected \"last\", got {data['stoploss_price_type']!r} "
+                          "(mark and index prices are for futures)")
     return OrderTypes(**data)
 
 

@@ -1,10 +1,8 @@
 """The engine: one iteration (`process`) that turns signals into orders and orders into
-trades, its run state, and start-up reconciliation.
-
-The same code runs live, in dry-run, in the offline demo and in backtests: only the injected
-exchange, signal source, clock and database differ. Chat commands go through
-`engine.control.commands.Commands`, which shares this engine's lock and changes the engine
-only through the owner's actions below, each of which returns what it did.
+trades, its run state, and start-up reconciliation. The same code runs live, in dry-run, in
+the offline demo and in backtests: only the injected exchange, signal source, clock and
+database differ. Chat commands go through `engine.control.commands.Commands`, which shares
+this engine's lock and changes the engine only through the owner's actions below.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from engine.alerts import Alerts
 from engine.analysis import entry_expired
 from engine.dataprovider import RunMode, provider_for
 from engine.events import Notifier
+from engine.exchange_stop import ExchangeStops
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.orderbooks import OrderBooks, alongside
 from engine.protection_locks import lock_after_close
@@ -60,6 +59,7 @@ class Engine:
         self.log_once = LogOnce(logger)
         self.trader = Trader(settings, exchange, strategy, clock, notifier, self.log_once, store,
                              on_close=self._on_trade_closed)
+        self.stops = ExchangeStops(self.trader)
         self.lock = asyncio.Lock()
         self.run_state = RunState(settings, exchange.markets)
         self.tickers: dict[str, Ticker] = {}
@@ -77,6 +77,7 @@ class Engine:
         self.trader.configure(settings, strategy)
         strategy.dp = provider_for(self, strategy)
         strategy.config["runmode"] = strategy.dp.runmode  # as Freqtrade's config carries it
+        self.stops.backtest = strategy.dp.runmode is RunMode.BACKTEST
         self.books.use(strategy, trading=strategy.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN))
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
@@ -178,8 +179,7 @@ class Engine:
 
     async def _after_storage_outage(self, now: datetime) -> None:
         """Prove the database takes writes again (an iteration may write nothing), then repair
-        what a cut iteration may have left half done, such as a fill recorded without its
-        trade's close, as at start-up after a crash."""
+        what a cut iteration left half done (a fill without its trade's close), as at start."""
         self.store.set_value("last_write", now.isoformat())
         summary = await reconcile(self.trader, self.store, self.pairs())
         logger.info("database writable again; %s", summary)
@@ -214,7 +214,7 @@ class Engine:
     async def _exit_positions(self, now: datetime) -> None:
         strategy_exits = self.run_state.state is not EngineState.STOPPED
         # One query for all trades: a trade's orders change only while it is looked at.
-        waiting = self.store.trades_with_open_orders()
+        waiting = self.stops.waiting()
         for trade in self.store.open_trades():
             ticker = self.tickers.get(trade.pair)
             if ticker is None or trade.id in waiting or trade.amount <= 0:
@@ -241,6 +241,9 @@ class Engine:
             trade.is_stop_loss_trailing = stop.is_stop_loss_trailing
             trade.max_rate, trade.min_rate = stop.max_rate, stop.min_rate
             self.store.write(trade)
+        resting = await self.stops.follow(trade, now)  # the exchange's stop (exchange_stop)
+        if not trade.is_open:
+            return False
         signal = self.signals.signal(trade.pair) if strategy_exits else None
         custom_exit = None
         if strategy_exits and rules.use_exit_signal and _implements(self.strategy, "custom_exit"):
@@ -257,7 +260,8 @@ class Engine:
             exit_tag=signal.exit_tag if signal else None, custom_exit=custom_exit,
         )  # fmt: skip
         for decision in candidates:
-            if not strategy_exits and decision.kind not in STOP_KINDS:
+            stop_kind = decision.kind in STOP_KINDS
+            if (not strategy_exits and not stop_kind) or (resting and stop_kind):
                 continue
             # The first exit the strategy confirms wins; a veto passes to the next one.
             if await self.trader.exit_trade(trade, decision, ticker):
@@ -273,7 +277,7 @@ class Engine:
         due = self._wallet_checked_at is None or now - self._wallet_checked_at >= WALLET_CHECK
         if not due:
             return
-        waiting = self.store.trades_with_open_orders()
+        waiting = self.stops.waiting()
         holding = [t for t in self.store.open_trades() if t.amount > 0 and t.id not in waiting]
         if not holding:
             return

@@ -151,6 +151,7 @@ class OrderManager:
             pair=order.ft_pair, side=cast(Side, order.side),
             order_type=cast(OrderType, order.order_type),
             amount=order.amount, price=order.price, client_order_id=order.client_order_id,
+            stop_price=order.stop_price,
         )  # fmt: skip
         try:
             snapshot = await self._exchange.create_order(request)

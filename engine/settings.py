@@ -58,8 +58,6 @@ _UNUSED_INSIDE: dict[str, dict[str, str]] = {
         "skip_open_order_update": "",
     },
     "entry_pricing": {"check_depth_of_market": ""},
-    "order_types": {"stoploss_on_exchange_interval": "", "stoploss_on_exchange_limit_ratio": "",
-                    "stoploss_price_type": ""},
     "telegram": {"keyboard": "", "topic_id": "", "allow_custom_messages": ""},
     "internals": {"sd_notify": ""},
 }  # fmt: skip
@@ -135,6 +133,11 @@ class OrderTypes:
     emergency_exit: Literal["limit", "market"] = "market"
     stoploss: Literal["limit", "market"] = "market"
     stoploss_on_exchange: bool = False
+    # Seconds between two moves of the exchange's stop order, and its limit below the stop.
+    stoploss_on_exchange_interval: float = 60.0
+    stoploss_on_exchange_limit_ratio: float = 0.99
+    # Spot stops trigger on the last traded price; mark and index prices are futures'.
+    stoploss_price_type: Literal["last"] = "last"
 
 
 @dataclass(frozen=True, slots=True)

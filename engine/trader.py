@@ -18,7 +18,7 @@ from typing import Literal
 
 from core.clock import Clock
 from core.errors import OrderRejected, TemporaryError
-from engine import events
+from engine import events, exchange_stop
 from engine.events import Notifier
 from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, initial_stop
 from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, record_intent
@@ -155,8 +155,11 @@ class Trader:
             trade=snapshot, order_type=order_type, amount=amount, rate=rate,
             time_in_force="GTC", exit_reason=decision.reason, current_time=now,
         )  # fmt: skip
-        if not confirmed:
+        if not confirmed or not await exchange_stop.clear_for_exit(self, trade):
             return False
+        amount = self._sellable_amount(trade.pair, trade.amount, f"exit of trade {trade.id}")
+        if amount is None:
+            return False  # a stop that filled in part while being cancelled left dust
         price = self.exchange.round_price(trade.pair, rate)
         with self.store.transaction():
             trade.exit_reason = decision.reason
@@ -211,6 +214,10 @@ class Trader:
 
     # --- sending, and reacting to what changed ---------------------------------------------
 
+    async def place(self, order: Order) -> None:
+        """Send a committed intent (the exchange stop's, engine/exchange_stop.py)."""
+        await self._send(order)
+
     async def _send(self, order: Order) -> None:
         # A refusal repeats every iteration while its cause lasts: the owner hears of it once,
         # until an order of that pair and side goes through.
@@ -234,7 +241,9 @@ class Trader:
         trade = self.store.trade(order.trade_id)
         if trade is None:
             return
-        if order.is_entry:
+        if order.is_stop:
+            exchange_stop.stop_changed(self, trade, change)
+        elif order.is_entry:
             if change.fill_grew:
                 self._rebase_stop(trade)
             if change.newly_filled:
@@ -355,7 +364,8 @@ class Trader:
                 continue
             if applied is not None:
                 self.react(applied)
-            if order.is_open and order.order_id is not None and self._timed_out(order, now):
+            if order.is_open and order.order_id is not None and not order.is_stop \
+                    and self._timed_out(order, now):
                 await self.cancel_order(order, "cancelled due to timeout")
 
     def _timed_out(self, order: Order, now: datetime) -> bool:

@@ -32,7 +32,8 @@ def trade_block(trade: TradeView, now: datetime) -> str:
     lines += _rates(trade)
     lines += _profits(trade)
     lines += _stops(trade)
-    lines += [_order_line(o) for o in trade.open_orders]
+    lines += [_order_line(o) for o in trade.open_orders if o.stop_price is None]
+    lines += [_stop_order_line(o) for o in trade.open_orders if o.stop_price is not None]
     return "\n".join(lines)
 
 
@@ -72,6 +73,13 @@ def _stops(trade: TradeView) -> list[str]:
     return lines
 
 
+def _stop_order_line(order: OrderView) -> str:
+    """The stop resting on the exchange (stoploss_on_exchange): id, trigger, limit, status."""
+    ident = esc(order.order_id or "not placed yet")
+    return field("Stoploss on exchange", f"order {ident}, stop {rate(order.stop_price)}, "
+                                         f"limit {rate(order.price)}, {esc(order.status)}")
+
+
 def _order_line(order: OrderView) -> str:
     kind = "Entry" if order.side == "buy" else "Exit"
     detail = f"({esc(order.order_type)} {esc(order.side)} rem={amount(order.remaining)})"
@@ -86,7 +94,7 @@ def status_text(trades: Sequence[TradeView], now: datetime) -> str:
 
 def _pair_marks(trade: TradeView) -> str:
     entries = sum(1 for o in trade.open_orders if o.side == "buy")
-    exits = sum(1 for o in trade.open_orders if o.side == "sell")
+    exits = sum(1 for o in trade.open_orders if o.side == "sell" and o.stop_price is None)
     return trade.pair + "*" * entries + "**" * exits
 
 

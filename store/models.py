@@ -75,6 +75,7 @@ ALLOWED: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset({
 class OrderSide(StrEnum):
     BUY = "buy"
     SELL = "sell"
+    STOPLOSS = "stoploss"  # a sell resting on the exchange as the trade's stop (Freqtrade's)
 
 
 class ExitReason(StrEnum):
@@ -289,6 +290,7 @@ class Order(BaseModel):
     fee_cost = FloatField(null=True)
     fee_currency = CharField(null=True)
     fee_base = FloatField(default=0.0)  # fee taken from the bought coins (schema 2)
+    stop_price = FloatField(null=True)  # the trigger of a stop order (schema 4)
     trade_id: int  # the foreign key's raw column
     order_date = UTCDateTimeField()
     order_filled_date = UTCDateTimeField(null=True)
@@ -308,6 +310,11 @@ class Order(BaseModel):
     @property
     def is_entry(self) -> bool:
         return self.ft_order_side == OrderSide.BUY
+
+    @property
+    def is_stop(self) -> bool:
+        """A stop order resting on the exchange (stoploss_on_exchange), not an exit we placed."""
+        return self.ft_order_side == OrderSide.STOPLOSS
 
     def transition(self, to: OrderStatus) -> None:
         """Move to `to` if the table allows it; anything else is a bug or an exchange lie."""
@@ -353,8 +360,9 @@ class PaperOrder(BaseModel):
     client_order_id = CharField(unique=True, max_length=64)
     pair = CharField(index=True)
     side = CharField()
-    order_type = CharField()
+    order_type = CharField()  # stop_loss_limit until a stop order triggers, then limit
     price = FloatField(null=True)
+    stop_price = FloatField(null=True)  # schema 4
     amount = FloatField()
     filled = FloatField(default=0.0)
     average = FloatField(null=True)

@@ -11,7 +11,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from store.keyvalues import read_value, write_value
 from store.models import TABLES, Trade, db
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SQLITE_KEY = '"id" INTEGER NOT NULL PRIMARY KEY'
 
 
@@ -44,7 +44,15 @@ def _migrate_2_to_3(database: Database, migrator: SchemaMigrator) -> None:
         raise RuntimeError(f"migration to schema 3 left orders without their trade: {broken}")
 
 
-MIGRATIONS = {2: _migrate_1_to_2, 3: _migrate_2_to_3}
+def _migrate_3_to_4(database: Database, migrator: SchemaMigrator) -> None:
+    """Schema 4 records the trigger price of stop orders (stoploss_on_exchange), ours and
+    the paper exchange's."""
+    for table in ("orders", "paper_orders"):
+        if "stop_price" not in {c.name for c in database.get_columns(table)}:
+            migrate(migrator.add_column(table, "stop_price", FloatField(null=True)))
+
+
+MIGRATIONS = {2: _migrate_1_to_2, 3: _migrate_2_to_3, 4: _migrate_3_to_4}
 
 
 def init_db(url: str) -> Database:

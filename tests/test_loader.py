@@ -218,8 +218,8 @@ def test_class_missing_required_methods_is_refused(tmp_path: Path) -> None:
     ('order_types = {"entry": "stop"}', "MyStrategy.order_types.entry: expected one of limit, "
                                         "market, got 'stop'"),
     ('order_types = {"buy_now": "limit"}', "MyStrategy.order_types.buy_now: unknown key"),
-    ('order_types = {"stoploss_on_exchange": True}',
-     "MyStrategy.order_types.stoploss_on_exchange: not supported yet"),
+    ('order_types = {"stoploss_on_exchange": True, "stoploss_price_type": "index"}',
+     "MyStrategy.order_types.stoploss_price_type: spot stop orders trigger on the last price"),
     ('unfilledtimeout = {"entry": 10, "unit": "hours"}',
      "MyStrategy.unfilledtimeout.unit: expected one of minutes, seconds, got 'hours'"),
     ("unfilledtimeout = 10", "MyStrategy.unfilledtimeout: expected an object"),

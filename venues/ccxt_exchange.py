@@ -254,10 +254,14 @@ class CcxtExchange:
         precision.check_order_limits(self.rules(pair), amount, price)
         limit_price = price if request.order_type == "limit" else None
         # ccxt's unified param; binance's create_order turns it into newClientOrderId.
-        params = {"clientOrderId": request.client_order_id}
+        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        if request.stop_price is not None:
+            # ccxt's unified stop-loss trigger: Binance spot makes a limit one STOP_LOSS_LIMIT.
+            params["stopLossPrice"] = self.round_price(pair, request.stop_price)
         logger.info(
-            "create pair=%s client_id=%s %s %s amount=%s price=%s", pair,
+            "create pair=%s client_id=%s %s %s amount=%s price=%s stop=%s", pair,
             request.client_order_id, request.order_type, request.side, amount, limit_price,
+            params.get("stopLossPrice"),
         )  # fmt: skip
         try:
             raw = await self._ccxt.create_order(

@@ -65,6 +65,7 @@ def order_snapshot(raw: Mapping[str, Any], request: OrderRequest | None,
         fee_currency=fee_currency,
         timestamp=_time(raw.get("timestamp")) or now,
         last_update=_time(raw.get("lastUpdateTimestamp") or raw.get("lastTradeTimestamp")),
+        stop_price=number(raw.get("triggerPrice") or raw.get("stopPrice")) or None,
     )  # fmt: skip
 
 

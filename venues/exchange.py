@@ -103,6 +103,9 @@ class OrderRequest:
     amount: float
     price: float  # the limit price, or the reference price of a market order
     client_order_id: str
+    # A stop order (stoploss_on_exchange): it rests untriggered until the last price falls
+    # to `stop_price`, then becomes a limit order at `price`.
+    stop_price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,7 @@ class OrderSnapshot:
     fee_currency: str | None
     timestamp: datetime
     last_update: datetime | None = None
+    stop_price: float | None = None  # the trigger of a stop order
 
     @property
     def is_open(self) -> bool:

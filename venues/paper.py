@@ -40,6 +40,7 @@ from core.clock import Clock
 from core.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
 from store.models import PaperOrder, dec
 from store.paper_orders import PaperOrders
+from venues import paper_stops
 from venues.exchange import (
     Balance,
     Exchange,
@@ -127,7 +128,7 @@ def snapshot(row: PaperOrder) -> OrderSnapshot:
         client_order_id=row.client_order_id,
         pair=row.pair,
         side=cast(Side, row.side),
-        order_type=cast(OrderType, row.order_type),
+        order_type="market" if row.order_type == "market" else "limit",
         status=cast(ExchangeOrderStatus, row.status),
         amount=row.amount,
         filled=row.filled,
@@ -139,6 +140,7 @@ def snapshot(row: PaperOrder) -> OrderSnapshot:
         fee_currency=row.fee_currency,
         timestamp=row.created_at,
         last_update=row.updated_at,
+        stop_price=row.stop_price,
     )
 
 
@@ -275,22 +277,18 @@ class PaperExchange:
         fee_rate = self._fee_rate(rules, request.order_type)
         self._check_funds(rules, request.side, amount, price * (1 + fee_rate))
         row = self._new_row(request, rules, amount, price)
-        if request.order_type == "market":
+        if request.stop_price is not None:
+            row.stop_price = self._source.round_price(pair, request.stop_price)
+            paper_stops.check_placeable(request, row.stop_price, ticker)
+            row.order_type = paper_stops.WAITING
+        elif request.order_type == "market":
             self._fill(row, amount, fee_rate)
         elif _crosses(row, ticker):
             self._fill(row, self._fill_amount(row), fee_rate)
         taken = self._write(row, {}, insert=True)
-        logger.info(
-            "paper order %s client_id=%s %s %s %s %s at %s: %s",
-            row.id,
-            row.client_order_id,
-            request.order_type,
-            row.side,
-            amount,
-            pair,
-            price,
-            row.status,
-        )
+        logger.info("paper order %s client_id=%s %s %s %s %s at %s (stop %s): %s", row.id,
+                    row.client_order_id, row.order_type, row.side, amount, pair, price,
+                    row.stop_price, row.status)
         return taken
 
     def _order_price(self, request: OrderRequest, ticker: Ticker) -> float:
@@ -332,35 +330,40 @@ class PaperExchange:
             return remaining
         return part if part > 0 else remaining
 
-    def _fill(self, row: PaperOrder, amount: float, fee_rate: float) -> None:
-        """Add a fill of `amount` at the order's price; every fill of an order is at it."""
+    def _fill(self, row: PaperOrder, amount: float, fee_rate: float,
+              price: float | None = None) -> None:
+        """Add a fill of `amount` at the order's price (a triggered stop's: `price`); every
+        fill of an order is at one price."""
+        price = _price(row) if price is None else price
         with localcontext(_EXACT):
-            value = dec(amount) * dec(_price(row))
+            value = dec(amount) * dec(price)
             row.filled = float(dec(row.filled) + dec(amount))
             row.cost = float(dec(row.cost) + value)
             row.fee_cost = float(dec(row.fee_cost) + value * dec(fee_rate))
-        row.average = row.price
+        row.average = price
         row.updated_at = self._clock.now()
         if _remaining(row) <= 0:
             row.status = CLOSED
 
     def _match(self, row: PaperOrder, ticker: Ticker | None) -> OrderSnapshot:
-        """Fill an open limit order if the ticker's range reached its price."""
-        if row.status != OPEN or ticker is None or not _crosses(row, ticker):
+        """Fill an open limit order if the ticker's range reached its price; trigger a stop
+        (venues/paper_stops.py)."""
+        if row.status != OPEN or ticker is None:
+            return snapshot(row)
+        hit = paper_stops.triggered_at(row, ticker) if paper_stops.is_waiting(row) else None
+        if hit is None and (paper_stops.is_waiting(row) or not _crosses(row, ticker)):
             return snapshot(row)
         before, row = _effect(row), self._table.copy(row)
+        rules = self._source.rules(row.pair)
+        if hit is not None:
+            row.order_type = "limit"
+            if hit < _price(row):  # fell through the limit: it rests until the price is back
+                return self._write(row, before, insert=False)
         amount = self._fill_amount(row)
-        self._fill(row, amount, self._fee_rate(self._source.rules(row.pair), "limit"))
+        self._fill(row, amount, self._fee_rate(rules, "limit" if hit is None else "market"), hit)
         taken = self._write(row, before, insert=False)
-        logger.info(
-            "paper order %s client_id=%s filled %s %s at %s: %s",
-            row.id,
-            row.client_order_id,
-            amount,
-            row.pair,
-            row.price,
-            row.status,
-        )
+        logger.info("paper order %s client_id=%s filled %s %s at %s: %s", row.id,
+                    row.client_order_id, amount, row.pair, row.average, row.status)
         return taken
 
     def _write(self, row: PaperOrder, before: dict[str, Decimal], *, insert: bool
@@ -438,11 +441,6 @@ class PaperExchange:
         row.status = CANCELED
         row.updated_at = self._clock.now()
         taken = self._write(row, before, insert=False)
-        logger.info(
-            "paper order %s client_id=%s canceled, %s of %s filled",
-            row.id,
-            row.client_order_id,
-            row.filled,
-            row.amount,
-        )
+        logger.info("paper order %s client_id=%s canceled, %s of %s filled", row.id,
+                    row.client_order_id, row.filled, row.amount)
         return taken

@@ -30,6 +30,7 @@ def order_view(order: Order) -> OrderView:
         order_type=order.order_type, status=order.status, amount=order.amount,
         filled=order.filled, remaining=order.remaining if order.remaining is not None else 0.0,
         price=order.price, average=order.average, order_date=order.order_date,
+        stop_price=order.stop_price if order.is_stop else None, order_id=order.order_id,
     )  # fmt: skip
 
 

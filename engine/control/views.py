@@ -23,6 +23,10 @@ class OrderView:
     price: float
     average: float | None
     order_date: datetime
+    # A stop order resting on the exchange (stoploss_on_exchange): its trigger, the
+    # exchange's id.
+    stop_price: float | None = None
+    order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,7 @@ class FakeOrder:
     client_order_id: str
     market: MarketSpec
     side: str  # BUY / SELL
-    order_type: str  # LIMIT / MARKET
+    order_type: str  # LIMIT / MARKET / STOP_LOSS_LIMIT
     price: Decimal
     quantity: Decimal
     time: int
@@ -87,6 +87,7 @@ class FakeOrder:
     status: str = "NEW"
     update_time: int = 0
     fills: list[dict[str, str]] = field(default_factory=list)
+    stop_price: Decimal = Decimal(0)  # a STOP_LOSS_LIMIT's trigger
 
     @property
     def remaining(self) -> Decimal:
@@ -104,7 +105,7 @@ class FakeOrder:
             "origQty": f"{self.quantity:f}", "executedQty": f"{self.executed:f}",
             "cummulativeQuoteQty": f"{self.quote_qty:f}", "status": self.status,
             "timeInForce": "GTC", "type": self.order_type, "side": self.side,
-            "stopPrice": "0", "icebergQty": "0", "time": self.time,
+            "stopPrice": f"{self.stop_price:f}", "icebergQty": "0", "time": self.time,
             "updateTime": self.update_time or self.time, "isWorking": True,
             "workingTime": self.time, "origQuoteOrderQty": "0",
             "selfTradePreventionMode": "NONE",
@@ -161,6 +162,17 @@ class Book:
         high = Decimal(str(ask)) if ask is not None else price * (1 + _SPREAD)
         tick = Decimal(self.by_pair[pair].price_tick)
         self.prices[pair] = (_to_tick(price, tick), _to_tick(low, tick), _to_tick(high, tick))
+        self.trigger_stops(pair)
+
+    def trigger_stops(self, pair: str) -> list[FakeOrder]:
+        """Binance's STOP_LOSS_LIMIT: once the last price is at or below the trigger, the
+        order works as a limit sell; the fake fills it there at once, at its limit."""
+        last = self.prices[pair][0] if pair in self.prices else self.quote(self.by_pair[pair])[0]
+        hit = [o for o in self.orders.values() if o.is_open and o.market.pair == pair
+               and o.order_type == "STOP_LOSS_LIMIT" and last <= o.stop_price]
+        for order in hit:
+            self.fill(order.order_id, taker=True)
+        return hit
 
     def quote(self, market: MarketSpec) -> tuple[Decimal, Decimal, Decimal]:
         """(last, bid, ask) now: pinned, else the close of the candle forming now."""
@@ -243,14 +255,16 @@ class Book:
         order_type, side = params.get("type", ""), params.get("side", "")
         quantity = Decimal(params.get("quantity", "0"))
         _, bid, ask = self.quote(market)
-        price = (
-            Decimal(params["price"]) if order_type == "LIMIT" else (ask if side == "BUY" else bid)
-        )
-        _check_filters(market, quantity, price, order_type)
+        limit = order_type in ("LIMIT", "STOP_LOSS_LIMIT")
+        price = Decimal(params["price"]) if limit else (ask if side == "BUY" else bid)
+        stop = Decimal(params.get("stopPrice", "0"))
+        if order_type == "STOP_LOSS_LIMIT":
+            _check_stop(market, side, stop, self.quote(market)[0], params)
+        _check_filters(market, quantity, price, "LIMIT" if limit else order_type)
         self._reserve(market, side, quantity, price)
         self._next_id += 1
         order = FakeOrder(self._next_id, client_id, market, side, order_type, price, quantity,
-                          self.now_ms())  # fmt: skip
+                          self.now_ms(), stop_price=stop)  # fmt: skip
         self.orders[order.order_id] = order
         if order_type == "MARKET":
             self.fill(order.order_id, taker=True)
@@ -309,12 +323,16 @@ class Book:
         order = self.find(params, -2011, "Unknown order sent.")
         if not order.is_open:
             raise BinanceError(-2011, "Unknown order sent.")
+        return self.end(order, "CANCELED")
+
+    def end(self, order: FakeOrder, status: str) -> FakeOrder:
+        """The order ends unfilled in part or whole (CANCELED, or EXPIRED by the exchange)."""
         market = order.market
         asset, amount = ((market.quote, order.remaining * order.price) if order.side == "BUY"
                          else (market.base, order.remaining))  # fmt: skip
         self.locked[asset] -= amount
         self.free[asset] += amount
-        order.status, order.update_time = "CANCELED", self.now_ms()
+        order.status, order.update_time = status, self.now_ms()
         return order
 
     def orders_of(self, symbol: str | None, open_only: bool) -> list[FakeOrder]:
@@ -346,6 +364,16 @@ def _symbol_info(m: MarketSpec) -> dict[str, Any]:
         "permissionSets": [["SPOT"]], "defaultSelfTradePreventionMode": "NONE",
         "allowedSelfTradePreventionModes": ["NONE"],
     }  # fmt: skip
+
+
+def _check_stop(market: MarketSpec, side: str, stop: Decimal, last: Decimal,
+                params: Mapping[str, str]) -> None:
+    if stop <= 0 or stop % Decimal(market.price_tick) != 0:
+        raise BinanceError(-1013, "Filter failure: PRICE_FILTER")
+    if params.get("timeInForce") is None:
+        raise BinanceError(-1102, "Mandatory parameter 'timeInForce' was not sent.")
+    if side == "SELL" and last <= stop:
+        raise BinanceError(-2010, "Stop price would trigger immediately.")
 
 
 def _check_filters(market: MarketSpec, quantity: Decimal, price: Decimal, order_type: str) -> None:

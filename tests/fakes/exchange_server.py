@@ -28,7 +28,10 @@ Candles: the frames given as `frames` (pair -> DataFrame with CANDLE_COLUMNS, 5m
 `shipped_frames()` for the project's real files), else deterministic synthetic candles for any
 timeframe. Tickers: the close of the candle forming now (or `set_price`), with a 0.05% spread.
 Market orders fill at once at the ask/bid (taker fee 0.1%, in the asset received); limit orders
-rest until `fill(order_id, amount)`. Balances are checked and locked as Binance does.
+rest until `fill(order_id, amount)`. STOP_LOSS_LIMIT sells (ccxt's `stopLossPrice`) rest with
+their base locked; one that would trigger at once is refused (-2010); `set_price` at or below
+the trigger fills it at its limit; `expire(order_id)` ends one as the exchange may.
+Balances are checked and locked as Binance does.
 
 Faults: `inject(path, fault, times=n, method=None, duration=None)`, see `Fault`. A fault with a
 `duration` lasts until the server's clock has moved past it ("maintenance"); path "*" matches
@@ -266,7 +269,12 @@ class FakeExchangeServer:
 
     def set_price(self, pair: str, last: float, bid: float | None = None,
                   ask: float | None = None) -> None:  # fmt: skip
+        """Pin a pair's prices; a stop order whose trigger the last price reached fills."""
         self.book.set_price(pair, last, bid, ask)
+
+    def expire(self, order_id: int | str) -> None:
+        """The exchange ends an open order by itself (EXPIRED), as Binance may a stop."""
+        self.book.end(self.book.orders[int(order_id)], "EXPIRED")
 
     def orders(self, pair: str | None = None) -> list[FakeOrder]:
         return [o for o in self.book.orders.values() if pair in (None, o.market.pair)]
