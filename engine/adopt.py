@@ -8,6 +8,10 @@ Two ways the exchange can hold an order of ours that the database does not follo
 - an open order with our client-id form that this database does not know (a database
   restored from a backup, or a second copy of the bot on the same account).
 
+A stop order of ours (stoploss_on_exchange) becomes the stop of its trade (its row's, or the
+one open trade of its pair) when that trade has no order open; when it has, the exchange would
+sell the coins twice, so the found stop is cancelled and the owner told.
+
 An entry becomes an open trade with the fields the engine gives one it opens itself (stake and
 fees from the order, the stop from the strategy's stoploss, the open date from the exchange),
 so the stoploss and ROI protect it from the next iteration on. An order whose row is still
@@ -23,7 +27,7 @@ from datetime import timedelta
 from typing import cast
 
 from core.errors import ExchangeError, OrderNotFound, OrderRejected
-from engine import events
+from engine import events, exchange_stop
 from engine.orders import is_ours, record_intent
 from engine.trader import Trader
 from store.models import Order, OrderStatus
@@ -64,7 +68,10 @@ async def adopt_orders(trader: Trader, store: Store, pairs: list[str]) -> Adopti
             logger.warning("reconcile: cannot look up failed order %s: %s",
                            unplaced.client_order_id, exc)
             continue
-        _adopt(trader, store, snapshot, unplaced.tag, found)
+        if snapshot.stop_price is not None:
+            await _adopt_stop(trader, store, snapshot, found)
+        else:
+            _adopt(trader, store, snapshot, unplaced.tag, found)
         settled.append(unplaced.client_order_id)
     store.forget_unplaced(settled)
     await _open_orders(trader, store, pairs, found)
@@ -81,6 +88,9 @@ async def _open_orders(trader: Trader, store: Store, pairs: list[str], found: Ad
             continue
         for snapshot in orders:
             if snapshot.order_id in known_ids or snapshot.client_order_id in known_client_ids:
+                continue
+            if is_ours(snapshot.client_order_id) and snapshot.stop_price is not None:
+                await _adopt_stop(trader, store, snapshot, found)
                 continue
             if is_ours(snapshot.client_order_id):
                 _adopt(trader, store, snapshot, None, found)
@@ -103,11 +113,52 @@ def _adopt(trader: Trader, store: Store, snapshot: OrderSnapshot, tag: str | Non
         reason = "an exit whose trade this database does not have"
     else:
         reason = _attach(trader, store, snapshot, row, found)
-    if reason is None:
+    if reason is not None:
+        _refuse(trader, snapshot, reason, found)
+
+
+async def _adopt_stop(trader: Trader, store: Store, snapshot: OrderSnapshot,
+                      found: Adoption) -> None:
+    cid = cast(str, snapshot.client_order_id)
+    if not snapshot.is_open:
+        # A fill is the trade's exit: adopted like any order of ours, then it closes it.
+        _adopt(trader, store, snapshot, None, found)
         return
+    row = store.order_by_client_id(cid)
+    if row is not None:
+        trade = store.trade(row.trade_id)
+    else:
+        of_pair = [t for t in store.open_trades() if t.pair == snapshot.pair]
+        trade = of_pair[0] if len(of_pair) == 1 else None
+    if trade is None or not trade.is_open:
+        _refuse(trader, snapshot, "a stop order without an open trade here", found)
+        return
+    if store.open_orders_of(trade):
+        try:
+            await trader.exchange.cancel_order(snapshot.pair, snapshot.order_id)
+        except ExchangeError as exc:
+            _refuse(trader, snapshot, f"a second stop of trade #{trade.id}, and cancelling it "
+                                      f"failed ({exc})", found)
+            return
+        _refuse(trader, snapshot, f"a second stop of trade #{trade.id}, which has an order "
+                                  "open", found, "Cancelled it, so the coins are sold once.")
+        return
+    if row is None:
+        row = exchange_stop.stop_intent(trader, trade, snapshot.amount,
+                                        cast(float, snapshot.stop_price),
+                                        snapshot.price or 0.0, snapshot.timestamp, cid)
+    else:
+        row = next(o for o in store.orders_of(trade.id) if o.client_order_id == cid)
+    _adopted(trader, snapshot, trade.id, found)
+    trader.react(trader.orders.adopt(row, snapshot))
+
+
+def _refuse(trader: Trader, snapshot: OrderSnapshot, reason: str, found: Adoption,
+            outcome: str = "Left as it is.") -> None:
+    cid = snapshot.client_order_id
     found.refused.append(f"{snapshot.pair} {snapshot.order_id}")
     text = (f"{snapshot.pair}: the exchange holds order {snapshot.order_id} ({snapshot.side}, "
-            f"client id {cid}) of this bot that cannot be adopted: {reason}. Left as it is.")
+            f"client id {cid}) of this bot that cannot be adopted: {reason}. {outcome}")
     if trader.log_once.warning(("not-adopted", cid), "%s", text):
         trader.notifier.notify(events.WarningNotice(text))
 
@@ -143,7 +194,7 @@ def _attach(trader: Trader, store: Store, snapshot: OrderSnapshot, row: Order,
         return f"trade #{trade.id} has another order open"
     # The kept objects, so that the store follows the change.
     row = next(o for o in store.orders_of(trade.id) if o.client_order_id == row.client_order_id)
-    if not row.is_entry:
+    if not row.is_entry and not row.is_stop:
         trade.exit_reason = row.ft_order_tag
     _adopted(trader, snapshot, trade.id, found)
     trader.react(trader.orders.adopt(row, snapshot))

@@ -82,6 +82,20 @@ async def _cancel(trader: Trader, stop: Order, reason: str) -> bool:
     return not stop.is_open
 
 
+def stop_intent(trader: Trader, trade: Trade, amount: float, stop: float, limit: float,
+                when: datetime, client_order_id: str | None = None) -> Order:
+    """The stop order's row, written before it is sent (or adopted: engine/adopt.py, with the
+    client id it has on the exchange)."""
+    with trader.store.transaction():
+        return trader.store.add(Order(
+            trade=trade, client_order_id=client_order_id or new_client_order_id(),
+            ft_order_side=OrderSide.STOPLOSS, ft_pair=trade.pair, ft_amount=amount,
+            ft_price=stop, ft_order_tag=ExitReason.STOPLOSS_ON_EXCHANGE.value,
+            status=OrderStatus.PENDING_SUBMIT, order_type="limit", side="sell", price=limit,
+            amount=amount, remaining=amount, stop_price=stop, order_date=when,
+        ))  # fmt: skip
+
+
 class ExchangeStops:
     """Keeps each trade's stop order on the exchange in step with its stop."""
 
@@ -144,15 +158,7 @@ class ExchangeStops:
         trader = self.trader
         ratio = trader.order_types.stoploss_on_exchange_limit_ratio
         limit = trader.exchange.round_price(trade.pair, trade.stop_loss * ratio, Rounding.ROUND)
-        with trader.store.transaction():
-            order = trader.store.add(Order(
-                trade=trade, client_order_id=new_client_order_id(),
-                ft_order_side=OrderSide.STOPLOSS, ft_pair=trade.pair, ft_amount=amount,
-                ft_price=trade.stop_loss, ft_order_tag=ExitReason.STOPLOSS_ON_EXCHANGE.value,
-                status=OrderStatus.PENDING_SUBMIT, order_type="limit", side="sell",
-                price=limit, amount=amount, remaining=amount, stop_price=trade.stop_loss,
-                order_date=now,
-            ))  # fmt: skip
+        order = stop_intent(trader, trade, amount, trade.stop_loss, limit, now)
         logger.info("trade=%s pair=%s client_id=%s stop order %.8g, stop %.8g limit %.8g",
                     trade.id, trade.pair, order.client_order_id, amount, trade.stop_loss, limit)
         await trader.place(order)

@@ -194,3 +194,44 @@ async def test_a_stop_the_exchange_cancelled_is_placed_again_and_the_owner_told_
     assert told == [f"Trade #1 {PAIR}: the exchange cancelled the stop order "
                     f"{first.order_id} (stop {float(first.stop_price):.8g}); placing it again."]
     await commands.shutdown()
+
+
+async def test_a_restart_keeps_the_resting_stop_it_knows_and_places_no_second_one(
+        tmp_path: Path, server: FakeExchangeServer, clock: ManualClock) -> None:
+    commands = await entered(tmp_path, server, clock)
+    await commands.shutdown()
+    stop = resting(server)
+
+    restarted = engine(tmp_path, server, clock)
+    await restarted.startup()
+    await run_for(restarted, clock, 3)
+    assert [o.order_id for o in stops(server)] == [stop.order_id]
+    assert [(r.order_id, r.status) for r in stop_rows()] == [(str(stop.order_id), "open")]
+    await restarted.shutdown()
+
+
+async def test_a_stop_of_ours_unknown_to_the_database_is_adopted_as_the_trades_stop(
+        tmp_path: Path, server: FakeExchangeServer, clock: ManualClock) -> None:
+    commands = await entered(tmp_path, server, clock)
+    await commands.shutdown()
+    stop = resting(server)
+    Order.delete().where(Order.ft_order_side == "stoploss").execute()  # an older backup
+
+    notifier = LogNotifier()
+    restarted = engine(tmp_path, server, clock, notifier)
+    await restarted.startup()
+    await run_for(restarted, clock, 3)
+    assert [o.order_id for o in stops(server)] == [stop.order_id]  # adopted, not doubled
+    (row,) = stop_rows()
+    (trade,) = Trade.select()
+    assert (row.trade_id, row.client_order_id, row.status) == (trade.id, stop.client_order_id,
+                                                               "open")
+    assert row.stop_price == float(stop.stop_price)
+    assert any(isinstance(e, WarningNotice) and "adopted into trade #1" in e.text
+               for e in notifier.events)
+
+    server.set_price(PAIR, float(stop.stop_price) * 0.99)
+    await run_for(restarted, clock, 1)
+    trade = Trade.get_by_id(trade.id)
+    assert (trade.is_open, trade.exit_reason) == (False, "stoploss_on_exchange")
+    await restarted.shutdown()
