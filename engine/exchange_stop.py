@@ -151,11 +151,15 @@ class ExchangeStops:
 
     async def _place(self, trade: Trade, now: datetime) -> bool:
         refused = self._refused_at.get(trade.id)
-        amount = self._amount(trade)
-        if (refused is not None and now - refused < self.interval) or not amount \
-                or trade.stop_loss <= 0:
+        if refused is not None and now - refused < self.interval:
             return False
         trader = self.trader
+        # An entry fee taken from the coins but not reported would make the stop ask for
+        # more than the wallet holds, refused on every try.
+        await trader.book_unreported_coin_fee(trade)
+        amount = self._amount(trade)
+        if not amount or trade.stop_loss <= 0:
+            return False
         ratio = trader.order_types.stoploss_on_exchange_limit_ratio
         limit = trader.exchange.round_price(trade.pair, trade.stop_loss * ratio, Rounding.ROUND)
         order = stop_intent(trader, trade, amount, trade.stop_loss, limit, now)

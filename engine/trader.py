@@ -135,7 +135,7 @@ class Trader:
 
     async def exit_trade(self, trade: Trade, decision: ExitDecision, ticker: Ticker) -> bool:
         """Place the exit order for a decision (after the strategy's price and veto hooks)."""
-        await self._book_unreported_coin_fee(trade)
+        await self.book_unreported_coin_fee(trade)
         now = self.clock.now()
         order_type = self.exit_order_type(decision.kind)
         rate = decision.price
@@ -190,7 +190,7 @@ class Trader:
                 self.notifier.notify(events.WarningNotice(text))
             return None
 
-    async def _book_unreported_coin_fee(self, trade: Trade) -> None:
+    async def book_unreported_coin_fee(self, trade: Trade) -> None:
         """Book an entry fee that the exchange took from the coins but did not report.
 
         Binance's order lookups carry no fee, so a fill seen only that way (a lost create
