@@ -128,8 +128,8 @@ class Engine:
         """Finish the running iteration, optionally cancel open orders, close the exchange."""
         async with self.lock:
             if self.settings.cancel_open_orders_on_exit:
-                for trade in self.store.open_trades():
-                    for order in self.store.open_orders_of(trade):
+                for trade in self.store.open_trades():  # a stop order keeps protecting
+                    for order in [o for o in self.store.open_orders_of(trade) if not o.is_stop]:
                         await self.trader.cancel_order(order, "cancelled on shutdown")
             await self.exchange.close()
 

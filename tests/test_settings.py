@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from core.errors import ConfigError
 from engine.config import load_settings, parse_config
+from engine.settings import OrderTypes
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"EXCHANGE_API_KEY": "key-AAAA1111", "EXCHANGE_API_SECRET": "secret-BBBB2222"}
@@ -137,3 +138,13 @@ def test_help_lists_the_sub_commands(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("run", "check-config", "backtest", "download-data"):
         assert command in result.stdout
+
+
+def test_the_stoploss_on_exchange_settings_parse_into_the_order_types() -> None:
+    settings = parse_config({"order_types": {
+        "entry": "limit", "exit": "limit", "stoploss": "limit", "stoploss_on_exchange": True,
+        "stoploss_on_exchange_interval": 30, "stoploss_on_exchange_limit_ratio": 0.98,
+        "stoploss_price_type": "last"}}, {})
+    assert settings.order_types == OrderTypes(
+        stoploss="limit", stoploss_on_exchange=True, stoploss_on_exchange_interval=30.0,
+        stoploss_on_exchange_limit_ratio=0.98)

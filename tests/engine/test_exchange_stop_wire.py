@@ -235,3 +235,15 @@ async def test_a_stop_of_ours_unknown_to_the_database_is_adopted_as_the_trades_s
     trade = Trade.get_by_id(trade.id)
     assert (trade.is_open, trade.exit_reason) == (False, "stoploss_on_exchange")
     await restarted.shutdown()
+
+
+async def test_a_shutdown_that_cancels_open_orders_leaves_the_stop_protecting_the_trade(
+        tmp_path: Path, server: FakeExchangeServer, clock: ManualClock) -> None:
+    commands = make_engine(tmp_path, settings_overrides={
+        **wire_settings(server.ccxt_config()), "cancel_open_orders_on_exit": True},
+        strategy=strategy(), clock=clock, env=WIRE_ENV)
+    await commands.startup()
+    await run_for(commands, clock, (ENTERED_AT - START) // FIVE)
+    stop = resting(server)
+    await commands.shutdown()
+    assert stop.is_open
