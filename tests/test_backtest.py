@@ -296,6 +296,27 @@ async def test_without_freqtrade_compat_an_entry_on_the_last_candle_is_made() ->
         ("CCC/BTC", at(6), at(6), 30.0, 30.0, "force_exit")]
 
 
+@pytest.mark.parametrize("compat", [True, False])
+async def test_stoploss_on_exchange_is_off_in_a_backtest_as_freqtrade_turns_it_off(
+        compat: bool) -> None:
+    rows = [
+        (100.00, 100.01, 100.00, 100.01),
+        (100.00, 102.00, 99.00, 101.00),
+        (95.00, 96.00, 84.00, 85.50),  # opens above the 90.00 stop, falls through it
+        *flat(85.50, 2),
+    ]  # fmt: skip
+    strategy = Scripted({"AAA/BTC": [0]}, order_types={
+        "entry": "limit", "exit": "limit", "stoploss": "limit", "stoploss_on_exchange": True})
+
+    result = await run(strategy, {"AAA/BTC": candles(rows)},
+                       backtest={"freqtrade_compat": compat})
+
+    # The bot-side stop at its price, not a stop order's fill at the open (min(stop, open)).
+    assert [summary_of(t) for t in result.trades] == [
+        ("AAA/BTC", at(1), at(2), 100.0, 90.0, "stop_loss"),
+    ]
+
+
 async def test_a_detail_timeframe_without_its_candles_is_refused_not_ignored() -> None:
     strategy = Scripted({"CCC/BTC": [2]})
 
