@@ -410,8 +410,10 @@ class PaperExchange:
         return snapshot(row)
 
     async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
-        tickers = await self._source.fetch_tickers([pair])
         rows = [row for row in self._book().open.values() if row.pair == pair]
+        if not rows:  # start-up asks this of every pair: no ticker request for nothing
+            return []
+        tickers = await self._source.fetch_tickers([pair])
         rows.sort(key=lambda row: cast(datetime, row.created_at))
         matched = [self._match(row, tickers.get(pair)) for row in rows]
         return [order for order in matched if order.status == OPEN]
