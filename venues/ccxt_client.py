@@ -32,6 +32,9 @@ def build_client(name: str, config: Mapping[str, Any], api_key: str | None, secr
     credentials = {"apiKey": api_key, "secret": secret, "password": password}
     settings |= {key: value for key, value in credentials.items() if value}
     exchange = exchange_class(name)(settings)
+    # Start-up asks every pair's open orders in one request (Binance: weight 80, where one
+    # request per pair costs 6 each); ccxt refuses that unless told it is meant.
+    exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
     exchange.on_json_response = _strict_json
     exchange.on_rest_response = _json_answers_only
     return exchange
