@@ -1,4 +1,4 @@
-"""Live start-up and the steady iteration in dry-run, over real ccxt against the local fake
+"""Start-up and the steady iteration, in dry-run and live, over real ccxt against the local fake
 Binance (tests/fakes) with Binance's own rate limit (50 ms per weight unit).
 
 Figures for 3, 20 and 100 pairs: the requests the start-up and the first iteration send (by
@@ -35,14 +35,15 @@ THROTTLE = 5.0
 TICKER_TTL = 2.1  # the live venue's ticker cache (2 s): past it, an iteration asks again
 
 
-def _settings(server: FakeExchangeServer, pairs: list[str]) -> Any:
+def _settings(server: FakeExchangeServer, pairs: list[str], live: bool) -> Any:
+    keys = {"EXCHANGE_API_KEY": "bench-key", "EXCHANGE_API_SECRET": "bench-secret"}
     return parse_config({
-        "dry_run": True, "stake_currency": "USDT", "stake_amount": 10, "max_open_trades": 5,
+        "dry_run": not live, "stake_currency": "USDT", "stake_amount": 10, "max_open_trades": 5,
         "dry_run_wallet": 1000,
         "exchange": {"name": "binance", "pair_whitelist": pairs,
                      "ccxt_config": server.ccxt_config()},
         "internals": {"process_throttle_secs": THROTTLE},
-    }, {})  # fmt: skip
+    }, keys if live else {})  # fmt: skip
 
 
 def _by_path(server: FakeExchangeServer, since: int) -> str:
@@ -50,14 +51,14 @@ def _by_path(server: FakeExchangeServer, since: int) -> str:
     return ", ".join(f"{path} {n}" for path, n in counts.most_common())
 
 
-async def _case(count: int, loop_minutes: float) -> None:
+async def _case(count: int, loop_minutes: float, live: bool) -> None:
     clock = SystemClock()
     markets = generated_markets(count)
     pairs = [m.pair for m in markets]
     async with FakeExchangeServer(clock, markets=markets, balances={"USDT": 1000},
                                   rate_limit_ms=BINANCE_RATE_LIMIT_MS,
                                   client_timeout=10) as server:
-        settings = _settings(server, pairs)
+        settings = _settings(server, pairs, live)
         strategy = Scripted()
         strategy.apply_overrides(settings.strategy_overrides())
         database = schema.init_db("sqlite:///:memory:")
@@ -70,8 +71,9 @@ async def _case(count: int, loop_minutes: float) -> None:
             await commands.process()
             first = time.perf_counter() - began
             start_requests = len(server.requests)
-            print(f"  {count:>3} pairs  start-up + first iteration: {start_requests:>3} requests,"
-                  f" {first:6.2f} s  ({_by_path(server, 0)})")
+            mode = "live   " if live else "dry-run"
+            print(f"  {mode} {count:>3} pairs  start-up + first iteration: "
+                  f"{start_requests:>3} requests, {first:6.2f} s  ({_by_path(server, 0)})")
             steady, mark = [], 0
             for _ in range(3):
                 await asyncio.sleep(TICKER_TTL)
@@ -83,7 +85,7 @@ async def _case(count: int, loop_minutes: float) -> None:
             began = time.perf_counter()
             await exchange.fetch_tickers(pairs)
             baseline = time.perf_counter() - began
-            print(f"            steady iteration: {steady[-1][0]} requests, "
+            print(f"                    steady iteration: {steady[-1][0]} requests, "
                   f"{statistics.median(s for _, s in steady):.3f} s ({paths}); "
                   f"baseline one fetch_tickers: {baseline:.3f} s")
             if loop_minutes:
@@ -113,9 +115,10 @@ async def _loop_period(commands: Any, minutes: float) -> None:
 
 def main() -> None:
     loop_minutes = float(os.environ.get("LOOP_MINUTES", "0"))
-    print("live start-up in dry-run over the fake Binance (rate limit 50 ms a weight unit)")
-    for count in (3, 20, 100):
-        asyncio.run(_case(count, loop_minutes if count == 20 else 0))
+    print("start-up over the fake Binance (rate limit 50 ms a weight unit)")
+    for live in (False, True):
+        for count in (3, 20, 100):
+            asyncio.run(_case(count, loop_minutes if count == 20 and not live else 0, live))
 
 
 if __name__ == "__main__":
