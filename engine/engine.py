@@ -15,22 +15,24 @@ from datetime import datetime, timedelta
 
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
-from engine import events, sizing
+from engine import sizing
 from engine.alerts import Alerts
 from engine.analysis import entry_expired
 from engine.dataprovider import RunMode, provider_for
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.orderbooks import OrderBooks, alongside
+from engine.pairlists.manager import Pairlists
 from engine.protection_locks import lock_after_close
 from engine.protections import parse_protections
 from engine.reconcile import reconcile
 from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
 from engine.signals import SignalSource
-from engine.startup import load_markets, remember_markets, startup_notice
+from engine.startup import load_markets, remember_markets, startup_notice, warn_unknown_pairs
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
+from marketdata.cache import CandleSource
 from store.errors import storage_errors
 from store.models import Trade
 from store.store import Store
@@ -50,8 +52,10 @@ def _implements(strategy: IStrategy, callback: str) -> bool:
 class Engine:
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
                  notifier: Notifier, signals: SignalSource, store: Store,
-                 failures: AbsorbedFailures | None = None) -> None:
+                 failures: AbsorbedFailures | None = None,
+                 candles: CandleSource | None = None) -> None:
         self.exchange = exchange
+        self.candle_source = candles or exchange  # the pairlists' candles
         self.failures = failures
         self.clock = clock
         self.notifier = notifier
@@ -78,6 +82,9 @@ class Engine:
         strategy.dp = provider_for(self, strategy)
         strategy.config["runmode"] = strategy.dp.runmode  # as Freqtrade's config carries it
         self.books.use(strategy, trading=strategy.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN))
+        self.pairlist = Pairlists(settings, self.exchange, self.candle_source, self.store,
+                                  strategy.timeframe,
+                                  backtest=strategy.dp.runmode is RunMode.BACKTEST)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
 
@@ -106,12 +113,8 @@ class Engine:
         self._starting = True
         await load_markets(self.exchange, self.store)
         self._markets_at = now
-        known = self.exchange.markets()
-        missing = [p for p in self.settings.exchange.pair_whitelist if p not in known]
-        if missing:
-            text = f"Not traded, unknown on {self.exchange.name}: {', '.join(missing)}"
-            logger.warning("%s", text)
-            self.notifier.notify(events.WarningNotice(text))
+        warn_unknown_pairs(self.exchange, self.settings.exchange.pair_whitelist, self.notifier)
+        await self.pairlist.refresh(now, self.run_state.is_blacklisted)
         remember_markets(self.exchange, self.store, self.pairs())
         summary = await reconcile(self.trader, self.store, self.pairs())
         self._starting = False
@@ -135,9 +138,8 @@ class Engine:
     # --- pairs -------------------------------------------------------------------------------
 
     def whitelist(self) -> list[str]:
-        known = self.exchange.markets()
-        return [p for p in self.settings.exchange.pair_whitelist
-                if not self.run_state.is_blacklisted(p) and (not known or p in known)]
+        """The pairlists' last list (engine/pairlists), less what the chat blacklisted since."""
+        return [p for p in self.pairlist.whitelist() if not self.run_state.is_blacklisted(p)]
 
     def pairs(self) -> list[str]:
         """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""
@@ -186,6 +188,7 @@ class Engine:
 
     async def _iterate(self, now: datetime) -> None:
         await self._refresh_markets(now)
+        await self.pairlist.refresh(now, self.run_state.is_blacklisted)
         pairs = self.pairs()
         self.books.new_iteration()
         await alongside(self.signals.refresh(pairs, now), self.books.fetch(self.books.standing()))

@@ -53,6 +53,18 @@ def remember_markets(exchange: Exchange, store: Store, pairs: Iterable[str]) -> 
         store.set_value(MARKETS_KEY, text)
 
 
+def warn_unknown_pairs(exchange: Exchange, pairs: Iterable[str],
+                       notifier: events.Notifier) -> None:
+    """Tell the owner of configured pairs the exchange does not list (none when the markets
+    did not load)."""
+    known = exchange.markets()
+    missing = [p for p in pairs if known and p not in known]
+    if missing:
+        text = f"Not traded, unknown on {exchange.name}: {', '.join(missing)}"
+        logger.warning("%s", text)
+        notifier.notify(events.WarningNotice(text))
+
+
 def startup_notice(settings: Settings, strategy: IStrategy, rules: ExitRules, exchange: str,
                    pairs: list[str], state: str, open_trades: int,
                    reconciled: str) -> events.Startup:

@@ -152,7 +152,7 @@ def test_neutral_values_of_the_keys_we_do_not_do_pass_and_are_listed() -> None:
         "pairlists": [{"method": "StaticPairList"}],
         "order_time_in_force": {"entry": "GTC", "exit": "gtc"}}, {})
 
-    assert settings.ignored_keys == ("trading_mode", "position_adjustment_enable", "pairlists",
+    assert settings.ignored_keys == ("trading_mode", "position_adjustment_enable",
                                      "order_time_in_force")
 
 
@@ -207,8 +207,8 @@ def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
      "entry_pricing.check_depth_of_market.enabled: not supported"),
     ({"trading_mode": "futures"}, "trading_mode: 'futures' is not supported; expected \"spot\""),
     ({"position_adjustment_enable": True}, "position_adjustment_enable: not supported"),
-    ({"pairlists": [{"method": "StaticPairList"}, {"method": "VolumePairList"}]},
-     "pairlists: VolumePairList is not supported"),
+    ({"pairlists": [{"method": "StaticPairList"}, {"method": "RemotePairList"}]},
+     "pairlists[1].method: RemotePairList is not supported"),
     ({"order_time_in_force": {"entry": "GTC", "exit": "IOC"}},
      "order_time_in_force.exit: 'IOC' is not supported"),
     ({"freqai": {"enabled": True}}, "freqai.enabled: not supported"),
