@@ -133,7 +133,10 @@ class Pairlists:
         before = self._whitelist
         if before == pairs:
             return
-        if before is None or set(before) == set(pairs):
+        if before is not None and set(before) == set(pairs):
+            logger.debug("Whitelist reordered: %s", pairs)
+            return
+        if before is None:
             logger.info("Whitelist with %d pairs (%s): %s", len(pairs), ", ".join(self.names),
                         pairs)
             return
