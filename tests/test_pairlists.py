@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from core.errors import TemporaryError
 from engine.config import parse_config
 from engine.pairlists.manager import Pairlists
 from engine.pairs import matches
@@ -349,3 +350,25 @@ async def test_the_chain_runs_in_the_configured_order(store: Store) -> None:
 
     assert await built(price_then_top) == ["BBB/USDT", "CCC/USDT"]
     assert await built(top_then_price) == ["BBB/USDT"]
+
+
+async def test_an_exchange_outage_keeps_the_last_list_and_asks_again_next_time(
+    store: Store
+) -> None:
+    class Flaky(CraftedMarket):
+        down = False
+
+        async def fetch_tickers(self, pairs: list[str]) -> dict[str, Ticker]:
+            if self.down:
+                raise TemporaryError("503")
+            return await super().fetch_tickers(pairs)
+
+    market = Flaky(volume_market().markets().values(), volume_market().tickers)
+    lists = pairlist(market, store, [{"method": "VolumePairList", "number_assets": 2,
+                                      "refresh_period": 60}])
+    assert await built(lists) == ["EEE/USDT", "BBB/USDT"]
+    market.down = True
+    assert await built(lists, NOW + timedelta(minutes=5)) == ["EEE/USDT", "BBB/USDT"]
+    market.down = False
+    market.tickers["AAA/USDT"] = ticker("AAA/USDT", volume=10_000.0)
+    assert await built(lists, NOW + timedelta(minutes=6)) == ["AAA/USDT", "EEE/USDT"]

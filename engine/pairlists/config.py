@@ -138,7 +138,7 @@ def _method(key: str, entry: Any) -> PairlistMethod:
     name = entry["method"]
     known = _OPTIONS.get(name)
     if known is None:
-        hint = difflib.get_close_matches(name, list(_OPTIONS), n=1)
+        hint = difflib.get_close_matches(name, list(_OPTIONS), n=1, cutoff=0.8)
         raise ConfigError(f"{key}.method: {name} is not supported; expected one of "
                           f"{', '.join(_OPTIONS)}" + (f' (did you mean "{hint[0]}"?)' if hint
                                                       else ""))

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from core.errors import ConfigError
+from core.errors import ConfigError, TemporaryError
 from engine.pairlists.base import CandleNeed, Handler, Inputs, logger
 from engine.pairlists.candle_filters import AgeFilter, RangeStabilityFilter, VolatilityFilter
 from engine.pairlists.config import DEFAULT_REFRESH, PairlistMethod
@@ -110,8 +110,15 @@ class Pairlists:
         """Run the chain (a backtest: once) and return the new whitelist."""
         if self._backtest and self._whitelist is not None:
             return list(self._whitelist)
+        try:
+            tickers = await self._fresh_tickers(now)
+        except TemporaryError as exc:
+            # The trades in play still need this iteration: the last list stands meanwhile.
+            logger.warning("pairlists: tickers unavailable (%s); the whitelist stays as it "
+                           "was, %d pairs", exc, len(self.whitelist()))
+            return self.whitelist()
         inputs = Inputs(
-            now=now, tickers=await self._fresh_tickers(now), markets=self._exchange.markets(),
+            now=now, tickers=tickers, markets=self._exchange.markets(),
             stake_currency=self._settings.stake_currency,
             configured=self._settings.exchange.pair_whitelist, blacklisted=blacklisted,
             candles=self._candles, round_price=self._exchange.round_price, store=self._store,
