@@ -372,3 +372,13 @@ async def test_an_exchange_outage_keeps_the_last_list_and_asks_again_next_time(
     market.down = False
     market.tickers["AAA/USDT"] = ticker("AAA/USDT", volume=10_000.0)
     assert await built(lists, NOW + timedelta(minutes=6)) == ["AAA/USDT", "EEE/USDT"]
+
+
+async def test_filters_see_the_tickers_of_pairs_a_whitelist_pattern_names(store: Store) -> None:
+    market = volume_market()
+    market.tickers["BBB/USDT"] = ticker("BBB/USDT", 50.0)
+    lists = pairlist(market, store, [{"method": "StaticPairList"},
+                                     {"method": "PriceFilter", "max_price": 10}],
+                     whitelist=["[ABC].*/USDT"])
+    assert await built(lists) == ["AAA/USDT", "CCC/USDT"]
+    assert len(market.ticker_calls) == 1

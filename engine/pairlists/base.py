@@ -45,13 +45,12 @@ class Inputs:
     store: Store
     max_open_trades: int
     timeframe: str  # the strategy's
-    backtest: bool
     log: LogOnce
 
-    def stake_markets(self, *, active_only: bool = True) -> list[str]:
-        """Markets quoted in the stake currency, as the exchange lists them."""
+    def stake_markets(self) -> list[str]:
+        """Active markets quoted in the stake currency, as the exchange lists them."""
         return [pair for pair, rules in self.markets.items()
-                if rules.quote == self.stake_currency and (rules.active or not active_only)]
+                if rules.quote == self.stake_currency and rules.active]
 
     def tradable(self, pairs: list[str], *, allow_inactive: bool = False) -> list[str]:
         """`pairs` without those the exchange does not trade for us, each said once, as

@@ -23,6 +23,7 @@ from engine.pairlists.config import DEFAULT_REFRESH, PairlistMethod
 from engine.pairlists.generators import StaticPairList, VolumePairList
 from engine.pairlists.ticker_filters import PrecisionFilter, PriceFilter, SpreadFilter
 from engine.pairlists.trade_filters import FullTradesFilter, PerformanceFilter, ShuffleFilter
+from engine.pairs import is_pattern
 from engine.settings import Settings
 from engine.strategy import LogOnce
 from marketdata.cache import CandleCache, CandleSource
@@ -123,7 +124,7 @@ class Pairlists:
             configured=self._settings.exchange.pair_whitelist, blacklisted=blacklisted,
             candles=self._candles, round_price=self._exchange.round_price, store=self._store,
             max_open_trades=self._settings.max_open_trades, timeframe=self._timeframe,
-            backtest=self._backtest, log=self._log,
+            log=self._log,
         )  # fmt: skip
         first, *rest = self.handlers
         await self._fetch(first.candles_for([], inputs), now)
@@ -166,9 +167,10 @@ class Pairlists:
         """One request for every market the chain may look at."""
         stake = self._settings.stake_currency
         markets = self._exchange.markets()
-        if self.handlers[0].name == "VolumePairList":
+        configured = self._settings.exchange.pair_whitelist
+        if self.handlers[0].name == "VolumePairList" or any(map(is_pattern, configured)):
             return [p for p, rules in markets.items() if rules.quote == stake and rules.active]
-        return [p for p in self._settings.exchange.pair_whitelist if not markets or p in markets]
+        return [p for p in configured if not markets or p in markets]
 
     async def _fetch(self, needs: list[CandleNeed], now: datetime) -> None:
         jobs = []
