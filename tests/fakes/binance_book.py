@@ -194,7 +194,8 @@ class Book:
             "lastPrice": f"{last:f}", "lastQty": "1", "bidPrice": f"{bid:f}", "bidQty": "10",
             "askPrice": f"{ask:f}", "askQty": "10", "openPrice": f"{last:f}",
             "highPrice": f"{last:f}", "lowPrice": f"{last:f}",
-            "volume": f"{volume / last:f}", "quoteVolume": f"{volume:f}", "openTime": now - 86_400_000, "closeTime": now,
+            "volume": f"{volume / last:f}", "quoteVolume": f"{volume:f}",
+            "openTime": now - 86_400_000, "closeTime": now,
             "firstId": 1, "lastId": 2, "count": 2,
         }  # fmt: skip
 
