@@ -272,7 +272,8 @@ async def test_a_blacklist_pattern_in_the_config_keeps_every_pair_it_matches_out
     async with open_chat(overrides={"exchange": {
             "pair_whitelist": ["ETH/BTC", "LTC/BTC", "XLM/BTC"],
             "pair_blacklist": ["(ltc|xlm)/.*"]}}) as chat:
-        assert await chat.say("/whitelist") == "Whitelist (1 pairs):\nETH/BTC"
+        assert await chat.say("/whitelist") == ("Using whitelist StaticPairList with 1 pairs\n"
+                                                "ETH/BTC")
 
 
 async def test_a_blacklist_pattern_added_in_chat_works_and_a_bad_one_gets_a_usage_reply(
@@ -287,8 +288,8 @@ async def test_a_blacklist_pattern_added_in_chat_works_and_a_bad_one_gets_a_usag
 
     assert added == "Blacklist (1 pairs):\nLTC/.*"
     assert "LTC/BTC" not in shown
-    assert before.startswith("Whitelist (5 pairs):")
-    assert shown.startswith("Whitelist (4 pairs):")
+    assert before.startswith("Using whitelist StaticPairList with 5 pairs\n")
+    assert shown.startswith("Using whitelist StaticPairList with 4 pairs\n")
     assert refused.startswith("Not a valid pattern: '*/BTC' is not a valid regular expression")
 
 
