@@ -4,6 +4,7 @@ asks the exchange again (engine/pairlists/)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections.abc import Mapping
@@ -12,11 +13,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import TemporaryError
 from engine.config import parse_config
 from engine.pairlists.manager import Pairlists
 from engine.pairs import matches
+from store import schema
 from store.store import Store
 from tests.factories import new_trade
 from venues.exchange import MarketRules, Rounding, Ticker
@@ -382,3 +386,29 @@ async def test_filters_see_the_tickers_of_pairs_a_whitelist_pattern_names(store:
                      whitelist=["[ABC].*/USDT"])
     assert await built(lists) == ["AAA/USDT", "CCC/USDT"]
     assert len(market.ticker_calls) == 1
+
+
+@given(volumes=st.lists(st.one_of(st.none(), st.floats(0, 1e9)), min_size=1, max_size=30),
+       number=st.integers(1, 40), low=st.one_of(st.none(), st.floats(0, 1e9)),
+       high=st.one_of(st.none(), st.floats(0, 1e9)))
+def test_volume_ranking_matches_an_independent_one(volumes: list[float | None], number: int,
+                                                   low: float | None,
+                                                   high: float | None) -> None:
+    pairs = [f"X{i:02d}/USDT" for i in range(len(volumes))]
+    market = CraftedMarket([rules(p) for p in pairs],
+                           {p: ticker(p, volume=v) for p, v in zip(pairs, volumes, strict=True)})
+    options: dict[str, Any] = {"method": "VolumePairList", "number_assets": number}
+    if low is not None:
+        options["min_value"] = low
+    if high is not None:
+        options["max_value"] = high
+    database = schema.init_db("sqlite:///:memory:")
+    try:
+        got = asyncio.run(built(pairlist(market, Store(database), [options])))
+    finally:
+        schema.close_db()
+
+    ranked = sorted((i for i, v in enumerate(volumes) if v is not None
+                     and (not low or v > low) and (high is None or v < high)),
+                    key=lambda i: (-(volumes[i] or 0.0), i))
+    assert got == [pairs[i] for i in ranked][:number]

@@ -3,16 +3,18 @@ iteration sends), in the offline demo, in backtests, in the chat, and their conf
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.clock import ManualClock
@@ -27,6 +29,7 @@ from tests.factories import DATA_START, make_engine, run_for
 from tests.fakes import FakeExchangeServer
 from tests.fakes.binance_book import generated_markets
 from tests.fakes.telegram import open_chat
+from venues.offline import OfflineMarket
 
 START = datetime(2024, 3, 10, 12, 0, 30, tzinfo=UTC)
 
@@ -287,3 +290,27 @@ def test_any_pairlist_entry_loads_or_is_refused_with_its_key(method: str,
     (_, loaded) = settings.pairlists
     assert loaded.method == method
     assert set(options) <= set(loaded.options)
+
+
+@settings(max_examples=30, deadline=None)
+@given(minutes=st.integers(0, 2 * 28_800 // 5).map(lambda k: k * 5 + 2))
+def test_offline_tickers_carry_the_24h_volume_of_the_replayed_candles(minutes: int) -> None:
+    """Also in a later lap of the demo's replay, whose prices (and so quote volumes) are the
+    data's scaled by the lap's ratio."""
+    datadir = Path("data/ohlcv")
+    frame = load_pair_data(datadir, ["ETH/BTC"], "5m")["ETH/BTC"]
+    first, last = frame["date"].iloc[0], frame["date"].iloc[-1]
+    span = last - first + pd.Timedelta(minutes=5)
+    clock = ManualClock(first.to_pydatetime() + timedelta(minutes=minutes))
+    market = OfflineMarket.from_files(datadir, ["ETH/BTC"], "5m", "data/markets.json", clock,
+                                      loop=True)
+    (ticker,) = asyncio.run(market.fetch_tickers(["ETH/BTC"])).values()
+
+    now = pd.Timestamp(clock.now())
+    lap = int((now - first) // span)
+    trading = (now - lap * span).floor("5min")
+    day = frame[(frame["date"] >= trading - pd.Timedelta(days=1)) & (frame["date"] < trading)]
+    typical = (day["high"] + day["low"] + day["close"]) / 3
+    ratio = float(frame["close"].iloc[-1] / frame["open"].iloc[0]) ** lap
+    assert ticker.quote_volume == pytest.approx(float((typical * day["volume"]).sum()) * ratio,
+                                                rel=1e-9, abs=1e-12)
