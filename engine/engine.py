@@ -28,7 +28,7 @@ from engine.reconcile import reconcile
 from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
 from engine.signals import SignalSource
-from engine.startup import load_markets, remember_markets, startup_notice
+from engine.startup import StartRetry, load_markets, remember_markets, startup_notice
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
 from store.errors import storage_errors
@@ -68,6 +68,7 @@ class Engine:
         self.alerts = Alerts(notifier)
         self._markets_at: datetime | None = None
         self._starting = False  # start-up not finished: the exchange did not answer
+        self._retry = StartRetry(timedelta(seconds=settings.internals.process_throttle_secs))
         self._wallet_checked_at: datetime | None = None
         self.configure(settings, strategy)
 
@@ -99,8 +100,10 @@ class Engine:
             async with self.lock:
                 await self._start(now)
         except TemporaryError as exc:
+            self._retry.failed(now)
             self.alerts.tell("temporary", f"Exchange unavailable at start-up ({exc}); retrying "
-                             "every iteration, trading starts once it answers.")
+                             "with growing pauses (at most 5 minutes), trading starts once it "
+                             "answers.")
 
     async def _start(self, now: datetime) -> None:
         self._starting = True
@@ -152,6 +155,8 @@ class Engine:
     async def process(self) -> None:
         async with self.lock:
             now = self.clock.now()
+            if self._starting and not self._retry.due(now):
+                return
             try:
                 with storage_errors():
                     if self._starting:
@@ -160,7 +165,8 @@ class Engine:
                         await self._after_storage_outage(now)
                     await self._iterate(now)
             except TemporaryError as exc:
-                self.alerts.tell("temporary", f"Exchange unavailable, retrying: {exc}")
+                then = f"; next attempt in {self._retry.failed(now)}" if self._starting else ""
+                self.alerts.tell("temporary", f"Exchange unavailable, retrying: {exc}{then}")
             except FatalExchangeError as exc:
                 self.run_state.pause_entries()
                 self.alerts.tell("fatal",
