@@ -18,6 +18,7 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH \
     HEARTBEAT_FILE=/tmp/tradepilot.heartbeat \
+    MPLCONFIGDIR=/tmp/matplotlib \
     DATABASE_URL=sqlite:////srv/tradepilot/database/tradepilot.sqlite
 
 RUN groupadd --system --gid "${GID}" tradepilot \
