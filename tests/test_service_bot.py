@@ -1,6 +1,6 @@
 """The real bot.py under a fake systemd: READY=1 once its loop runs, WATCHDOG=1 after each
-iteration, STOPPING=1 and exit 0 on SIGTERM, in headless and in chat mode; `bot.py healthcheck`
-reads the heartbeat file it writes (the Docker image's health check)."""
+iteration, STOPPING=1 and exit 0 on SIGTERM, in each mode the bot runs in (headless, Telegram, the
+console chat); `bot.py healthcheck` reads the heartbeat file it writes (the image's check)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ def refused_url() -> str:
 
 
 @pytest.mark.parametrize("mode", [
-    "headless", pytest.param("chat", marks=pytest.mark.heavy)])  # PTB's start-up: ~9 s
+    "headless",  # PTB's start-up: ~9 s
+    pytest.param("chat", marks=pytest.mark.heavy),
+    pytest.param("console", marks=pytest.mark.heavy),
+])
 def test_bot_py_tells_systemd_ready_alive_and_stopping_and_keeps_the_heartbeat_file(
         tmp_path: Path, abstract_systemd: tuple[FakeSystemd, str], mode: str) -> None:
     fake, value = abstract_systemd
@@ -49,7 +52,7 @@ def test_bot_py_tells_systemd_ready_alive_and_stopping_and_keeps_the_heartbeat_f
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "EXCHANGE_"))}
     if mode == "headless":
         config["telegram"] = {"enabled": False}
-    else:  # Telegram refuses every connection: the loop runs and systemd hears it anyway
+    elif mode == "chat":  # Telegram refuses every connection: systemd hears the bot anyway
         env |= {"TELEGRAM_TOKEN": "4242:" + "A" * 35, "TELEGRAM_CHAT_ID": "111",
                 "TELEGRAM_API_URL": refused_url()}
     (tmp_path / "config.json").write_text(json.dumps(config))
@@ -58,7 +61,9 @@ def test_bot_py_tells_systemd_ready_alive_and_stopping_and_keeps_the_heartbeat_f
     assert healthcheck(tmp_path, env).returncode == 1  # not started yet
 
     with subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "--config", "config.json"],
-                          cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                          cwd=tmp_path, env=env,
+                          # The console chat (no token) stops at the end of its input.
+                          stdin=subprocess.PIPE if mode == "console" else subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
             first = fake.receive()
