@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import logging.handlers
@@ -81,7 +82,11 @@ def _parser() -> argparse.ArgumentParser:
                                      parents=[_common("config_before")])
     common = _common("config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", aliases=["trade"], parents=[common], help="run the bot (default)")
+    run = sub.add_parser("run", aliases=["trade"], parents=[common],
+                         help="run the bot (default)")
+    run.add_argument("--sd-notify", action="store_true", default=argparse.SUPPRESS,
+                     help="tell systemd about the bot (internals.sd_notify: true, as Freqtrade's "
+                          "flag)")
     sub.add_parser("check-config", aliases=["show-config"], parents=[common],
                    help="validate the config and print the effective settings, secrets hidden")
     from backtest.cli import (
@@ -117,7 +122,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     files = [*getattr(args, "config_before", []), *getattr(args, "config", [])]
     if not files and Path(DEFAULT_CONFIG).is_file():
         files = [DEFAULT_CONFIG]
-    return load_settings(files or None, os.environ)
+    settings = load_settings(files or None, os.environ)
+    if getattr(args, "sd_notify", False):
+        internals = dataclasses.replace(settings.internals, sd_notify=True)
+        settings = dataclasses.replace(settings, internals=internals)
+    return settings
 
 
 def _console_chat(settings: Settings) -> bool:

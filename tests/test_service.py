@@ -15,8 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import bot
 from core.clock import ManualClock
 from engine.config import parse_config
+from engine.settings import Settings
 from service import heartbeat
 from service.heartbeat import Heartbeat
 from service.sd_notify import SdNotify, socket_address, watchdog_seconds
@@ -24,6 +26,11 @@ from tests.fakes.systemd import FakeSystemd
 from tests.fakes.systemd import abstract_systemd as fake_systemd
 
 START = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+def bot_settings(argv: list[str]) -> Settings:
+    args = bot._parser().parse_args(argv)
+    return bot._settings(args)
 
 
 @pytest.fixture
@@ -200,3 +207,9 @@ def test_internals_sd_notify_is_read_and_no_longer_listed_as_unused() -> None:
     assert settings.internals.sd_notify is True
     assert settings.ignored_keys == ()
     assert parse_config({"internals": {"sd_notify": False}}, {}).internals.sd_notify is False
+
+
+def test_freqtrades_sd_notify_flag_of_trade_turns_it_on() -> None:
+    """`freqtrade trade --sd-notify` in a Freqtrade user's unit: refused as unknown before."""
+    assert bot_settings(["trade", "--sd-notify"]).internals.sd_notify is True
+    assert bot_settings(["trade"]).internals.sd_notify is None
