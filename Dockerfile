@@ -2,8 +2,8 @@
 # Only the runtime requirements are installed; TA-Lib comes as a binary wheel from PyPI
 # (ta-lib 0.8.2 ships the C library inside its manylinux wheels for amd64 and arm64), so
 # the image needs no compiler and no Debian package beyond the base's.
-# The base is a build argument only so that a machine without Docker Hub can build on a
-# stand-in with the same Debian and Python: the image is meant to be built on this one.
+# The base is a build argument only so that a machine that cannot reach Docker Hub can build
+# on a local image of the same Debian and Python; the image is made for python:3.11-slim.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
@@ -34,10 +34,13 @@ RUN python3 -m venv /opt/venv \
 # The code belongs to root: the bot can read it, not change it.
 COPY . /opt/tradepilot/
 
-# The working directory holds what the bot writes and what the owner edits: each a volume.
+# The working directory holds what the bot writes and what the owner edits: each a volume,
+# the strategies and candles seeded with the shipped ones (a new named volume starts with them).
 WORKDIR /srv/tradepilot
 RUN mkdir -p config strategies data database \
-    && chown tradepilot:tradepilot data database \
+    && cp -a /opt/tradepilot/strategies/. strategies/ \
+    && cp -a /opt/tradepilot/data/. data/ \
+    && chown -R tradepilot:tradepilot data database \
     && chmod 0700 database
 VOLUME ["/srv/tradepilot/config", "/srv/tradepilot/strategies", "/srv/tradepilot/data", \
         "/srv/tradepilot/database"]
