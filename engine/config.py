@@ -285,7 +285,6 @@ def _internals(key: str, value: Any) -> Internals:
         "heartbeat_interval": lambda k, v: _number(k, v, 0.0),
         "sd_notify": _bool,
     })  # fmt: skip
-    data.pop("sd_notify", None)
     return Internals(**data)
 
 

@@ -63,7 +63,6 @@ _UNUSED_INSIDE: dict[str, dict[str, str]] = {
     "order_types": {"stoploss_on_exchange_interval": "", "stoploss_on_exchange_limit_ratio": "",
                     "stoploss_price_type": ""},
     "telegram": {"keyboard": "", "topic_id": "", "allow_custom_messages": ""},
-    "internals": {"sd_notify": ""},
 }  # fmt: skip
 _WEBSOCKETS = ("no websockets here: candles, prices and orders are polled over REST each "
                "iteration")
@@ -168,6 +167,9 @@ class TelegramSettings:
 class Internals:
     process_throttle_secs: float = 5
     heartbeat_interval: float = 60
+    # systemd's notifications (service/): None sends them when systemd waits for them
+    # (NOTIFY_SOCKET set), False never, True always (with a warning when nobody listens).
+    sd_notify: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
