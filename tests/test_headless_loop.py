@@ -11,6 +11,7 @@ import signal
 from itertools import pairwise
 
 import bot
+from service import heartbeat
 from tests.factories import make_settings
 
 
@@ -41,7 +42,9 @@ async def test_iterations_start_every_period_whatever_they_take() -> None:
     settings = make_settings({"internals": {"process_throttle_secs": 0.5}})
     timed = Timed([0.2, 0.2, 0.7, 0.1, 0.1])
 
-    await bot._headless(timed, settings)  # type: ignore[arg-type]
+    quiet = heartbeat.from_environment({}, sd_notify=None, throttle_secs=0.5, log_every=0,
+                                       state=lambda: "running", version="test")
+    await bot._headless(timed, settings, quiet)  # type: ignore[arg-type]
 
     gaps = [b - a for a, b in pairwise(timed.starts)]
     assert [round(g, 1) for g in gaps] == [0.5, 0.5, 0.7, 0.5]

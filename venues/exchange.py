@@ -73,6 +73,7 @@ class Ticker(NamedTuple):
     open: float
     high: float
     low: float
+    quote_volume: float | None = None  # traded in the last 24h, in the quote currency
 
 
 @dataclass(frozen=True, slots=True)
