@@ -19,6 +19,7 @@ LAYERS: dict[str, set[str]] = {
     "venues": {"core", "store", "marketdata"},
     "engine": {"core", "store", "marketdata", "venues"},
     "backtest": {"core", "store", "marketdata", "venues", "engine"},
+    "hyperopt": {"core", "store", "marketdata", "venues", "engine", "backtest"},
     "handlers": {"core", "store", "engine"},
 }
 # The composition root picks the concrete classes: it alone may import every layer.
@@ -30,6 +31,7 @@ OWNED = {
     "telegram": {"handlers"},
     "peewee": {"store"},
     "playhouse": {"store"},
+    "optuna": {"hyperopt"},
 }
 MAX_LINES = 450
 

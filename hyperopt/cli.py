@@ -1,0 +1,251 @@
+"""`bot.py hyperopt`: Freqtrade's options and meanings, on the backtest's data loading.
+
+The run loads the strategy and the candles as `bot.py backtest` does, builds the spaces, opens
+the study (a SQLite file under hyperopt_results/ by default, or `--storage`), runs the epochs
+(hyperopt/search.py), prints Freqtrade's table and the best parameters, and writes them to the
+strategy's parameter file, which the next backtest and the bot load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import optuna
+
+from backtest import progress
+from backtest import run as backtest_run
+from backtest.cli import backtest_markets, default_datadir
+from backtest.detail import load_detail
+from backtest.history import BacktestHistory
+from backtest.options import parse_timerange, with_options
+from core.clock import SystemClock
+from core.errors import ConfigError
+from engine.loader import strategy_for
+from engine.settings import Settings, project_path
+from hyperopt import output, search
+from hyperopt import spaces as sp
+from hyperopt.epoch import Case, Evaluator
+from hyperopt.losses import BUILTIN, load_loss
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STORAGE_FILE = Path("hyperopt_results") / "hyperopt.sqlite3"
+DEFAULT_HEARTBEAT = 20
+
+
+def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", help="Optuna storage URL: postgresql://user:pw@host/db to "
+                                          "share the study between processes and machines "
+                                          f"(default: sqlite:///{DEFAULT_STORAGE_FILE})")
+    parser.add_argument("--study-name", help="the study (default: <strategy>-<time> for a new "
+                                             "run; the latest study for -list and -show)")
+
+
+def add_hyperopt_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-s", "--strategy", help="strategy class name (default: the config's)")
+    parser.add_argument("--strategy-path", help="folder of the strategy file")
+    parser.add_argument("--hyperopt-loss", "--hyperoptloss", dest="hyperopt_loss",
+                        help=f"the loss class: {', '.join(BUILTIN)}, or one of yours")
+    parser.add_argument("--hyperopt-path", help="folder of your loss class (default: the "
+                                                "strategy folder)")
+    parser.add_argument("--spaces", nargs="+", default=["default"],
+                        help=f"{' '.join(sp.SPACE_OPTIONS)} (default: default, which is all "
+                             "but trailing, protection and trades)")
+    parser.add_argument("-e", "--epochs", type=int, default=100, help="epochs (default: 100)")
+    parser.add_argument("-j", "--job-workers", dest="jobs", type=int, default=-1,
+                        help="worker processes; -1 all cores, -2 all but one (default: -1)")
+    parser.add_argument("--random-state", type=int, help="the sampler's seed (default: random)")
+    parser.add_argument("--min-trades", type=int, default=1,
+                        help="an epoch with fewer trades gets the worst loss (default: 1)")
+    parser.add_argument("--print-all", action="store_true", help="show every epoch, not only "
+                                                                 "the best ones")
+    parser.add_argument("--sampler", default=None, choices=search.SAMPLER_NAMES,
+                        help=f"Optuna sampler (default: the strategy's HyperOpt."
+                             f"generate_estimator, else {search.DEFAULT_SAMPLER})")
+    parser.add_argument("--batch-size", type=int, default=search.DEFAULT_BATCH,
+                        help="points asked at once; the results for a seed depend on it and not "
+                             f"on -j (default: {search.DEFAULT_BATCH})")
+    parser.add_argument("--ignore-missing-spaces", "--ignore-unparameterized-spaces",
+                        action="store_true", help="skip a chosen space without parameters")
+    parser.add_argument("--disable-param-export", action="store_true",
+                        help="do not write the best parameters to the strategy's .json file")
+    parser.add_argument("--heartbeat", type=int, default=DEFAULT_HEARTBEAT,
+                        help="seconds between a shared study's heartbeats; a process silent "
+                             "for three is taken as dead (default: 20)")
+    add_storage_arguments(parser)
+    parser.add_argument("-d", "--datadir", "--data-dir", dest="datadir",
+                        help="folder of the candle files (as for backtest)")
+    parser.add_argument("--timerange", help="START-END (as for backtest)")
+    parser.add_argument("-i", "--timeframe", help="candle timeframe (default: the strategy's)")
+    parser.add_argument("--timeframe-detail", help="step each candle through shorter candles")
+    parser.add_argument("-p", "--pairs", nargs="+", help="pairs (default: the whitelist)")
+    parser.add_argument("--pairs-file", help="JSON list of pairs (wins over --pairs)")
+    parser.add_argument("--fee", type=float, help="fee ratio per side (default: the market's)")
+    parser.add_argument("--max-open-trades", type=int, help="replaces max_open_trades")
+    parser.add_argument("--stake-amount", help='replaces stake_amount (a number or "unlimited")')
+    parser.add_argument("--dry-run-wallet", "--starting-balance", dest="dry_run_wallet",
+                        type=float, help="starting balance (replaces dry_run_wallet)")
+    parser.add_argument("--enable-protections", "--enableprotections", action="store_true",
+                        help="apply the strategy's protections (on with the protection space)")
+    parser.add_argument("--markets", help="JSON file of ccxt markets (as for backtest)")
+
+
+def storage_of(args: argparse.Namespace) -> str:
+    if args.storage:
+        return str(args.storage)
+    DEFAULT_STORAGE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_STORAGE_FILE}"
+
+
+def workers_of(jobs: int) -> int:
+    cores = os.cpu_count() or 1
+    if jobs == 0 or jobs < -cores:
+        raise ConfigError(f"-j: expected a number of workers, or -1 for all {cores} cores, "
+                          f"got {jobs}")
+    return jobs if jobs > 0 else cores + 1 + jobs
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not args.hyperopt_loss:
+        raise ConfigError(f"--hyperopt-loss: expected one of {', '.join(BUILTIN)} or the name "
+                          "of your loss class")
+    for option, value in (("-e", args.epochs), ("--batch-size", args.batch_size),
+                          ("--heartbeat", args.heartbeat)):
+        if value < 1:
+            raise ConfigError(f"{option}: expected a positive number, got {value}")
+    if args.min_trades < 0:
+        raise ConfigError(f"--min-trades: expected 0 or more, got {args.min_trades}")
+
+
+def build_case(settings: Settings, args: argparse.Namespace) -> tuple[Evaluator, Settings]:
+    """The strategy loaded and the data read as a backtest reads them; the spaces built."""
+    settings = backtest_run.backtest_settings(with_options(settings, args))
+    strategy = strategy_for(settings)
+    datadir = Path(args.datadir) if args.datadir else default_datadir(settings,
+                                                                       settings.exchange.name)
+    timerange = parse_timerange(args.timerange)
+    startup = strategy.startup_candle_count
+    pairs = settings.exchange.pair_whitelist
+    frames = backtest_run.load_data(str(datadir), pairs, strategy.timeframe, timerange, startup)
+    history = BacktestHistory(frames, strategy.timeframe, datadir=datadir, timerange=timerange,
+                              startup_candles=startup)
+    detail = None if not settings.timeframe_detail else load_detail(
+        str(datadir), pairs, strategy.timeframe, settings.timeframe_detail, timerange)
+    chosen = sp.build_spaces(strategy, args.spaces, ignore_missing=args.ignore_missing_spaces)
+    folder = Path(args.hyperopt_path) if args.hyperopt_path else project_path(
+        settings.strategy_path)
+    fee = args.fee if args.fee is not None else settings.fee
+    protections = (args.enable_protections or settings.enable_protections
+                   or "protection" in chosen)
+    case = Case(settings=settings, frames=frames, history=history,
+                markets=backtest_markets(settings, args.markets, datadir), fee=fee,
+                protections=protections, spaces=chosen,
+                loss=load_loss(args.hyperopt_loss, folder, strategy.timeframe),
+                min_trades=args.min_trades, detail=detail)
+    return Evaluator(strategy, case), settings
+
+
+def _sampler_name(evaluator: Evaluator, args: argparse.Namespace) -> str:
+    if args.sampler:
+        return str(args.sampler)
+    inner = getattr(type(evaluator.strategy), "HyperOpt", None)
+    custom = getattr(inner, "generate_estimator", None)
+    if callable(custom):
+        name = custom(dimensions=list(sp.distributions(evaluator.case.spaces)))
+        if not isinstance(name, str):
+            raise ConfigError("HyperOpt.generate_estimator: expected the name of a sampler "
+                              f"({', '.join(search.SAMPLER_NAMES)})")
+        return name
+    return search.DEFAULT_SAMPLER
+
+
+@contextmanager
+def quiet_engine() -> Iterator[None]:
+    """Thousands of backtests log every order at INFO: warnings only."""
+    engine_logger = logging.getLogger("engine")
+    before = engine_logger.level
+    engine_logger.setLevel(logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        engine_logger.setLevel(before)
+
+
+def run_hyperopt(settings: Settings, args: argparse.Namespace) -> int:
+    _check(args)
+    jobs = workers_of(args.jobs)
+    clock = SystemClock()
+    with quiet_engine():
+        evaluator, settings = build_case(settings, args)
+        strategy = evaluator.strategy
+        name = type(strategy).__name__
+        baseline = output.not_optimized(strategy, settings.max_open_trades)
+        evaluator.prepare()
+        seed = args.random_state if args.random_state is not None \
+            else random.SystemRandom().randint(1, 2 ** 16 - 1)
+        sampler_name = _sampler_name(evaluator, args)
+        study_name = args.study_name or f"{name}-{clock.now():%Y-%m-%d_%H-%M-%S}"
+        workers = search.Workers(evaluator, jobs)  # forked before the storage has connections
+        try:
+            storage = search.open_storage(storage_of(args), args.heartbeat)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                sampler = search.make_sampler(sampler_name, seed)
+            study = optuna.create_study(storage=storage, study_name=study_name,
+                                        sampler=sampler, direction="minimize",
+                                        load_if_exists=True)
+            for key, value in (("strategy", name), ("epochs", args.epochs),
+                               ("stake_currency", settings.stake_currency),
+                               ("spaces", list(evaluator.case.spaces))):
+                study.set_user_attr(key, value)
+            sys.stderr.write(f"hyperopt {name}: study {study_name}, {args.epochs} epochs, "
+                             f"{jobs} workers, {sampler_name} with random state {seed}\n")
+            rows = _search(study, storage, workers, evaluator, args, settings.stake_currency)
+        finally:
+            workers.close()
+    best = search.best_trial(study)
+    if best is None:
+        sys.stdout.write("No epoch finished: nothing to show.\n")
+        return 0
+    shown = rows if args.print_all else [r for r in rows if r.best]
+    sys.stdout.write(output.table(shown, args.epochs, settings.stake_currency))
+    best_row = output.Row(best.number + 1, float(best.value or 0.0), best.user_attrs["stats"],
+                          best.user_attrs["details"], True)
+    sys.stdout.write(output.show(best_row, args.epochs, settings.stake_currency))
+    path = output.strategy_file(strategy)
+    if path is not None and not args.disable_param_export:
+        params = output.file_params(best_row.details, baseline)
+        output.write_parameter_file(path, name, params, clock.now())
+        sys.stdout.write(f"\nBest parameters written to {path}\n")
+    return 0
+
+
+def _search(study: optuna.Study, storage: optuna.storages.BaseStorage,
+            workers: search.Workers, evaluator: Evaluator, args: argparse.Namespace,
+            currency: str) -> list[output.Row]:
+    rows: list[output.Row] = []
+    with progress.bar("hyperopt", "epoch") as move:
+
+        def told(item: search.Told) -> None:
+            row = output.Row(item.number + 1, item.result.loss, item.result.stats.to_json(),
+                             item.result.details, item.best)
+            rows.append(row)
+            if move is not None:
+                best = min(r.loss for r in rows)
+                move(len(rows), args.epochs, f"best loss {best:.5f}")
+            if (row.best or args.print_all) and move is None:
+                sys.stdout.write(("*" if row.best else " ") + output.explanation(
+                    row, args.epochs, currency) + "\n")
+
+        search.search(study, storage, workers, sp.distributions(evaluator.case.spaces),
+                      args.epochs, args.batch_size, args.heartbeat, told)
+    return rows
