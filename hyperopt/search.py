@@ -120,6 +120,10 @@ class Workers:
                 child.close()
                 self._pipes[parent] = process
 
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._pipes.values() if p.pid is not None]
+
     def run(self, points: Sequence[Mapping[str, Any]]) -> list[EpochResult]:
         """Every point's result, in the order of the points."""
         if not self._pipes:
@@ -134,14 +138,15 @@ class Workers:
             for conn in [c for c in self._pipes if c not in busy]:
                 if waiting:
                     busy[conn] = waiting.pop(0)
-                    conn.send((busy[conn], dict(points[busy[conn]])))
+                    with contextlib.suppress(OSError):  # a dead worker: seen on receiving
+                        conn.send((busy[conn], dict(points[busy[conn]])))
             if not self._pipes:
                 raise ConfigError("hyperopt: every worker process died; see the log above")
             answered = wait(list(busy))
             for ready in [c for c in busy if c in answered]:
                 try:
                     index, answer = ready.recv()
-                except EOFError:
+                except (EOFError, OSError):
                     waiting.insert(0, busy.pop(ready))  # the same point, on another worker
                     logger.warning("hyperopt: a worker process died; its epoch runs again")
                     self._pipes.pop(ready).join(timeout=1)
