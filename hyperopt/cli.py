@@ -13,7 +13,6 @@ import logging
 import os
 import random
 import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,9 +196,7 @@ def run_hyperopt(settings: Settings, args: argparse.Namespace) -> int:
         workers = search.Workers(evaluator, jobs)  # forked before the storage has connections
         try:
             storage = search.open_storage(storage_of(args), args.heartbeat)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                sampler = search.make_sampler(sampler_name, seed)
+            sampler = search.make_sampler(sampler_name, seed)
             study = optuna.create_study(storage=storage, study_name=study_name,
                                         sampler=sampler, direction="minimize",
                                         load_if_exists=True)

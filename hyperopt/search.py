@@ -24,6 +24,7 @@ import logging
 import multiprocessing
 import threading
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -63,7 +64,9 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     if chosen not in _SAMPLERS:
         raise ConfigError(f"sampler: {name!r} is not an Optuna sampler Freqtrade knows; "
                           f"expected one of {', '.join(SAMPLER_NAMES)}")
-    return _SAMPLERS[chosen](seed)
+    with warnings.catch_warnings():  # Optuna marks NSGA-III experimental; Freqtrade too
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _SAMPLERS[chosen](seed)
 
 
 def storage_url(url: str) -> str:

@@ -82,16 +82,16 @@ def test_fewer_trades_than_min_trades_is_freqtrades_worst_loss() -> None:
     assert result.loss == MAX_LOSS
 
 
-def _all_epochs(jobs: int, seed: int = 7) -> list[tuple[dict[str, object], float]]:
+def _all_epochs(jobs: int) -> list[tuple[dict[str, object], float]]:
     ev = evaluator(spaces=("buy", "sell", "roi", "stoploss"))
     ev.prepare()
     storage = search.open_storage(None, 1)
-    study = optuna.create_study(storage=storage, sampler=search.make_sampler("random", seed),
+    study = optuna.create_study(storage=storage, sampler=search.make_sampler(search.DEFAULT_SAMPLER, 7),
                                 direction="minimize")
     workers = search.Workers(ev, jobs)
     try:
-        search.search(study, storage, workers, sp.distributions(ev.case.spaces), epochs=8,
-                      batch=4, heartbeat=1, told=lambda _: None)
+        search.search(study, storage, workers, sp.distributions(ev.case.spaces), epochs=6,
+                      batch=3, heartbeat=1, told=lambda _: None)
     finally:
         workers.close()
     return [(t.params, float(t.value or 0)) for t in study.trials]
@@ -100,9 +100,9 @@ def _all_epochs(jobs: int, seed: int = 7) -> list[tuple[dict[str, object], float
 def test_a_fixed_seed_gives_the_same_epochs_with_one_and_two_workers() -> None:
     one, two = _all_epochs(1), _all_epochs(2)
 
-    assert len(one) == 8
+    assert len(one) == 6
+    assert len({loss for _, loss in one}) > 1  # different points, different results
     assert one == two
-    assert _all_epochs(1, seed=8) != one
 
 
 def test_the_epochs_of_a_dead_worker_run_again_elsewhere() -> None:
