@@ -86,8 +86,8 @@ def _all_epochs(jobs: int) -> list[tuple[dict[str, object], float]]:
     ev = evaluator(spaces=("buy", "sell", "roi", "stoploss"))
     ev.prepare()
     storage = search.open_storage(None, 1)
-    study = optuna.create_study(storage=storage, sampler=search.make_sampler(search.DEFAULT_SAMPLER, 7),
-                                direction="minimize")
+    sampler = search.make_sampler(search.DEFAULT_SAMPLER, 7)
+    study = optuna.create_study(storage=storage, sampler=sampler, direction="minimize")
     workers = search.Workers(ev, jobs)
     try:
         search.search(study, storage, workers, sp.distributions(ev.case.spaces), epochs=6,

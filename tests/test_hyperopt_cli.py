@@ -59,7 +59,8 @@ def test_the_best_parameters_go_to_the_file_that_backtest_and_the_bot_load(
     assert [c.strip() for c in header.strip("|").split("|")] == [
         "Best", "Epoch", "Trades", "Win  Draw  Loss  Win%", "Avg profit", "Profit",
         "Avg duration", "Objective", "Max Drawdown (Acct)"]
-    assert "Best result:" in out and "# Buy hyperspace params:\nbuy_params = {" in out
+    assert "Best result:" in out
+    assert "# Buy hyperspace params:\nbuy_params = {" in out
 
     best = best_trial(study("first"))
     assert best is not None
