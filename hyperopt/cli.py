@@ -29,7 +29,7 @@ from core.clock import SystemClock
 from core.errors import ConfigError
 from engine.loader import strategy_for
 from engine.settings import Settings, project_path
-from hyperopt import output, search
+from hyperopt import output, search, shared
 from hyperopt import spaces as sp
 from hyperopt.epoch import Case, Evaluator
 from hyperopt.losses import BUILTIN, load_loss
@@ -195,7 +195,7 @@ def run_hyperopt(settings: Settings, args: argparse.Namespace) -> int:
         study_name = args.study_name or f"{name}-{clock.now():%Y-%m-%d_%H-%M-%S}"
         workers = search.Workers(evaluator, jobs)  # forked before the storage has connections
         try:
-            storage = search.open_storage(storage_of(args), args.heartbeat)
+            storage = shared.open_storage(storage_of(args), args.heartbeat)
             sampler = search.make_sampler(sampler_name, seed)
             study = optuna.create_study(storage=storage, study_name=study_name,
                                         sampler=sampler, direction="minimize",
@@ -206,10 +206,14 @@ def run_hyperopt(settings: Settings, args: argparse.Namespace) -> int:
                 study.set_user_attr(key, value)
             sys.stderr.write(f"hyperopt {name}: study {study_name}, {args.epochs} epochs, "
                              f"{jobs} workers, {sampler_name} with random state {seed}\n")
-            rows = _search(study, storage, workers, evaluator, args, settings.stake_currency)
+            try:
+                rows = _search(study, storage, workers, evaluator, args,
+                               settings.stake_currency)
+                best = search.best_trial(study)
+            finally:
+                shared.close_storage(storage)
         finally:
             workers.close()
-    best = search.best_trial(study)
     if best is None:
         sys.stdout.write("No epoch finished: nothing to show.\n")
         return 0
@@ -244,5 +248,6 @@ def _search(study: optuna.Study, storage: optuna.storages.BaseStorage,
                     row, args.epochs, currency) + "\n")
 
         search.search(study, storage, workers, sp.distributions(evaluator.case.spaces),
-                      args.epochs, args.batch_size, args.heartbeat, told)
+                      args.epochs, args.batch_size, args.heartbeat, told,
+                      now=SystemClock().now)
     return rows

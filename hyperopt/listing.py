@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from core.errors import ConfigError
 from engine.settings import Settings
-from hyperopt import output, search
+from hyperopt import output, search, shared
 from hyperopt.cli import add_storage_arguments, storage_of
 
 
@@ -31,8 +33,16 @@ def add_show_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the parameters as the parameter file's JSON")
 
 
-def _study(args: argparse.Namespace) -> optuna.Study:
-    storage = search.open_storage(storage_of(args), 60)
+@contextmanager
+def _study(args: argparse.Namespace) -> Iterator[optuna.Study]:
+    storage = shared.open_storage(storage_of(args), 60)
+    try:
+        yield _load(storage, args)
+    finally:
+        shared.close_storage(storage)
+
+
+def _load(storage: optuna.storages.BaseStorage, args: argparse.Namespace) -> optuna.Study:
     names = [s.study_name for s in optuna.study.get_all_study_summaries(storage)]
     if not names:
         raise ConfigError(f"--storage: no hyperopt study in {storage_of(args).split('@')[-1]}; "
@@ -66,7 +76,11 @@ def _epochs(study: optuna.Study) -> int:
 
 
 def run_list(settings: Settings, args: argparse.Namespace) -> int:
-    study = _study(args)
+    with _study(args) as study:
+        return _list(study, settings, args)
+
+
+def _list(study: optuna.Study, settings: Settings, args: argparse.Namespace) -> int:
     rows = [r for r in _rows(study) if (r.best or not args.best)
             and (r.stats["profit_abs"] > 0 or not args.profitable)
             and r.stats["trades"] >= args.min_trades]
@@ -87,7 +101,11 @@ def _epoch(trials: list[FrozenTrial], index: int) -> FrozenTrial:
 
 
 def run_show(settings: Settings, args: argparse.Namespace) -> int:
-    study = _study(args)
+    with _study(args) as study:
+        return _show(study, settings, args)
+
+
+def _show(study: optuna.Study, settings: Settings, args: argparse.Namespace) -> int:
     best = search.best_trial(study)
     if best is None:
         raise ConfigError(f"{study.study_name}: no finished epoch yet")

@@ -27,15 +27,17 @@ import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 import optuna
-from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage, fail_stale_trials
+from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from core.errors import ConfigError
 from hyperopt.epoch import EpochResult, Evaluator
+from hyperopt.shared import Heartbeat, fail_orphans
 
 logger = logging.getLogger(__name__)
 
@@ -67,26 +69,6 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     with warnings.catch_warnings():  # Optuna marks NSGA-III experimental; Freqtrade too
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return _SAMPLERS[chosen](seed)
-
-
-def storage_url(url: str) -> str:
-    """An SQLAlchemy URL: PostgreSQL through psycopg 3, the driver tradepilot installs."""
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            return "postgresql+psycopg://" + url[len(plain):]
-    return url
-
-
-def open_storage(url: str | None, heartbeat: int) -> BaseStorage:
-    """In memory, a local SQLite file (one process), or a shared database with heartbeats."""
-    if url is None:
-        return InMemoryStorage()
-    local = url.startswith("sqlite")
-    try:
-        return RDBStorage(storage_url(url), heartbeat_interval=None if local else heartbeat,
-                          grace_period=None if local else heartbeat * 3)
-    except Exception as exc:  # SQLAlchemy's and the driver's errors are many
-        raise ConfigError(f"--storage: cannot open {url.split('@')[-1]}: {exc}") from None
 
 
 # --- workers ---------------------------------------------------------------------------------
@@ -182,48 +164,6 @@ class Told:
     best: bool  # the best of the study so far
 
 
-class _Heartbeat:
-    """Beats for the trials this process runs, while it runs them (RDB storage only)."""
-
-    def __init__(self, storage: BaseStorage, interval: int) -> None:
-        shared = isinstance(storage, RDBStorage) and storage.get_heartbeat_interval()
-        self._storage = storage if shared and isinstance(storage, RDBStorage) else None
-        self._interval = interval
-        self._ids: set[int] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if self._storage is not None:
-            self._thread = threading.Thread(target=self._beat, daemon=True,
-                                            name="hyperopt-heartbeat")
-            self._thread.start()
-
-    def track(self, trial_ids: Sequence[int]) -> None:
-        with self._lock:
-            self._ids = set(trial_ids)
-        self._record()
-
-    def _record(self) -> None:
-        if self._storage is None:
-            return
-        with self._lock:
-            ids = sorted(self._ids)
-        for trial_id in ids:
-            self._storage.record_heartbeat(trial_id)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._record()
-            except Exception:
-                logger.warning("hyperopt: a heartbeat could not be recorded", exc_info=True)
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-
 def _finished(study: optuna.Study) -> tuple[int, int]:
     """(complete trials, running trials) of the study."""
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
@@ -234,26 +174,35 @@ def _finished(study: optuna.Study) -> tuple[int, int]:
 def search(study: optuna.Study, storage: BaseStorage, workers: Workers,
            distributions: Mapping[str, optuna.distributions.BaseDistribution], epochs: int,
            batch: int, heartbeat: int, told: Callable[[Told], None],
-           poll: Callable[[], None] | None = None) -> None:
-    """Run trials until the study holds `epochs` complete ones."""
-    beat = _Heartbeat(storage, heartbeat)
+           now: Callable[[], datetime] | None = None) -> None:
+    """Run trials until the study holds `epochs` complete ones; `now` is the wall clock a
+    shared study's orphaned trials are aged by."""
+    beat = Heartbeat(storage, heartbeat)
     shared = isinstance(storage, RDBStorage) and storage.get_heartbeat_interval() is not None
     study_id = storage.get_study_id_from_name(study.study_name)
     best = _best_value(study)
     try:
         while True:
             if shared:
-                fail_stale_trials(study)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    fail_stale_trials(study)
+                if now is not None:
+                    fail_orphans(study, heartbeat * 3, now())
             complete, running = _finished(study)
             wanted = min(batch, epochs - complete - running)
             if wanted <= 0:
                 if running == 0 or not shared:
                     return
-                (poll or (lambda: threading.Event().wait(heartbeat)))()
+                threading.Event().wait(heartbeat)
                 continue
-            trials = [study.ask(dict(distributions)) for _ in range(wanted)]
-            beat.track([storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
-                        for t in trials])
+            trials: list[Trial] = []
+            for _ in range(wanted):  # each beats from its ask on, as in Optuna's own optimize
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+                    trials.append(study.ask(dict(distributions)))
+                beat.track([storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+                            for t in trials])
             results = workers.run([t.params for t in trials])
             for trial, result in zip(trials, results, strict=True):
                 best = _tell(study, trial, result, best, told)
@@ -272,10 +221,14 @@ def _tell(study: optuna.Study, trial: Trial, result: EpochResult, best: float | 
           told: Callable[[Told], None]) -> float | None:
     trial.set_user_attr("details", result.details)
     trial.set_user_attr("stats", result.stats.to_json())
-    if result.loss != result.loss:  # NaN: Optuna cannot rank it
-        study.tell(trial, state=TrialState.FAIL)
+    try:
+        if result.loss != result.loss:  # NaN: Optuna cannot rank it
+            study.tell(trial, state=TrialState.FAIL)
+            return best
+        study.tell(trial, result.loss)
+    except ValueError:  # another process took it for an orphan and failed it: run again
+        logger.warning("hyperopt: epoch %d was failed by another process", trial.number + 1)
         return best
-    study.tell(trial, result.loss)
     is_best = best is None or result.loss < best
     told(Told(trial.number, result, is_best))
     return result.loss if is_best else best

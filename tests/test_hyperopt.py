@@ -17,7 +17,7 @@ import pytest
 from backtest import run as backtest_run
 from backtest.download import read_markets
 from engine.settings import MARKETS_FILE
-from hyperopt import search
+from hyperopt import search, shared
 from hyperopt import spaces as sp
 from hyperopt.epoch import MAX_LOSS
 from tests.ft_support import STRATEGIES, frames, load, settings
@@ -85,7 +85,7 @@ def test_fewer_trades_than_min_trades_is_freqtrades_worst_loss() -> None:
 def _all_epochs(jobs: int) -> list[tuple[dict[str, object], float]]:
     ev = evaluator(spaces=("buy", "sell", "roi", "stoploss"))
     ev.prepare()
-    storage = search.open_storage(None, 1)
+    storage = shared.open_storage(None, 1)
     sampler = search.make_sampler(search.DEFAULT_SAMPLER, 7)
     study = optuna.create_study(storage=storage, sampler=sampler, direction="minimize")
     workers = search.Workers(ev, jobs)

@@ -5,7 +5,6 @@ best result on stdout, the best parameters in the strategy's parameter file, whi
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,12 @@ import bot
 from engine.config import load_settings
 from engine.loader import strategy_for
 from hyperopt.search import best_trial
-from tests.ft_support import STRATEGIES, frames
-
-CONFIG = {"stake_currency": "BTC", "stake_amount": 0.05, "dry_run_wallet": 1.0,
-          "max_open_trades": 2, "tradable_balance_ratio": 0.99,
-          "unfilledtimeout": {"entry": 10, "exit": 10, "unit": "minutes"},
-          "exchange": {"name": "offline", "pair_whitelist": ["ETH/BTC", "LTC/BTC"]},
-          "strategy": "FtParameters", "strategy_path": "strategies", "datadir": "data",
-          "fee": 0.001, "telegram": {"enabled": False}}
+from tests.hyperopt_support import make_project
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder with the config, the parameter strategy and its file, and the candles."""
-    (tmp_path / "strategies").mkdir()
-    for name in ("ft_parameters.py", "ft_parameters.json"):
-        shutil.copy(STRATEGIES / name, tmp_path / "strategies")
-    (tmp_path / "data").mkdir()
-    for pair, frame in frames().items():
-        frame.to_feather(tmp_path / "data" / f"{pair.replace('/', '_')}-5m.feather")
-    (tmp_path / "config.json").write_text(json.dumps(CONFIG), encoding="utf-8")
+    make_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
