@@ -21,6 +21,8 @@ LAYERS: dict[str, set[str]] = {
     "backtest": {"core", "store", "marketdata", "venues", "engine"},
     "hyperopt": {"core", "store", "marketdata", "venues", "engine", "backtest"},
     "handlers": {"core", "store", "engine"},
+    # Only the composition root hands it to the loop; the loop knows it as a callback.
+    "service": {"core"},
 }
 # The composition root picks the concrete classes: it alone may import every layer.
 ROOTS = ("compose.py", "bot.py")
