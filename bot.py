@@ -102,8 +102,11 @@ def _parser() -> argparse.ArgumentParser:
         help="replay candle files through the engine"))
     add_download_arguments(sub.add_parser(
         "download-data", parents=[common], help="fetch candles for backtests"))
-    from hyperopt.cli import add_hyperopt_arguments
-    from hyperopt.listing import add_list_arguments, add_show_arguments
+    from hyperopt.arguments import (
+        add_hyperopt_arguments,
+        add_list_arguments,
+        add_show_arguments,
+    )
 
     add_hyperopt_arguments(sub.add_parser(
         "hyperopt", parents=[common], help="search the strategy's parameters (Optuna)"))

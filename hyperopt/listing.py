@@ -15,22 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from core.errors import ConfigError
 from engine.settings import Settings
 from hyperopt import output, search, shared
-from hyperopt.cli import add_storage_arguments, storage_of
-
-
-def add_list_arguments(parser: argparse.ArgumentParser) -> None:
-    add_storage_arguments(parser)
-    parser.add_argument("--best", action="store_true", help="only the epochs that were best")
-    parser.add_argument("--profitable", action="store_true", help="only profitable epochs")
-    parser.add_argument("--min-trades", type=int, default=0, help="only epochs with as many")
-
-
-def add_show_arguments(parser: argparse.ArgumentParser) -> None:
-    add_storage_arguments(parser)
-    parser.add_argument("-n", "--index", type=int,
-                        help="the epoch (1 is the first, -1 the last; default: the best)")
-    parser.add_argument("--print-json", action="store_true",
-                        help="the parameters as the parameter file's JSON")
+from hyperopt.cli import storage_of
 
 
 @contextmanager

@@ -58,7 +58,6 @@ _SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "RandomSampler": lambda seed: optuna.samplers.RandomSampler(seed=seed),
 }
 SAMPLER_NAMES = (*_SAMPLERS, "random")
-DEFAULT_BATCH = 16
 
 
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
