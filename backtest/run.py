@@ -37,7 +37,7 @@ from engine.dataprovider import DataProvider, RunMode
 from engine.engine import Engine
 from engine.events import LogNotifier
 from engine.informative import requested_candles
-from engine.settings import OrderTypes, Settings
+from engine.settings import OrderTypes, Settings, TimeInForce
 from engine.strategy import ALL_PAIRS, IStrategy, LogOnce, safe_call
 from marketdata.candles import CANDLE_COLUMNS
 from marketdata.files import TimeRange, load_pair_data
@@ -294,9 +294,11 @@ def range_closes(analyzed: Mapping[str, pd.DataFrame], since: datetime
 
 
 def backtest_settings(settings: Settings) -> Settings:
-    """The settings a backtest runs with: paper trading from a running start; with
-    freqtrade_compat, limit orders only."""
-    settings = replace(settings, dry_run=True, initial_state="running")
+    """The settings a backtest runs with: paper trading from a running start, orders good
+    till cancelled (Freqtrade's backtest has no time in force); with freqtrade_compat, limit
+    orders only."""
+    settings = replace(settings, dry_run=True, initial_state="running",
+                       order_time_in_force=TimeInForce())
     if settings.backtest.freqtrade_compat:
         settings = replace(settings, order_types=LIMIT_ONLY)
     return settings

@@ -1,6 +1,6 @@
 """Freqtrade settings that change what is traded or how much, and that tradepilot does not do:
 refused with the value that would be honoured, never accepted and left out. Their neutral
-values (a spot market, the static whitelist, good-till-cancelled orders, switches off) pass,
+values (a spot market, the static whitelist, switches off) pass,
 and the key is then listed among the ones tradepilot does not use."""
 
 from __future__ import annotations
@@ -38,9 +38,3 @@ def refuse_unsupported(raw: Mapping[str, Any]) -> None:
             raise ConfigError(f"pairlists: {other[0]} is not supported (the pairs traded are "
                               "exchange.pair_whitelist); expected [{\"method\": "
                               "\"StaticPairList\"}]")
-    tif = raw.get("order_time_in_force")
-    if isinstance(tif, Mapping):
-        for side, value in tif.items():
-            if str(value).upper() != "GTC":
-                raise ConfigError(f"order_time_in_force.{side}: {value!r} is not supported "
-                                  "(orders rest until filled or timed out); expected \"GTC\"")

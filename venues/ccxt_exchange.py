@@ -253,11 +253,11 @@ class CcxtExchange:
         price = self.round_price(pair, request.price)
         precision.check_order_limits(self.rules(pair), amount, price)
         limit_price = price if request.order_type == "limit" else None
-        # ccxt's unified param; binance's create_order turns it into newClientOrderId.
-        params = {"clientOrderId": request.client_order_id}
+        params = self._create_params(request, amount, price)
         logger.info(
-            "create pair=%s client_id=%s %s %s amount=%s price=%s", pair,
+            "create pair=%s client_id=%s %s %s amount=%s price=%s params=%s", pair,
             request.client_order_id, request.order_type, request.side, amount, limit_price,
+            params,
         )  # fmt: skip
         try:
             raw = await self._ccxt.create_order(
@@ -273,6 +273,22 @@ class CcxtExchange:
             )  # fmt: skip
             return await self._resolve_unknown(request)
         return self._order(raw, request)
+
+    def _create_params(self, request: OrderRequest, amount: float, price: float
+                       ) -> dict[str, Any]:
+        """ccxt's unified params: the client id (binance's newClientOrderId), the time in force
+        of a limit order (post only as ccxt's `postOnly`), and the quote a market buy spends
+        where the exchange sizes market buys so (ccxt's createMarketBuyOrderRequiresPrice:
+        its `cost`, rounded by ccxt; a market order is never sent a price)."""
+        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        if request.order_type == "limit" and request.time_in_force == "PO":
+            params["postOnly"] = True
+        elif request.order_type == "limit" and request.time_in_force != "GTC":
+            params["timeInForce"] = request.time_in_force
+        needs_cost = (self._ccxt.options or {}).get("createMarketBuyOrderRequiresPrice")
+        if request.order_type == "market" and request.side == "buy" and needs_cost:
+            params["cost"] = request.cost if request.cost is not None else amount * price
+        return params
 
     async def _resolve_unknown(self, request: OrderRequest) -> OrderSnapshot:
         """Find a create whose answer was lost; never send it again from here.

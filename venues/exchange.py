@@ -28,6 +28,9 @@ from core.errors import (
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market"]
+# How long an order may rest: good till cancelled, immediate or cancel (fill what crosses now,
+# cancel the rest), fill or kill (all at once or nothing), post only (never take).
+TimeInForce = Literal["GTC", "IOC", "FOK", "PO"]
 # ccxt's unified order statuses.
 ExchangeOrderStatus = Literal["open", "closed", "canceled", "expired", "rejected"]
 
@@ -103,6 +106,9 @@ class OrderRequest:
     amount: float
     price: float  # the limit price, or the reference price of a market order
     client_order_id: str
+    time_in_force: TimeInForce = "GTC"  # limit orders only; a market order fills at once
+    # What a market buy spends in the quote currency, for an exchange that sizes it so.
+    cost: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
