@@ -27,8 +27,11 @@ reach the real exchange. Signed endpoints need the X-MBX-APIKEY header; any sign
 Candles: the frames given as `frames` (pair -> DataFrame with CANDLE_COLUMNS, 5m; see
 `shipped_frames()` for the project's real files), else deterministic synthetic candles for any
 timeframe. Tickers: the close of the candle forming now (or `set_price`), with a 0.05% spread.
-Market orders fill at once at the ask/bid (taker fee 0.1%, in the asset received); limit orders
-rest until `fill(order_id, amount)`. Balances are checked and locked as Binance does.
+Market orders take from the book at once, level by level (`set_book` pins one; taker fee 0.1%,
+in the asset received; a market buy may give `quoteOrderQty`); IOC and FOK limit orders take what
+their limit reaches and expire the rest (FOK: all or nothing); a LIMIT_MAKER (ccxt's postOnly)
+that would take is refused (-2010); other limit orders rest until `fill(order_id, amount)`.
+Balances are checked and locked as Binance does.
 
 Faults: `inject(path, fault, times=n, method=None, duration=None)`, see `Fault`. A fault with a
 `duration` lasts until the server's clock has moved past it ("maintenance"); path "*" matches
@@ -256,6 +259,7 @@ class FakeExchangeServer:
         faults or recorded requests, and these balances."""
         self.book.orders.clear()
         self.book.prices.clear()
+        self.book.books.clear()
         self.book.free = {k: Decimal(str(v)) for k, v in balances.items()}
         self.book.locked = {}
         self.requests.clear()
@@ -267,6 +271,10 @@ class FakeExchangeServer:
     def set_price(self, pair: str, last: float, bid: float | None = None,
                   ask: float | None = None) -> None:  # fmt: skip
         self.book.set_price(pair, last, bid, ask)
+
+    def set_book(self, pair: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]],
+                 last: str | None = None) -> None:
+        self.book.set_book(pair, bids, asks, last)
 
     def orders(self, pair: str | None = None) -> list[FakeOrder]:
         return [o for o in self.book.orders.values() if pair in (None, o.market.pair)]
