@@ -141,7 +141,7 @@ async def test_a_fok_buy_that_cannot_fill_whole_expires_empty(paper: PaperExchan
 
 async def test_a_post_only_order_is_rejected_when_it_would_take_and_rests_otherwise(
         paper: PaperExchange) -> None:
-    with pytest.raises(OrderRejected, match="post-only buy at .* would take"):
+    with pytest.raises(OrderRejected, match=r"post-only buy at .* would take"):
         await paper.create_order(request("buy", 0.5, P, tif="PO"))
     below = round(float(CANDLE["low"]) * 0.99, 6)  # the candle never trades this low
     resting = await paper.create_order(request("buy", 0.5, below, tif="PO", cid="c2"))
