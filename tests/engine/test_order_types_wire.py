@@ -86,10 +86,20 @@ def notices(notifier: LogNotifier) -> list[str]:
     return [e.text for e in notifier.events if isinstance(e, WarningNotice)]
 
 
+class ExitPriceOfItsOwn(Scripted):
+    asked = 0
+
+    def custom_exit_price(self, pair: str, trade: Any, current_time: datetime,
+                          proposed_rate: float, current_profit: float, exit_tag: str | None,
+                          **kwargs: Any) -> float:
+        self.asked += 1
+        return proposed_rate * 0.99
+
+
 async def test_market_entry_and_exit_take_from_the_book_at_once_and_pay_the_taker_fee(
         tmp_path: Path) -> None:
-    strategy = Scripted(enter={PAIR: [START - STEP]}, exit_={PAIR: [START]}, stoploss=-0.1,
-                        order_types=MARKET)
+    strategy = ExitPriceOfItsOwn(enter={PAIR: [START - STEP]}, exit_={PAIR: [START]},
+                                 stoploss=-0.1, order_types=MARKET)
     async with live(tmp_path, strategy, settings()) as (commands, server, clock, _):
         await commands.process()
         (buy,) = server.orders(PAIR)
@@ -99,6 +109,7 @@ async def test_market_entry_and_exit_take_from_the_book_at_once_and_pay_the_take
         buy, sell = server.orders(PAIR)
         closed = commands.store.trade(trade.id)
         wallet = server.book.free
+        exit_row = commands.store.orders_of(trade.id)[-1]
 
     # No price is sent with a market order: the exchange fills it, here on two levels each.
     entry_post, exit_post = posts(server)
@@ -106,6 +117,9 @@ async def test_market_entry_and_exit_take_from_the_book_at_once_and_pay_the_take
     assert "price" not in entry_post
     assert "timeInForce" not in entry_post
     assert (exit_post["type"], "price" in exit_post) == ("MARKET", False)
+    # A market exit's price is not the strategy's to set (Freqtrade asks custom_exit_price
+    # for limit exits only): the row records the exit price, the best ask ("same").
+    assert (strategy.asked, exit_row.ft_price) == (0, 0.1)
     assert [f["price"] for f in buy.fills] == ["0.100000", "0.100100"]
     assert [f["price"] for f in sell.fills] == ["0.099000", "0.098900"]
     assert closed is not None
@@ -244,14 +258,15 @@ async def test_entry_and_exit_are_priced_from_the_book_fetched_only_for_the_pair
     assert {r.params["symbol"] for r in server.requests_to(DEPTH)} == {"ETHBTC"}
 
 
-async def test_no_book_is_asked_for_while_pricing_reads_the_ticker(tmp_path: Path) -> None:
-    async with live(tmp_path, entering(order_types=LIMIT), settings()) as (commands, server,
-                                                                            _, _):
+async def test_no_book_is_asked_for_while_pricing_reads_the_ticker_and_its_last_balance(
+        tmp_path: Path) -> None:
+    config = settings(entry_pricing={"price_side": "other", "price_last_balance": 0.5})
+    async with live(tmp_path, entering(order_types=LIMIT), config) as (commands, server, _, _):
         await commands.process()
         (buy,) = server.orders(PAIR)
 
     assert server.count(DEPTH) == 0
-    assert buy.price == Decimal("0.099")
+    assert buy.price == Decimal("0.0995")  # the ask, half way to the last price (the bid)
 
 
 @pytest.mark.parametrize(("bids_volume", "enters"), [("5", False), ("6", True)])
