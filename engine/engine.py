@@ -305,7 +305,8 @@ class Engine:
             if trade is not None and trade.is_open and trade.amount > 0 \
                     and not self.store.open_orders_of(trade):
                 # The new position is exposed to this same candle, as in Freqtrade's backtest.
-                await self.check_exit(trade, ticker, now, strategy_exits=True)
+                await self.check_exit(trade, self.pricer.exit_ticker(pair, ticker), now,
+                                      strategy_exits=True)
             slots = self.free_slots()
 
     def _entry_candidates(self, now: datetime, busy: set[str] | None = None) -> list[str]:
@@ -325,7 +326,7 @@ class Engine:
                     price: float | None = None, order_type: OrderType | None = None
                     ) -> Trade | None:
         """Size and place an entry; None (with a logged reason) when it must not happen."""
-        rate = self.pricer.entry_rate(pair, ticker)
+        rate = self.pricer.entry_rate(pair, ticker) or price  # the owner's price needs no book
         if rate is None:
             return None
         proposed = price if price is not None else rate
