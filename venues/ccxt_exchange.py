@@ -279,13 +279,22 @@ class CcxtExchange:
         """ccxt's unified params: the client id (binance's newClientOrderId), the time in force
         of a limit order (post only as ccxt's `postOnly`), and the quote a market buy spends
         where the exchange sizes market buys so (ccxt's createMarketBuyOrderRequiresPrice:
-        its `cost`, rounded by ccxt; a market order is never sent a price)."""
+        its `cost`, rounded by ccxt; a market order is never sent a price). A time in force
+        that ccxt's features of the exchange mark unsupported is refused here."""
         params: dict[str, Any] = {"clientOrderId": request.client_order_id}
-        if request.order_type == "limit" and request.time_in_force == "PO":
+        tif = request.time_in_force if request.order_type == "limit" else "GTC"
+        spot = (self._ccxt.features or {}).get("spot") or {}
+        if ((spot.get("createOrder") or {}).get("timeInForce") or {}).get(tif) is False:
+            raise OrderRejected(f"{request.pair}: {self.name} takes no {tif} orders "
+                                "(order_time_in_force)")
+        if tif == "PO":
             params["postOnly"] = True
-        elif request.order_type == "limit" and request.time_in_force != "GTC":
-            params["timeInForce"] = request.time_in_force
-        needs_cost = (self._ccxt.options or {}).get("createMarketBuyOrderRequiresPrice")
+        elif tif != "GTC":
+            params["timeInForce"] = tif
+        options = self._ccxt.options or {}
+        nested = options.get("createOrder")
+        needs_cost = options.get("createMarketBuyOrderRequiresPrice") or (
+            isinstance(nested, dict) and nested.get("createMarketBuyOrderRequiresPrice"))
         if request.order_type == "market" and request.side == "buy" and needs_cost:
             params["cost"] = request.cost if request.cost is not None else amount * price
         return params

@@ -18,6 +18,7 @@ import pytest
 
 from compose import build_commands
 from core.clock import ManualClock
+from core.errors import OrderRejected
 from engine.control.commands import Commands
 from engine.events import EntryCancelled, LogNotifier, WarningNotice
 from store import schema
@@ -27,6 +28,7 @@ from tests.engine.scripted import Scripted
 from tests.factories import make_settings
 from tests.fakes import FakeExchangeServer, FakeOrder, RecordingSleep
 from venues.ccxt_exchange import CcxtExchange
+from venues.exchange import OrderRequest
 
 PAIR, OTHER = "ETH/BTC", "LTC/BTC"
 START = datetime(2018, 1, 20, 12, 0, tzinfo=UTC)
@@ -282,3 +284,21 @@ async def test_the_depth_of_market_check_holds_an_entry_back_until_bids_outweigh
 
     assert depth_limits == ["1000"]  # Freqtrade's depth for this check
     assert len(trades) == (1 if enters else 0)
+
+
+async def test_a_time_in_force_the_exchange_lacks_is_refused_before_anything_is_sent() -> None:
+    clock = ManualClock(START)
+    async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
+        config = server.ccxt_config() | {
+            "features": {"spot": {"createOrder": {"timeInForce": {"FOK": False}}}}}
+        exchange = CcxtExchange("binance", config, "test-key", "test-secret", None, clock,
+                                sleep=RecordingSleep(), retries=1)
+        try:
+            await exchange.load_markets()
+            with pytest.raises(OrderRejected, match="binance takes no FOK orders"):
+                await exchange.create_order(OrderRequest(PAIR, "buy", "limit", 0.5, 0.099,
+                                                         "tp-1", time_in_force="FOK"))
+        finally:
+            await exchange.close()
+
+    assert server.count(ORDER, "POST") == 0
