@@ -268,7 +268,8 @@ class PaperExchange:
     async def _order_book(self, pair: str) -> OrderBook | None:
         if not self._book_fills:
             return None
-        return await self._source.fetch_order_book(pair, fills.BOOK_LEVELS)
+        book = await self._source.fetch_order_book(pair, fills.BOOK_LEVELS)
+        return fills.on_ticks(book, lambda level: self._source.round_price(pair, level))
 
     def _order_price(self, request: OrderRequest, ticker: Ticker, amount: float,
                      book: OrderBook | None) -> float:

@@ -10,10 +10,15 @@ in the book when it is placed.
   rejected when it would take (a buy at or above the best ask, a sell at or below the best
   bid). Without a book, the ticker stands for it: the range traded reached the limit (the
   same test as a resting limit order's) or not.
+
+The book's prices are taken on the price tick, as an exchange's are: the demo's book is made
+from candle prices finer than the tick, and an order at its ask must meet that ask.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from decimal import Context, Decimal, localcontext
 from typing import cast
 
@@ -100,3 +105,9 @@ def would_take(side: Side, limit: float, book: OrderBook | None, ticker: Ticker)
     if not levels:
         return False
     return limit >= levels[0][0] if side == "buy" else limit <= levels[0][0]
+
+
+def on_ticks(book: OrderBook, to_tick: Callable[[float], float]) -> OrderBook:
+    """The book with every level's price on the tick (a live book's already are)."""
+    return replace(book, bids=tuple((to_tick(p), a) for p, a in book.bids),
+                   asks=tuple((to_tick(p), a) for p, a in book.asks))
