@@ -25,7 +25,7 @@ from store import schema
 from store.models import Trade
 from store.store import Store
 from tests.engine.scripted import Scripted
-from tests.factories import make_settings
+from tests.factories import make_engine, make_settings
 from tests.fakes import FakeExchangeServer, FakeOrder, RecordingSleep
 from venues.ccxt_exchange import CcxtExchange
 from venues.exchange import OrderRequest
@@ -151,11 +151,22 @@ async def test_a_market_buy_is_sized_by_its_quote_where_the_exchange_needs_it(
     assert trade.amount == pytest.approx(0.499 * (1 - 0.001), rel=1e-12)
 
 
+class TellsTimeInForce(Scripted):
+    told: tuple[str, ...] = ()
+
+    def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,
+                            time_in_force: str, current_time: datetime, entry_tag: str | None,
+                            side: str, **kwargs: Any) -> bool:
+        self.told = (*self.told, time_in_force)
+        return True
+
+
 async def test_an_ioc_entry_keeps_what_crossed_and_the_exchange_expires_the_rest(
         tmp_path: Path) -> None:
     config = settings(order_time_in_force={"entry": "IOC", "exit": "GTC"},
                       entry_pricing={"price_side": "other"})
-    async with live(tmp_path, entering(order_types=LIMIT), config) as (
+    strategy = TellsTimeInForce(enter={PAIR: [START - STEP]}, stoploss=-0.1, order_types=LIMIT)
+    async with live(tmp_path, strategy, config) as (
             commands, server, _, notifier):
         await commands.process()
         (buy,) = server.orders(PAIR)
@@ -169,6 +180,33 @@ async def test_an_ioc_entry_keeps_what_crossed_and_the_exchange_expires_the_rest
     assert (order.status, order.filled) == ("canceled", 0.3)
     assert trade.amount == pytest.approx(0.3 * (1 - 0.001), rel=1e-12)
     assert [e.partial for e in notifier.events if isinstance(e, EntryCancelled)] == [True]
+    assert strategy.told == ("IOC",)
+
+
+async def test_dry_run_fills_an_ioc_entry_from_the_exchanges_book_as_live_does(
+        tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
+        server.set_book(PAIR, BIDS, ASKS)
+        config = {**settings(order_time_in_force={"entry": "IOC", "exit": "GTC"},
+                             entry_pricing={"price_side": "other"}),
+                  "dry_run": True, "dry_run_wallet": 1, "stake_currency": "BTC"}
+        config["exchange"] = {**config["exchange"], "ccxt_config": server.ccxt_config()}
+        commands = make_engine(tmp_path, settings_overrides=config, clock=clock,
+                               strategy=entering(order_types=LIMIT))
+        try:
+            await commands.startup()
+            await commands.process()
+            (trade,) = commands.store.open_trades()
+            (order,) = commands.store.orders_of(trade.id)
+        finally:
+            await commands.shutdown()
+            schema.close_db()
+
+    assert server.count(ORDER, "POST") == 0  # paper trading
+    assert [r.params["limit"] for r in server.requests_to(DEPTH)] == ["20"]
+    assert (order.status, order.filled, order.average) == ("canceled", 0.3, 0.1)
+    assert trade.amount == 0.3  # the paper fee is paid in BTC
 
 
 async def test_a_fok_entry_that_cannot_fill_whole_expires_and_leaves_no_trade(
