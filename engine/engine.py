@@ -198,8 +198,7 @@ class Engine:
         entries = self._entry_candidates(now) if entering and (
             self.books.used or self.pricer.reads_books) else []
         ahead = [t.pair for t in trades] + entries if self.books.used else []
-        wanted = self.pricer.books_wanted(entries, lambda: [
-            t.pair for t in trades if t.id not in self.store.trades_with_open_orders()])
+        wanted = self.pricer.books_wanted(entries, self._pairs_to_exit)
         self.tickers = await alongside(self.exchange.fetch_tickers(pairs),
                                        self.books.fetch(ahead, wanted))
         safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
@@ -210,6 +209,10 @@ class Engine:
         await self._exit_positions(now)
         if self.run_state.state is EngineState.RUNNING:
             await self._enter_positions(now)
+
+    def _pairs_to_exit(self) -> list[str]:
+        waiting = self.store.trades_with_open_orders()
+        return [t.pair for t in self.store.open_trades() if t.id not in waiting]
 
     async def _refresh_markets(self, now: datetime) -> None:
         if self._markets_at is None or now - self._markets_at >= timedelta(
