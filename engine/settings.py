@@ -13,7 +13,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from venues.exchange import TimeInForce as TimeInForceValue
+# venues.exchange.TimeInForce's values; not imported from there, which would load ccxt (and
+# seconds of start-up) for every config read.
+TimeInForceValue = Literal["GTC", "IOC", "FOK", "PO"]
 
 OFFLINE_EXCHANGE = "offline"
 PROJECT = Path(__file__).resolve().parent.parent
