@@ -183,17 +183,22 @@ def _clock(settings: Settings, timeframe: str, store: Store) -> Clock:
 
 async def _headless(commands: Commands, settings: Settings) -> None:
     """Telegram disabled: the same engine, driven by a plain loop, events to the log. SIGINT
-    and SIGTERM end it after the iteration in progress, through the engine's shutdown."""
+    and SIGTERM end it after the iteration in progress, through the engine's shutdown.
+    Iterations start every `process_throttle_secs`, however long each took (as the job queue
+    runs them, and Freqtrade's worker); one that overran starts the next at once."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    period = settings.internals.process_throttle_secs
     try:
         await commands.startup()
+        due = loop.time()
         while not stop.is_set():
             await commands.process()
+            due = max(due + period, loop.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.internals.process_throttle_secs)
+                await asyncio.wait_for(stop.wait(), due - loop.time())
     finally:
         await commands.shutdown()
 

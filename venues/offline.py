@@ -398,7 +398,7 @@ class OfflineMarket:
     async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot:
         raise OrderRejected(_NO_ORDERS)
 
-    async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
+    async def fetch_open_orders(self, pair: str | None = None) -> list[OrderSnapshot]:
         raise OrderRejected(_NO_ORDERS)
 
     async def close(self) -> None:
