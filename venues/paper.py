@@ -244,8 +244,7 @@ class PaperExchange:
         rules = self._source.rules(pair)
         amount = self._source.round_amount(pair, request.amount)
         tif = request.time_in_force if request.order_type == "limit" else "GTC"
-        book = await self._order_book(pair) if request.order_type == "market" or tif != "GTC" \
-            else None
+        book = await self._order_book(pair, request.order_type == "market" or tif != "GTC")
         price = self._order_price(request, ticker, amount, book)
         check_order_limits(rules, amount, price)
         fee_rate = self._fee_rate(rules, "market" if tif != "GTC" else request.order_type)
@@ -265,8 +264,8 @@ class PaperExchange:
                     row.status)
         return taken
 
-    async def _order_book(self, pair: str) -> OrderBook | None:
-        if not self._book_fills:
+    async def _order_book(self, pair: str, needed: bool) -> OrderBook | None:
+        if not (needed and self._book_fills):
             return None
         book = await self._source.fetch_order_book(pair, fills.BOOK_LEVELS)
         return fills.on_ticks(book, lambda level: self._source.round_price(pair, level))
@@ -353,15 +352,8 @@ class PaperExchange:
         amount = self._fill_amount(row)
         self._fill(row, amount, self._fee_rate(self._source.rules(row.pair), "limit"))
         taken = self._write(row, before, insert=False)
-        logger.info(
-            "paper order %s client_id=%s filled %s %s at %s: %s",
-            row.id,
-            row.client_order_id,
-            amount,
-            row.pair,
-            row.price,
-            row.status,
-        )
+        logger.info("paper order %s client_id=%s filled %s %s at %s: %s", row.id,
+                    row.client_order_id, amount, row.pair, row.price, row.status)
         return taken
 
     def _write(self, row: PaperOrder, before: dict[str, Decimal], *, insert: bool
