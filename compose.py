@@ -71,7 +71,8 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock,
             offline_datadir(settings), offline_pairs(settings, timeframe), timeframe,
             MARKETS_FILE, clock, loop=True, on_lap=announce)
         return PaperExchange(market, clock, paper_orders, wallet=settings.dry_run_wallet,
-                             stake_currency=settings.stake_currency, fee=settings.fee)
+                             stake_currency=settings.stake_currency, fee=settings.fee,
+                             book_fills=True)
     secrets = settings.secrets
     live = not settings.dry_run
     venue = CcxtExchange(
@@ -86,7 +87,8 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock,
         return venue
     # Freqtrade's `fee` replaces the market's in dry-run; a live order pays what it pays.
     return PaperExchange(venue, clock, paper_orders, wallet=settings.dry_run_wallet,
-                         stake_currency=settings.stake_currency, fee=settings.fee)
+                         stake_currency=settings.stake_currency, fee=settings.fee,
+                         book_fills=True)
 
 
 def config_reloader(read_settings: Callable[[], Settings]) -> Reloader:

@@ -38,7 +38,7 @@ from engine.engine import Engine
 from engine.events import LogNotifier
 from engine.informative import requested_candles
 from engine.pairlists.manager import check_backtest
-from engine.settings import OrderTypes, Settings
+from engine.settings import OrderTypes, Settings, TimeInForce
 from engine.strategy import ALL_PAIRS, IStrategy, LogOnce, safe_call
 from marketdata.candles import CANDLE_COLUMNS
 from marketdata.files import TimeRange, load_pair_data
@@ -303,11 +303,13 @@ def range_closes(analyzed: Mapping[str, pd.DataFrame], since: datetime
 
 
 def backtest_settings(settings: Settings) -> Settings:
-    """The settings a backtest runs with: paper trading from a running start; with
-    freqtrade_compat, limit orders only. Pairlists Freqtrade's backtest refuses are refused."""
+    """The settings a backtest runs with: paper trading from a running start, orders good
+    till cancelled (Freqtrade's backtest has no time in force); with freqtrade_compat, limit
+    orders only. Pairlists Freqtrade's backtest refuses are refused."""
     for warning in check_backtest(settings.pairlists):
         logger.warning("%s", warning)
-    settings = replace(settings, dry_run=True, initial_state="running")
+    settings = replace(settings, dry_run=True, initial_state="running",
+                       order_time_in_force=TimeInForce())
     if settings.backtest.freqtrade_compat:
         settings = replace(settings, order_types=LIMIT_ONLY)
     return settings

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from core.errors import ConfigError
+from engine.config_env import from_env
 from engine.config_files import read_config_files
 from engine.pairlists.config import check_pairlists, parse_pairlists
 from engine.pairs import pattern_problem
@@ -31,10 +32,10 @@ from engine.settings import (
     OfflineSettings,
     OrderTypes,
     Pricing,
-    Secrets,
     Settings,
     StakeAmount,
     TelegramSettings,
+    TimeInForce,
     UnfilledTimeout,
     unused_inside,
 )
@@ -143,10 +144,12 @@ def _unknown(path: str, name: str, known: Mapping[str, Any] | frozenset[str]) ->
 Parser = Callable[[str, Any], Any]
 _PRICE_SIDES = ("same", "other", "bid", "ask")
 _ORDER_KINDS = ("limit", "market")
+_TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PO")
 
 
 def _pricing(key: str, value: Any) -> Pricing:
-    depth: dict[str, Parser] = {"enabled": _bool, "bids_to_ask_delta": _number}
+    depth: dict[str, Parser] = {"enabled": _bool,
+                                "bids_to_ask_delta": lambda k, v: _number(k, v, 0.0)}
     data = _section(key, value, {
         "price_side": lambda k, v: _str(k, v, _PRICE_SIDES),
         "use_order_book": _bool,
@@ -154,10 +157,19 @@ def _pricing(key: str, value: Any) -> Pricing:
         "price_last_balance": lambda k, v: _number(k, v, 0.0, 1.0),
         "check_depth_of_market": lambda k, v: _section(k, v, depth),
     })  # fmt: skip
-    if data.pop("check_depth_of_market", {}).get("enabled"):
-        raise ConfigError(f"{key}.check_depth_of_market.enabled: not supported (it would hold "
-                          "entries back on order book depth); expected false")
-    return Pricing(**data)
+    check = data.pop("check_depth_of_market", {})
+    if check.get("enabled") and key != "entry_pricing":
+        raise ConfigError(f"{key}.check_depth_of_market.enabled: Freqtrade checks the depth "
+                          "of the market before entries only (entry_pricing); expected false")
+    return Pricing(**data, check_depth_of_market=bool(check.get("enabled")),
+                   bids_to_ask_delta=check.get("bids_to_ask_delta", 0.0))
+
+
+def _time_in_force(key: str, value: Any) -> TimeInForce:
+    def choice(k: str, v: Any) -> str:
+        return _str(k, v.upper() if isinstance(v, str) else v, _TIME_IN_FORCE)
+
+    return TimeInForce(**_section(key, value, {"entry": choice, "exit": choice}))
 
 
 def _order_types(key: str, value: Any) -> OrderTypes:
@@ -327,6 +339,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "unfilledtimeout": _timeout,
     "ignore_buying_expired_candle_after": lambda k, v: _int(k, v, 0),
     "order_types": _order_types,
+    "order_time_in_force": _time_in_force,
     "entry_pricing": _pricing,
     "exit_pricing": _pricing,
     "custom_price_max_distance_ratio": lambda k, v: _number(k, v, 0.0, 1.0),
@@ -369,7 +382,7 @@ def parse_config(raw: Any, env: Mapping[str, str], source: str = "built-in defau
             raise ConfigError("logfile: given together with log_file; expected one of them")
         values["log_file"] = values.pop("logfile")
     ignored += unused_inside(raw)
-    secrets, chat_id = _from_env(env)
+    secrets, chat_id = from_env(env)
     settings = Settings(**values, secrets=secrets, telegram_chat_id=chat_id,
                         ignored_keys=tuple(ignored), source=source)
     _check_consistency(settings)
@@ -386,33 +399,6 @@ def check_consistency(settings: Settings) -> Settings:
     """The checks between keys, for settings changed after parsing (command-line options)."""
     _check_consistency(settings)
     return settings
-
-
-def _from_env(env: Mapping[str, str]) -> tuple[Secrets, int | None]:
-    def get(name: str) -> str | None:
-        value = env.get(name, "").strip()
-        return value or None
-
-    chat = get("TELEGRAM_CHAT_ID")
-    chat_id: int | None = None
-    if chat is not None:
-        try:
-            chat_id = int(chat)
-        except ValueError:
-            raise ConfigError(
-                "TELEGRAM_CHAT_ID: expected a numeric chat id such as 123456789"
-            ) from None
-    secrets = Secrets(
-        telegram_token=get("TELEGRAM_TOKEN"),
-        telegram_api_url=get("TELEGRAM_API_URL"),
-        exchange_api_key=get("EXCHANGE_API_KEY"),
-        exchange_api_secret=get("EXCHANGE_API_SECRET"),
-        exchange_password=get("EXCHANGE_PASSWORD"),
-        database_url=get("DATABASE_URL"),
-    )
-    if secrets.telegram_api_url and not secrets.telegram_api_url.startswith(("http://", "https://")):
-        raise ConfigError("TELEGRAM_API_URL: expected a base URL such as http://127.0.0.1:8081/bot")
-    return secrets, chat_id
 
 
 def _check_consistency(s: Settings) -> None:

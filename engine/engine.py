@@ -22,6 +22,7 @@ from engine.exchange_stop import ExchangeStops
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.orderbooks import OrderBooks, alongside
 from engine.pairlists.manager import Pairlists
+from engine.pricing import Pricer
 from engine.protection_locks import lock_after_close
 from engine.protections import parse_protections
 from engine.reconcile import reconcile
@@ -46,7 +47,6 @@ from venues.exchange import Balance, Exchange, OrderType, Ticker
 from venues.watched import AbsorbedFailures
 
 logger = logging.getLogger(__name__)
-
 
 
 def _implements(strategy: IStrategy, callback: str) -> bool:
@@ -74,6 +74,7 @@ class Engine:
         self.run_state = RunState(settings, exchange.markets)
         self.tickers: dict[str, Ticker] = {}
         self.books = OrderBooks(exchange)
+        self.pricer = Pricer(self.books, self.log_once)
         self.last_process: datetime | None = None
         self.alerts = Alerts(notifier)
         self._markets_at: datetime | None = None
@@ -88,8 +89,10 @@ class Engine:
         self.trader.configure(settings, strategy)
         strategy.dp = provider_for(self, strategy)
         strategy.config["runmode"] = strategy.dp.runmode  # as Freqtrade's config carries it
+        trading = strategy.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN)
         self.stops.backtest = strategy.dp.runmode is RunMode.BACKTEST
-        self.books.use(strategy, trading=strategy.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN))
+        self.books.use(strategy, trading=trading)
+        self.pricer.use(settings.entry_pricing, settings.exit_pricing, trading=trading)
         self.pairlist = Pairlists(settings, self.exchange, self.candle_source, self.store,
                                   strategy.timeframe,
                                   backtest=strategy.dp.runmode is RunMode.BACKTEST)
@@ -204,11 +207,15 @@ class Engine:
         pairs = self.pairs()
         self.books.new_iteration()
         await alongside(self.signals.refresh(pairs, now), self.books.fetch(self.books.standing()))
-        # Books the callbacks may read (engine/orderbooks.py), once the signals are known.
-        entering = self.run_state.state is EngineState.RUNNING
-        ahead = [t.pair for t in self.store.open_trades()] + (
-            self._entry_candidates(now) if entering else []) if self.books.used else []
-        self.tickers = await alongside(self.exchange.fetch_tickers(pairs), self.books.fetch(ahead))
+        # Books the callbacks may read (engine/orderbooks.py) and the prices need
+        # (engine/pricing.py), once the signals are known.
+        trades, entering = self.store.open_trades(), self.run_state.state is EngineState.RUNNING
+        entries = self._entry_candidates(now) if entering and (
+            self.books.used or self.pricer.reads_books) else []
+        ahead = [t.pair for t in trades] + entries if self.books.used else []
+        wanted = self.pricer.books_wanted(entries, self._pairs_to_exit)
+        self.tickers = await alongside(self.exchange.fetch_tickers(pairs),
+                                       self.books.fetch(ahead, wanted))
         safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
                   current_time=now)
         await self.trader.manage_open_orders(now)
@@ -216,6 +223,10 @@ class Engine:
         await self._exit_positions(now)
         if self.run_state.state is EngineState.RUNNING:
             await self._enter_positions(now)
+
+    def _pairs_to_exit(self) -> list[str]:
+        waiting = self.stops.waiting()
+        return [t.pair for t in self.store.open_trades() if t.id not in waiting]
 
     async def _refresh_markets(self, now: datetime) -> None:
         if self._markets_at is None or now - self._markets_at >= timedelta(
@@ -234,7 +245,8 @@ class Engine:
             ticker = self.tickers.get(trade.pair)
             if ticker is None or trade.id in waiting or trade.amount <= 0:
                 continue
-            await self.check_exit(trade, ticker, now, strategy_exits=strategy_exits)
+            await self.check_exit(trade, self.pricer.exit_ticker(trade.pair, ticker), now,
+                                  strategy_exits=strategy_exits)
 
     async def check_exit(self, trade: Trade, ticker: Ticker, now: datetime, *,
                          strategy_exits: bool) -> bool:
@@ -308,13 +320,14 @@ class Engine:
             signal, ticker = self.signals.signal(pair), self.tickers.get(pair)
             if slots <= 0:
                 return
-            if signal is None or ticker is None:
+            if signal is None or ticker is None or not self.pricer.depth_allows(pair):
                 continue
             trade = await self.enter(pair, ticker, now, tag=signal.enter_tag)
             if trade is not None and trade.is_open and trade.amount > 0 \
                     and not self.store.open_orders_of(trade):
                 # The new position is exposed to this same candle, as in Freqtrade's backtest.
-                await self.check_exit(trade, ticker, now, strategy_exits=True)
+                await self.check_exit(trade, self.pricer.exit_ticker(pair, ticker), now,
+                                      strategy_exits=True)
             slots = self.free_slots()
 
     def _entry_candidates(self, now: datetime, busy: set[str] | None = None) -> list[str]:
@@ -329,15 +342,15 @@ class Engine:
                 and not signal.stale and signal.enter_long and not signal.exit_long
                 and not entry_expired(signal, now, self.strategy)]
 
-    def entry_price(self, ticker: Ticker) -> float:
-        side = self.settings.entry_pricing.price_side
-        return ticker.ask if side in ("other", "ask") else ticker.bid
 
     async def enter(self, pair: str, ticker: Ticker, now: datetime, *, tag: str | None = None,
                     price: float | None = None, order_type: OrderType | None = None
                     ) -> Trade | None:
         """Size and place an entry; None (with a logged reason) when it must not happen."""
-        proposed = price if price is not None else self.entry_price(ticker)
+        rate = self.pricer.entry_rate(pair, ticker) or price  # the owner's price needs no book
+        if rate is None:
+            return None
+        proposed = price if price is not None else rate
         misses = self.books.misses
         if price is None:
             custom = safe_call(pair, self.strategy.custom_entry_price, default=None,
@@ -352,14 +365,14 @@ class Engine:
         confirmed = safe_call(pair, self.strategy.confirm_trade_entry, default=True,
                               log_once=self.log_once, order_type=kind,
                               amount=sizing.amount_for(stake, proposed), rate=proposed,
-                              time_in_force="GTC", current_time=now, entry_tag=tag, side="long")
+                              time_in_force=self.trader.time_in_force.entry, current_time=now,
+                              entry_tag=tag, side="long")
         if self.books.misses > misses:
             self.log_once.info(("book", pair), "no entry for %s in this iteration: the "
                                "strategy read an order book not fetched ahead", pair)
         if not confirmed or self.books.misses > misses:
             return None
-        return await self.trader.open_trade(pair, proposed, stake, kind, tag,
-                                            current_rate=self.entry_price(ticker))
+        return await self.trader.open_trade(pair, proposed, stake, kind, tag, current_rate=rate)
 
     async def _stake_for(self, pair: str, price: float, now: datetime,
                          tag: str | None) -> float | None:
@@ -414,9 +427,10 @@ class Engine:
         return await self.exchange.fetch_balance()
 
     async def force_exit(self, trade: Trade, ticker: Ticker | None) -> ForceExitOutcome | None:
-        """Exit the trade at `ticker`'s bid after cancelling its open orders: what that did, or
-        None when refused (no price, nothing held, an order still open, a veto)."""
-        return await self.trader.force_exit(trade, ticker)
+        """Exit the trade at the exit price (exit_pricing) after cancelling its open orders:
+        what that did, or None when refused (no price, nothing held, an order open, a veto)."""
+        point = None if ticker is None else self.pricer.exit_ticker(trade.pair, ticker)
+        return await self.trader.force_exit(trade, point)
 
     async def force_entry(self, pair: str, ticker: Ticker, price: float | None) -> Trade | None:
         """The owner's entry, with the force-entry order type; None when it was refused."""

@@ -39,6 +39,7 @@ class ExitKind(StrEnum):
     ROI = "roi"
     TRAILING = "trailing"
     FORCE = "force"
+    EMERGENCY = "emergency"  # the exit timed out unfilledtimeout.exit_timeout_count times
 
 
 @dataclass(frozen=True, slots=True)

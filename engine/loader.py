@@ -325,6 +325,7 @@ def validate_strategy(strategy: IStrategy) -> None:
     _int(key("startup_candle_count"), strategy.startup_candle_count, 0)
     strategy.resolved_order_types()
     strategy.resolved_unfilledtimeout()
+    strategy.resolved_time_in_force()
     protections = strategy.protections
     if isinstance(protections, str | bytes) or not all(isinstance(p, Mapping)
                                                        for p in protections):

@@ -17,13 +17,14 @@ that failed) is never answered with an older one: `book` gives None, which `dp.o
 raises as a StrategyError, and counts a miss. An entry whose callbacks met a miss is not placed
 in that iteration (the engine compares `misses`); an exit goes ahead with the callback's default
 answer, as getting out of a position never waits for a book. Backtests fetch none (`use`).
+The books that `entry_pricing` / `exit_pricing` price orders from come in the same fetch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
 from types import CodeType
 from typing import Any, Protocol, TypeVar
 
@@ -70,12 +71,20 @@ class OrderBooks:
     def standing(self) -> list[str]:
         return list(self._standing)
 
-    async def fetch(self, pairs: Iterable[str]) -> None:
-        """Fetch the books of `pairs` not fetched yet in this iteration, concurrently; a
-        failed fetch leaves the pair without a book (logged; the watcher tells the owner)."""
-        todo = [pair for pair in dict.fromkeys(pairs) if pair not in self._books]
+    async def fetch(self, pairs: Iterable[str], deeper: Mapping[str, int] | None = None) -> None:
+        """Fetch the books of `pairs` and of `deeper` (pair -> levels at least: the prices'
+        books, engine/pricing.py) not fetched deep enough yet in this iteration, concurrently;
+        a failed fetch leaves the pair without a book (logged; the watcher tells the owner)."""
+        wanted = dict.fromkeys(pairs, 0) | dict(deeper or {})
+        todo = {pair: max(depth, self._deepest) for pair, depth in wanted.items()
+                if self.fetched(pair, max(depth, 1)) is None}
         if self._trading and todo:
-            await asyncio.gather(*(self._fetch_one(pair, self._deepest) for pair in todo))
+            await asyncio.gather(*(self._fetch_one(pair, depth) for pair, depth in todo.items()))
+
+    def fetched(self, pair: str, depth: int) -> OrderBook | None:
+        """This iteration's book of `pair` if it is `depth` levels deep (no miss counted)."""
+        fetched = self._books.get(pair)
+        return fetched[1] if fetched is not None and fetched[0] >= depth else None
 
     async def _fetch_one(self, pair: str, depth: int) -> None:
         try:

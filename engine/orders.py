@@ -30,7 +30,7 @@ from core.errors import (
 )
 from store.models import Order, OrderSide, OrderStatus, Trade
 from store.store import Store
-from venues.exchange import Exchange, OrderRequest, OrderSnapshot, OrderType, Side
+from venues.exchange import Exchange, OrderRequest, OrderSnapshot, OrderType, Side, TimeInForce
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +141,9 @@ class OrderManager:
         # Client order id -> when an acknowledged open order was first not found.
         self._missing: dict[str, datetime] = {}
 
-    async def submit(self, order: Order) -> Submitted:
-        """Send a committed intent and record what the exchange answered.
+    async def submit(self, order: Order, time_in_force: TimeInForce = "GTC") -> Submitted:
+        """Send a committed intent and record what the exchange answered. A market buy
+        carries its stake as the quote to spend, for an exchange that sizes it so.
 
         Outages (TemporaryError, FatalExchangeError) still end the iteration: the intent stays
         PENDING_SUBMIT and is resolved by client id, as an unknown one is.
@@ -152,6 +153,9 @@ class OrderManager:
             order_type=cast(OrderType, order.order_type),
             amount=order.amount, price=order.price, client_order_id=order.client_order_id,
             stop_price=order.stop_price,
+            time_in_force=time_in_force,
+            cost=order.amount * order.price if (order.side, order.order_type) == ("buy", "market")
+            else None,
         )  # fmt: skip
         try:
             snapshot = await self._exchange.create_order(request)

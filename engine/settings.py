@@ -15,6 +15,10 @@ from typing import Any, Literal
 
 from engine.pairlists.config import STATIC_ONLY, PairlistMethod
 
+# venues.exchange.TimeInForce's values; not imported from there, which would load ccxt (and
+# seconds of start-up) for every config read.
+TimeInForceValue = Literal["GTC", "IOC", "FOK", "PO"]
+
 OFFLINE_EXCHANGE = "offline"
 PROJECT = Path(__file__).resolve().parent.parent
 MARKETS_FILE = PROJECT / "data" / "markets.json"
@@ -28,13 +32,13 @@ STRATEGY_KEYS = (
     "timeframe", "minimal_roi", "stoploss", "trailing_stop", "trailing_stop_positive",
     "trailing_stop_positive_offset", "trailing_only_offset_is_reached", "use_custom_stoploss",
     "use_exit_signal", "exit_profit_only", "exit_profit_offset", "ignore_roi_if_entry_signal",
-    "process_only_new_candles", "unfilledtimeout", "order_types",
+    "process_only_new_candles", "unfilledtimeout", "order_types", "order_time_in_force",
     "ignore_buying_expired_candle_after",
 )  # fmt: skip
 
 # Keys a Freqtrade config may carry that tradepilot accepts and ignores (logged at start).
 IGNORED_FREQTRADE_KEYS = frozenset({
-    "trading_mode", "margin_mode", "api_server", "bot_name", "order_time_in_force",
+    "trading_mode", "margin_mode", "api_server", "bot_name",
     "dataformat_ohlcv", "dataformat_trades", "fiat_display_currency", "edge", "freqai",
     "position_adjustment_enable", "max_entry_position_adjustment", "user_data_dir",
     "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
@@ -59,7 +63,6 @@ _UNUSED_INSIDE: dict[str, dict[str, str]] = {
                             "ccxt_async_config reach it",
         "skip_open_order_update": "",
     },
-    "entry_pricing": {"check_depth_of_market": ""},
     "telegram": {"keyboard": "", "topic_id": "", "allow_custom_messages": ""},
 }  # fmt: skip
 _WEBSOCKETS = ("no websockets here: candles, prices and orders are polled over REST each "
@@ -119,10 +122,23 @@ class UnfilledTimeout:
 
 @dataclass(frozen=True, slots=True)
 class Pricing:
+    """`entry_pricing` / `exit_pricing`, as engine/pricing.py reads them; the depth check
+    (`check_depth_of_market`) is Freqtrade's for entries only."""
+
     price_side: Literal["same", "other", "bid", "ask"] = "same"
     use_order_book: bool = False
     order_book_top: int = 1
     price_last_balance: float = 0.0
+    check_depth_of_market: bool = False
+    bids_to_ask_delta: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TimeInForce:
+    """`order_time_in_force`: how long an entry or exit order may rest (ccxt's values)."""
+
+    entry: TimeInForceValue = "GTC"
+    exit: TimeInForceValue = "GTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +238,7 @@ class Settings:
     unfilledtimeout: UnfilledTimeout | None = None
     ignore_buying_expired_candle_after: int | None = None
     order_types: OrderTypes | None = None
+    order_time_in_force: TimeInForce | None = None
     entry_pricing: Pricing = field(default_factory=Pricing)
     exit_pricing: Pricing = field(default_factory=Pricing)
     custom_price_max_distance_ratio: float = 0.02

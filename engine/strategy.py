@@ -26,9 +26,9 @@ import pandas as pd
 from core.errors import ConfigError, StrategyError
 
 # The config's own parsers, so a bad strategy value reads like a bad config value.
-from engine.config import _order_types, _timeout
+from engine.config import _order_types, _time_in_force, _timeout
 from engine.freqtrade_names.enums import MarketDirection
-from engine.settings import STRATEGY_KEYS, OrderTypes, UnfilledTimeout
+from engine.settings import STRATEGY_KEYS, OrderTypes, TimeInForce, UnfilledTimeout
 from marketdata.timeframe import timeframe_to_next_date
 from store.models import Order, Trade
 
@@ -267,6 +267,8 @@ class IStrategy:
         "entry": "limit", "exit": "limit", "stoploss": "limit", "stoploss_on_exchange": False,
     })  # fmt: skip
     unfilledtimeout: Mapping[str, Any] | UnfilledTimeout = MappingProxyType({})
+    order_time_in_force: Mapping[str, Any] | TimeInForce = MappingProxyType({
+        "entry": "GTC", "exit": "GTC"})
     protections: Sequence[Mapping[str, Any]] = ()
 
     can_short: bool = False
@@ -334,6 +336,13 @@ class IStrategy:
         if isinstance(self.order_types, OrderTypes):
             return self.order_types
         return _order_types(f"{type(self).__name__}.order_types", _plain(self.order_types))
+
+    def resolved_time_in_force(self) -> TimeInForce:
+        """`order_time_in_force` in one typed form (GTC for a side not given)."""
+        if isinstance(self.order_time_in_force, TimeInForce):
+            return self.order_time_in_force
+        return _time_in_force(f"{type(self).__name__}.order_time_in_force",
+                              _plain(self.order_time_in_force))
 
     def resolved_unfilledtimeout(self) -> UnfilledTimeout:
         """`unfilledtimeout` in one typed form (defaults: 10 minutes for entries and exits)."""

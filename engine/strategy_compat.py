@@ -107,10 +107,6 @@ def refuse_unsupported(strategy: IStrategy) -> None:
                               "expected the strategy without it")
     if getattr(strategy, "use_custom_roi", False):
         raise ConfigError(f"{name}.use_custom_roi: custom ROI is not supported; expected False")
-    forces = getattr(strategy, "order_time_in_force", None) or {}
-    if isinstance(forces, Mapping) and any(str(v).upper() != "GTC" for v in forces.values()):
-        raise ConfigError(f"{name}.order_time_in_force: only GTC orders are placed; expected "
-                          f'{{"entry": "GTC", "exit": "GTC"}}, got {dict(forces)!r}')
     if getattr(strategy, "ignore_buying_expired_candle_after", 0):
         raise ConfigError(f"{name}.ignore_buying_expired_candle_after: not supported (every "
                           "entry is made on the candle after its signal); expected 0")

@@ -19,6 +19,7 @@ from typing import Literal
 from core.clock import Clock
 from core.errors import OrderRejected, TemporaryError
 from engine import events, exchange_stop
+from engine.cancel_rules import emergency_exit_due, remainder_too_small
 from engine.events import Notifier
 from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, initial_stop
 from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, record_intent
@@ -29,7 +30,7 @@ from engine.strategy_runtime import bind_runtime
 from marketdata.timeframe import timeframe_to_minutes
 from store.models import ExitReason, Order, OrderStatus, Trade
 from store.store import Store
-from venues.exchange import Exchange, OrderType, Rounding, Ticker
+from venues.exchange import Exchange, OrderType, Rounding, Ticker, TimeInForce
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Trader:
         self.rules = ExitRules.from_strategy(strategy, settings.backtest.freqtrade_compat)
         self.order_types = strategy.resolved_order_types()
         self.timeouts = strategy.resolved_unfilledtimeout()
+        self.time_in_force = strategy.resolved_time_in_force()
 
     def round_up(self, pair: str) -> Callable[[float], float]:
         return lambda price: self.exchange.round_price(pair, price, Rounding.ROUND_UP)
@@ -99,7 +101,7 @@ class Trader:
             current_rate=current_rate,
             exchange=self.exchange.name, dry_run=self.settings.dry_run,
         ))  # fmt: skip
-        await self._send(order)
+        await self._send(order, self.time_in_force.entry)
         return self.store.trade(trade.id)
 
     def add_trade(self, pair: str, price: float, amount: float, order_type: OrderType,
@@ -131,29 +133,36 @@ class Trader:
             return types.stoploss
         if kind == ExitKind.FORCE:
             return types.force_exit or types.exit
+        if kind == ExitKind.EMERGENCY:
+            return types.emergency_exit
         return types.exit
 
-    async def exit_trade(self, trade: Trade, decision: ExitDecision, ticker: Ticker) -> bool:
-        """Place the exit order for a decision (after the strategy's price and veto hooks)."""
+    async def exit_trade(self, trade: Trade, decision: ExitDecision,
+                         ticker: Ticker | None) -> bool:
+        """Place the exit order for a decision (after the strategy's price and veto hooks; a
+        market order's price is not the strategy's to set, and, as in Freqtrade, an
+        emergency exit is not the strategy's to veto)."""
         await self.book_unreported_coin_fee(trade)
         now = self.clock.now()
         order_type = self.exit_order_type(decision.kind)
         rate = decision.price
         snapshot = TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id))
-        custom = safe_call(
-            trade.pair, self.strategy.custom_exit_price, default=None, log_once=self.log_once,
-            trade=snapshot, current_time=now, proposed_rate=rate,
-            current_profit=trade.profit_ratio(rate), exit_tag=decision.reason,
-        )  # fmt: skip
-        rate = clamp_custom_price(rate, finite_number(custom),
-                                  self.settings.custom_price_max_distance_ratio)
+        if order_type == "limit":
+            custom = safe_call(
+                trade.pair, self.strategy.custom_exit_price, default=None,
+                log_once=self.log_once, trade=snapshot, current_time=now, proposed_rate=rate,
+                current_profit=trade.profit_ratio(rate), exit_tag=decision.reason,
+            )  # fmt: skip
+            rate = clamp_custom_price(rate, finite_number(custom),
+                                      self.settings.custom_price_max_distance_ratio)
         amount = self._sellable_amount(trade.pair, trade.amount, f"exit of trade {trade.id}")
         if amount is None:
             return False
-        confirmed = safe_call(
+        confirmed = decision.kind == ExitKind.EMERGENCY or safe_call(
             trade.pair, self.strategy.confirm_trade_exit, default=True, log_once=self.log_once,
             trade=snapshot, order_type=order_type, amount=amount, rate=rate,
-            time_in_force="GTC", exit_reason=decision.reason, current_time=now,
+            time_in_force=self.time_in_force.exit, exit_reason=decision.reason,
+            current_time=now,
         )  # fmt: skip
         if not confirmed or not await exchange_stop.clear_for_exit(self, trade):
             return False
@@ -171,12 +180,13 @@ class Trader:
                     trade.pair, order.client_order_id, decision.reason, order_type, amount, price)
         self.notifier.notify(events.ExitPlaced(
             trade_id=trade.id, pair=trade.pair, amount=amount, open_rate=trade.open_rate,
-            exit_rate=price, current_rate=ticker.last, exit_reason=decision.reason,
+            exit_rate=price, current_rate=ticker.last if ticker else price,
+            exit_reason=decision.reason,
             enter_tag=trade.enter_tag, profit_ratio=trade.profit_ratio(price),
             profit_abs=trade.profit_abs(price), stake_currency=trade.stake_currency,
             order_type=order_type,
         ))  # fmt: skip
-        await self._send(order)
+        await self._send(order, self.time_in_force.exit)
         return True
 
     def _sellable_amount(self, pair: str, amount: float, what: str) -> float | None:
@@ -215,14 +225,15 @@ class Trader:
     # --- sending, and reacting to what changed ---------------------------------------------
 
     async def place(self, order: Order) -> None:
-        """Send a committed intent (the exchange stop's, engine/exchange_stop.py)."""
-        await self._send(order)
+        """Send a committed intent (the exchange stop's, engine/exchange_stop.py): it rests
+        until triggered, good till cancelled."""
+        await self._send(order, "GTC")
 
-    async def _send(self, order: Order) -> None:
+    async def _send(self, order: Order, time_in_force: TimeInForce) -> None:
         # A refusal repeats every iteration while its cause lasts: the owner hears of it once,
         # until an order of that pair and side goes through.
         episode = ("order-refused", order.ft_pair, order.side)
-        match await self.orders.submit(order):
+        match await self.orders.submit(order, time_in_force):
             case Placed(change):
                 self.log_once.forget(episode)
                 self.react(change)
@@ -367,6 +378,8 @@ class Trader:
             if order.is_open and order.order_id is not None and not order.is_stop \
                     and self._timed_out(order, now):
                 await self.cancel_order(order, "cancelled due to timeout")
+                if not order.is_entry and not order.is_open:
+                    await self._emergency_exit(order)
 
     def _timed_out(self, order: Order, now: datetime) -> bool:
         limit = self.timeouts.entry_delta if order.is_entry else self.timeouts.exit_delta
@@ -379,10 +392,26 @@ class Trader:
                                                              self.store.orders_of(order.trade_id)),
                               order=None, current_time=now))
 
+    async def _emergency_exit(self, cancelled: Order) -> None:
+        """Freqtrade's rule: once `exit_timeout_count` exit orders of a trade were cancelled,
+        the next exit is the emergency one (order_types.emergency_exit, at the last one's
+        price)."""
+        due = emergency_exit_due(self.store, cancelled, self.timeouts.exit_timeout_count)
+        if due is None:
+            return
+        trade, count = due
+        text = (f"Trade #{trade.id} {trade.pair}: the exit timed out {count} times; emergency "
+                f"exit ({self.order_types.emergency_exit} order)")
+        logger.warning("trade=%s pair=%s %s", trade.id, trade.pair, text)
+        self.notifier.notify(events.WarningNotice(text))
+        decision = ExitDecision(ExitReason.EMERGENCY_EXIT.value, ExitKind.EMERGENCY,
+                                cancelled.price)
+        await self.exit_trade(trade, decision, None)
+
     async def cancel_order(self, order: Order, reason: str) -> None:
         """Cancel with Freqtrade's guards against leaving an unexitable remainder."""
         trade = self.store.trade_of(order)
-        if order.filled > 0 and self._remainder_too_small(order, trade):
+        if order.filled > 0 and remainder_too_small(order, self.exchange.rules(trade.pair)):
             self.log_once.info(("keep", order.client_order_id),
                                "trade=%s keeping order %s open: cancelling would leave an "
                                "amount below the exchange minimum", trade.id,
@@ -411,18 +440,8 @@ class Trader:
             return "closed"  # an exit filled before the exchange took the cancel
         if ticker is None or fresh.amount <= 0 or self.store.open_orders_of(fresh):
             return None
-        decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
+        decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.open)
         return "exiting" if await self.exit_trade(fresh, decision, ticker) else None
-
-    def _remainder_too_small(self, order: Order, trade: Trade) -> bool:
-        rules = self.exchange.rules(trade.pair)
-        price = order.average or order.price
-        # An entry cut short must leave a sellable position; an exit cut short must leave a
-        # sellable rest.
-        left = order.filled if order.is_entry else (order.remaining or 0.0)
-        minimum_cost = rules.min_cost or 0.0
-        minimum_amount = rules.min_amount or 0.0
-        return left * price < minimum_cost or left < minimum_amount
 
 
 def is_dust(trade: Trade, amount_step: float | None) -> bool:

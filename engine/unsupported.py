@@ -1,7 +1,7 @@
 """Freqtrade settings that change what is traded or how much, and that tradepilot does not do:
 refused with the value that would be honoured, never accepted and left out. Their neutral
-values (a spot market, good-till-cancelled orders, switches off) pass, and the key is then
-listed among the ones tradepilot does not use."""
+values (a spot market, switches off) pass, and the key is then listed among the ones
+tradepilot does not use."""
 
 from __future__ import annotations
 
@@ -30,9 +30,3 @@ def refuse_unsupported(raw: Mapping[str, Any]) -> None:
          "trades are never added to or partly sold")
     _enabled_section("edge", raw.get("edge"), "stakes come from stake_amount")
     _enabled_section("freqai", raw.get("freqai"), "no FreqAI models")
-    tif = raw.get("order_time_in_force")
-    if isinstance(tif, Mapping):
-        for side, value in tif.items():
-            if str(value).upper() != "GTC":
-                raise ConfigError(f"order_time_in_force.{side}: {value!r} is not supported "
-                                  "(orders rest until filled or timed out); expected \"GTC\"")

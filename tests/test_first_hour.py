@@ -125,7 +125,8 @@ async def test_the_entry_notice_of_a_limit_entry_shows_the_limit_as_open_rate_an
 
         (notice,) = [t for t in texts if "New Trade (#1)" in t]
         assert f"Open Rate: {rate(limit)}" in notice
-        assert f"Current Rate: {rate(chat.commands.engine.entry_price(market))}" in notice
+        current = chat.commands.engine.pricer.entry_rate("ETH/BTC", market)
+        assert f"Current Rate: {rate(current)}" in notice
 
 
 async def test_state_commands_reply_once(tmp_path: Path) -> None:

@@ -149,11 +149,9 @@ def test_freqtrade_logfile_key_is_the_log_file_and_saying_both_is_refused(
 def test_neutral_values_of_the_keys_we_do_not_do_pass_and_are_listed() -> None:
     settings = parse_config({
         "trading_mode": "spot", "position_adjustment_enable": False,
-        "pairlists": [{"method": "StaticPairList"}],
-        "order_time_in_force": {"entry": "GTC", "exit": "gtc"}}, {})
+        "pairlists": [{"method": "StaticPairList"}]}, {})
 
-    assert settings.ignored_keys == ("trading_mode", "position_adjustment_enable",
-                                     "order_time_in_force")
+    assert settings.ignored_keys == ("trading_mode", "position_adjustment_enable")
 
 
 def test_freqtrades_hyperopt_analysis_and_futures_keys_load_and_are_listed_as_unused() -> None:
@@ -203,14 +201,19 @@ def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     ({"exchange": {"unknown_fee_rate": "bnb"}}, "exchange.unknown_fee_rate: expected a number"),
     ({"exchange": {"log_responses": "yes"}}, "exchange.log_responses: expected true or false"),
     ({"logfile": "syslog:/dev/log"}, "logfile: logging to syslog is not supported"),
-    ({"entry_pricing": {"check_depth_of_market": {"enabled": True}}},
-     "entry_pricing.check_depth_of_market.enabled: not supported"),
+    ({"exit_pricing": {"check_depth_of_market": {"enabled": True}}},
+     "exit_pricing.check_depth_of_market.enabled: Freqtrade checks the depth of the market "
+     "before entries only"),
+    ({"entry_pricing": {"check_depth_of_market": {"bids_to_ask_delta": -1}}},
+     "entry_pricing.check_depth_of_market.bids_to_ask_delta: expected a number >= 0.0"),
     ({"trading_mode": "futures"}, "trading_mode: 'futures' is not supported; expected \"spot\""),
     ({"position_adjustment_enable": True}, "position_adjustment_enable: not supported"),
     ({"pairlists": [{"method": "StaticPairList"}, {"method": "RemotePairList"}]},
      "pairlists[1].method: RemotePairList is not supported"),
-    ({"order_time_in_force": {"entry": "GTC", "exit": "IOC"}},
-     "order_time_in_force.exit: 'IOC' is not supported"),
+    ({"order_time_in_force": {"entry": "GTC", "exit": "GTD"}},
+     "order_time_in_force.exit: expected one of GTC, IOC, FOK, PO, got 'GTD'"),
+    ({"order_time_in_force": {"entry": "GTC", "stoploss": "IOC"}},
+     "order_time_in_force.stoploss: unknown key"),
     ({"freqai": {"enabled": True}}, "freqai.enabled: not supported"),
     ({"exchange": {"pair_blacklist": ["*/BTC"]}},
      "exchange.pair_blacklist: '*/BTC' is not a valid regular expression (nothing to repeat"),

@@ -253,15 +253,11 @@ class CcxtExchange:
         price = self.round_price(pair, request.price)
         precision.check_order_limits(self.rules(pair), amount, price)
         limit_price = price if request.order_type == "limit" else None
-        # ccxt's unified param; binance's create_order turns it into newClientOrderId.
-        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
-        if request.stop_price is not None:
-            # ccxt's unified stop-loss trigger: Binance spot makes a limit one STOP_LOSS_LIMIT.
-            params["stopLossPrice"] = self.round_price(pair, request.stop_price)
+        params = self._create_params(request, amount, price)
         logger.info(
-            "create pair=%s client_id=%s %s %s amount=%s price=%s stop=%s", pair,
+            "create pair=%s client_id=%s %s %s amount=%s price=%s params=%s", pair,
             request.client_order_id, request.order_type, request.side, amount, limit_price,
-            params.get("stopLossPrice"),
+            params,
         )  # fmt: skip
         try:
             raw = await self._ccxt.create_order(
@@ -277,6 +273,35 @@ class CcxtExchange:
             )  # fmt: skip
             return await self._resolve_unknown(request)
         return self._order(raw, request)
+
+    def _create_params(self, request: OrderRequest, amount: float, price: float
+                       ) -> dict[str, Any]:
+        """ccxt's unified params: the client id (binance's newClientOrderId), a stop's trigger
+        (`stopLossPrice`), the time in force
+        of a limit order (post only as ccxt's `postOnly`), and the quote a market buy spends
+        where the exchange sizes market buys so (ccxt's createMarketBuyOrderRequiresPrice:
+        its `cost`, rounded by ccxt; a market order is never sent a price). A time in force
+        that ccxt's features of the exchange mark unsupported is refused here."""
+        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        tif = request.time_in_force if request.order_type == "limit" else "GTC"
+        spot = (self._ccxt.features or {}).get("spot") or {}
+        if ((spot.get("createOrder") or {}).get("timeInForce") or {}).get(tif) is False:
+            raise OrderRejected(f"{request.pair}: {self.name} takes no {tif} orders "
+                                "(order_time_in_force)")
+        if request.stop_price is not None:
+            # ccxt's unified stop-loss trigger: Binance spot makes a limit one STOP_LOSS_LIMIT.
+            params["stopLossPrice"] = self.round_price(request.pair, request.stop_price)
+        if tif == "PO":
+            params["postOnly"] = True
+        elif tif != "GTC":
+            params["timeInForce"] = tif
+        options = self._ccxt.options or {}
+        nested = options.get("createOrder")
+        needs_cost = options.get("createMarketBuyOrderRequiresPrice") or (
+            isinstance(nested, dict) and nested.get("createMarketBuyOrderRequiresPrice"))
+        if request.order_type == "market" and request.side == "buy" and needs_cost:
+            params["cost"] = request.cost if request.cost is not None else amount * price
+        return params
 
     async def _resolve_unknown(self, request: OrderRequest) -> OrderSnapshot:
         """Find a create whose answer was lost; never send it again from here.

@@ -28,6 +28,9 @@ from core.errors import (
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market"]
+# How long an order may rest: good till cancelled, immediate or cancel (fill what crosses now,
+# cancel the rest), fill or kill (all at once or nothing), post only (never take).
+TimeInForce = Literal["GTC", "IOC", "FOK", "PO"]
 # ccxt's unified order statuses.
 ExchangeOrderStatus = Literal["open", "closed", "canceled", "expired", "rejected"]
 
@@ -107,6 +110,9 @@ class OrderRequest:
     # A stop order (stoploss_on_exchange): it rests untriggered until the last price falls
     # to `stop_price`, then becomes a limit order at `price`.
     stop_price: float | None = None
+    time_in_force: TimeInForce = "GTC"  # limit orders only; a market order fills at once
+    # What a market buy spends in the quote currency, for an exchange that sizes it so.
+    cost: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,11 @@ open orders and client order ids in memory: read on first use, changed only once
 committed, dropped (to be read again) when one fails.
 
 Fill rules, kept simple on purpose:
-- market orders fill at once, fully, at the ask (buy) or bid (sell), with the taker fee;
+- market orders fill at once, fully, with the taker fee: with `book_fills` (dry-run and the
+  demo) at Freqtrade's dry-run price from the order book (venues/paper_fills.py), else (a
+  backtest) at the ask (buy) or bid (sell);
+- IOC, FOK and PO limit orders meet the book (or, without `book_fills`, the ticker) when they
+  are placed, as venues/paper_fills.py says; what they fill then pays the taker fee;
 - a limit buy fills when the traded range reached it (limit >= ticker.low), a limit sell when
   limit <= ticker.high, at the limit price with the maker fee. That includes a limit that is
   already crossed when it is placed (Freqtrade charges the taker fee there; one rule is easier
@@ -26,12 +30,13 @@ orders it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any, cast
 
 import pandas as pd
@@ -40,6 +45,7 @@ from core.clock import Clock
 from core.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderRejected
 from store.models import PaperOrder, dec
 from store.paper_orders import PaperOrders
+from venues import paper_fills as fills
 from venues import paper_stops
 from venues.exchange import (
     Balance,
@@ -54,45 +60,10 @@ from venues.exchange import (
     Side,
     Ticker,
 )
+from venues.paper_fills import CANCELED, CLOSED, EXPIRED, OPEN
 from venues.precision import check_order_limits
 
 logger = logging.getLogger(__name__)
-
-# Exact decimal sums: the wallet must not depend on the order fills were added in, so that a
-# restart (which sums every row again) finds the very same balances.
-_EXACT = Context(prec=60)
-OPEN, CLOSED, CANCELED = "open", "closed", "canceled"
-
-
-def _currencies(pair: str) -> tuple[str, str]:
-    base, _, rest = pair.partition("/")
-    return base, rest.split(":")[0]
-
-
-def _effect(row: PaperOrder) -> dict[str, Decimal]:
-    """What the order's fills so far did to the balances."""
-    base, quote = _currencies(row.pair)
-    with localcontext(_EXACT):
-        filled, value, fee = dec(row.filled), dec(row.cost), dec(row.fee_cost)
-        if row.side == "buy":
-            return {base: filled, quote: -(value + fee)}
-        return {base: -filled, quote: value - fee}
-
-
-def _remaining(row: PaperOrder) -> float:
-    with localcontext(_EXACT):
-        return float(dec(row.amount) - dec(row.filled))
-
-
-def _price(row: PaperOrder) -> float:
-    # The column is nullable for the exchange's sake; every paper order records its price.
-    return cast(float, row.price)
-
-
-def _crosses(row: PaperOrder, ticker: Ticker) -> bool:
-    price = _price(row)
-    return price >= ticker.low if row.side == "buy" else price <= ticker.high
-
 
 class _Book:
     """The table as this process last read or wrote it."""
@@ -111,8 +82,8 @@ class _Book:
 
     def take(self, row: PaperOrder, before: dict[str, Decimal]) -> None:
         """Count in a row as written: `before` is its fills' effect in the previous version."""
-        with localcontext(_EXACT):
-            for effect, sign in ((before, -1), (_effect(row), 1)):
+        with localcontext(fills.EXACT):
+            for effect, sign in ((before, -1), (fills.effect(row), 1)):
                 for currency, amount in effect.items():
                     self.totals[currency] += sign * amount
         self.ids[row.client_order_id] = row.id
@@ -132,7 +103,7 @@ def snapshot(row: PaperOrder) -> OrderSnapshot:
         status=cast(ExchangeOrderStatus, row.status),
         amount=row.amount,
         filled=row.filled,
-        remaining=_remaining(row),
+        remaining=fills.remaining(row),
         price=row.price,
         average=row.average,
         cost=row.cost,
@@ -158,6 +129,7 @@ class PaperExchange:
         stake_currency: str,
         fee: float | None = None,
         partial_fill_ratio: float | None = None,
+        book_fills: bool = False,
     ) -> None:
         if partial_fill_ratio is not None and not 0 < partial_fill_ratio <= 1:
             raise ConfigError(
@@ -170,6 +142,7 @@ class PaperExchange:
         self._stake = stake_currency
         self._fee = fee
         self._ratio = partial_fill_ratio
+        self._book_fills = book_fills
         # Read from the database on first use, so a restart picks up where it was.
         self._state: _Book | None = None
 
@@ -230,7 +203,7 @@ class PaperExchange:
         balances = {}
         for currency in sorted(currencies):
             total, locked = totals.get(currency, Decimal(0)), used.get(currency, Decimal(0))
-            with localcontext(_EXACT):
+            with localcontext(fills.EXACT):
                 free = float(total - locked)
             balances[currency] = Balance(currency, free, float(locked), float(total))
         return balances
@@ -238,19 +211,19 @@ class PaperExchange:
     def _used(self) -> dict[str, Decimal]:
         """Funds locked by open orders: quote (with fee) for buys, base for sells."""
         used: dict[str, Decimal] = defaultdict(Decimal)
-        with localcontext(_EXACT):
+        with localcontext(fills.EXACT):
             for row in self._book().open.values():
-                base, quote = _currencies(row.pair)
+                base, quote = fills.currencies(row.pair)
                 remaining = dec(row.amount) - dec(row.filled)
                 if row.side == "buy":
                     rate = dec(self._fee_rate(self._source.rules(row.pair), "limit"))
-                    used[quote] += remaining * dec(_price(row)) * (1 + rate)
+                    used[quote] += remaining * dec(fills.price(row)) * (1 + rate)
                 else:
                     used[base] += remaining
         return used
 
     def _free(self, currency: str) -> float:
-        with localcontext(_EXACT):
+        with localcontext(fills.EXACT):
             used = self._used().get(currency, Decimal(0))
             return float(self._book().totals.get(currency, Decimal(0)) - used)
 
@@ -272,10 +245,14 @@ class PaperExchange:
             raise OrderRejected(f"{pair}: no price at {self._clock.now().isoformat()}")
         rules = self._source.rules(pair)
         amount = self._source.round_amount(pair, request.amount)
-        price = self._order_price(request, ticker)
+        tif = request.time_in_force if request.order_type == "limit" else "GTC"
+        book = await self._order_book(pair, request.order_type == "market" or tif != "GTC")
+        price = self._order_price(request, ticker, amount, book)
         check_order_limits(rules, amount, price)
-        fee_rate = self._fee_rate(rules, request.order_type)
+        fee_rate = self._fee_rate(rules, "market" if tif != "GTC" else request.order_type)
         self._check_funds(rules, request.side, amount, price * (1 + fee_rate))
+        if tif == "PO" and fills.would_take(request.side, price, book, ticker):
+            raise OrderRejected(f"{pair}: post-only {request.side} at {price} would take")
         row = self._new_row(request, rules, amount, price)
         if request.stop_price is not None:
             row.stop_price = self._source.round_price(pair, request.stop_price)
@@ -283,20 +260,49 @@ class PaperExchange:
             row.order_type = paper_stops.WAITING
         elif request.order_type == "market":
             self._fill(row, amount, fee_rate)
-        elif _crosses(row, ticker):
+        elif tif in ("IOC", "FOK"):
+            self._fill_now(row, tif, book, ticker, fee_rate)
+        elif fills.crosses(row, ticker):
             self._fill(row, self._fill_amount(row), fee_rate)
         taken = self._write(row, {}, insert=True)
-        logger.info("paper order %s client_id=%s %s %s %s %s at %s (stop %s): %s", row.id,
-                    row.client_order_id, row.order_type, row.side, amount, pair, price,
+        logger.info("paper order %s client_id=%s %s %s %s %s %s at %s (stop %s): %s", row.id,
+                    row.client_order_id, request.order_type, tif, row.side, amount, pair, price,
                     row.stop_price, row.status)
         return taken
 
-    def _order_price(self, request: OrderRequest, ticker: Ticker) -> float:
-        if request.order_type == "market":
-            # The quoted price as is: on replayed candles it is the candle open, the price a
-            # Freqtrade backtest enters and exits at.
-            return ticker.ask if request.side == "buy" else ticker.bid
-        return self._source.round_price(request.pair, request.price)
+    async def _order_book(self, pair: str, needed: bool) -> OrderBook | None:
+        if not (needed and self._book_fills):
+            return None
+        book = await self._source.fetch_order_book(pair, fills.BOOK_LEVELS)
+        return fills.on_ticks(book, lambda level: self._source.round_price(pair, level))
+
+    def _order_price(self, request: OrderRequest, ticker: Ticker, amount: float,
+                     book: OrderBook | None) -> float:
+        if request.order_type == "limit":
+            return self._source.round_price(request.pair, request.price)
+        # The quoted price as is: on replayed candles it is the candle open, the price a
+        # Freqtrade backtest enters and exits at; with a book, what the amount walks through.
+        quoted = ticker.ask if request.side == "buy" else ticker.bid
+        if book is None:
+            return quoted
+        average = fills.market_price(request.side, amount, quoted, book)
+        return self._source.round_price(request.pair, average)
+
+    def _fill_now(self, row: PaperOrder, tif: str, book: OrderBook | None, ticker: Ticker,
+                  fee_rate: float) -> None:
+        """An IOC or FOK order: fill what crosses now (FOK: all or nothing), expire the rest."""
+        amount = fills.remaining(row)
+        if book is not None:
+            part, average = fills.crossing(cast(Side, row.side), fills.price(row), amount, book)
+        else:
+            part, average = (amount, fills.price(row)) if fills.crosses(row, ticker) else (0, 0)
+        if 0 < part < amount and tif == "IOC":
+            with contextlib.suppress(OrderRejected):  # below one amount step: nothing fills
+                self._fill(row, self._source.round_amount(row.pair, part), fee_rate, at=average)
+        elif part >= amount:
+            self._fill(row, amount, fee_rate, at=average)
+        if row.status == OPEN:
+            row.status = EXPIRED
 
     def _check_funds(self, rules: MarketRules, side: str, amount: float, unit: float) -> None:
         """`unit` is the quote needed per base unit bought, fee included."""
@@ -321,7 +327,7 @@ class PaperExchange:
         )  # fmt: skip
 
     def _fill_amount(self, row: PaperOrder) -> float:
-        remaining = _remaining(row)
+        remaining = fills.remaining(row)
         if self._ratio is None:
             return remaining
         try:
@@ -330,19 +336,19 @@ class PaperExchange:
             return remaining
         return part if part > 0 else remaining
 
-    def _fill(self, row: PaperOrder, amount: float, fee_rate: float,
-              price: float | None = None) -> None:
-        """Add a fill of `amount` at the order's price (a triggered stop's: `price`); every
-        fill of an order is at one price."""
-        price = _price(row) if price is None else price
-        with localcontext(_EXACT):
+    def _fill(self, row: PaperOrder, amount: float, fee_rate: float, *,
+              at: float | None = None) -> None:
+        """Add a fill of `amount` at the order's price (or at `at`: an IOC's or FOK's levels,
+        a triggered stop's price), each such order filling at one price."""
+        price = fills.price(row) if at is None else at
+        with localcontext(fills.EXACT):
             value = dec(amount) * dec(price)
             row.filled = float(dec(row.filled) + dec(amount))
             row.cost = float(dec(row.cost) + value)
             row.fee_cost = float(dec(row.fee_cost) + value * dec(fee_rate))
         row.average = price
         row.updated_at = self._clock.now()
-        if _remaining(row) <= 0:
+        if fills.remaining(row) <= 0:
             row.status = CLOSED
 
     def _match(self, row: PaperOrder, ticker: Ticker | None) -> OrderSnapshot:
@@ -351,16 +357,17 @@ class PaperExchange:
         if row.status != OPEN or ticker is None:
             return snapshot(row)
         hit = paper_stops.triggered_at(row, ticker) if paper_stops.is_waiting(row) else None
-        if hit is None and (paper_stops.is_waiting(row) or not _crosses(row, ticker)):
+        if hit is None and (paper_stops.is_waiting(row) or not fills.crosses(row, ticker)):
             return snapshot(row)
-        before, row = _effect(row), self._table.copy(row)
+        before, row = fills.effect(row), self._table.copy(row)
         rules = self._source.rules(row.pair)
         if hit is not None:
             row.order_type = "limit"
-            if hit < _price(row):  # fell through the limit: it rests until the price is back
+            if hit < fills.price(row):  # fell through the limit: it rests until the price is back
                 return self._write(row, before, insert=False)
         amount = self._fill_amount(row)
-        self._fill(row, amount, self._fee_rate(rules, "limit" if hit is None else "market"), hit)
+        self._fill(row, amount, self._fee_rate(rules, "limit" if hit is None else "market"),
+                   at=hit)
         taken = self._write(row, before, insert=False)
         logger.info("paper order %s client_id=%s filled %s %s at %s: %s", row.id,
                     row.client_order_id, amount, row.pair, row.average, row.status)
@@ -439,7 +446,7 @@ class PaperExchange:
         row = self._find(pair, order_id, None)
         if row.status != OPEN:
             return snapshot(row)
-        before, row = _effect(row), self._table.copy(row)
+        before, row = fills.effect(row), self._table.copy(row)
         row.status = CANCELED
         row.updated_at = self._clock.now()
         taken = self._write(row, before, insert=False)

@@ -164,17 +164,21 @@ MARKET_EXITS = {"entry": "limit", "exit": "market", "stoploss": "market",
                 "stoploss_on_exchange": False}
 
 
-async def test_custom_exit_reason_is_stored_and_a_market_exit_fills_at_the_bid(candles) -> None:
+async def test_custom_exit_reason_is_stored_and_a_market_exit_fills_at_the_bid_on_its_tick(
+        candles) -> None:
+    # The demo's market orders fill as Freqtrade's dry run fills them: at the book's price,
+    # rounded to the price tick (1e-6 for ETH/BTC).
     signal_at = datetime(2018, 1, 11, 6, 0, tzinfo=UTC)
     strategy = CustomExitAfterThreeCandles(enter={PAIR: [signal_at]}, order_types=MARKET_EXITS)
     await run(strategy, 120)
 
     trade = only_trade()
     closed_at = signal_at + FIVE + timedelta(minutes=15)
-    assert_closed_as(trade, "took_enough", row(candles, closed_at)["open"], closed_at)
+    assert_closed_as(trade, "took_enough", to_tick(row(candles, closed_at)["open"], "0.000001"),
+                     closed_at)
 
 
-async def test_forced_exit_sells_at_the_current_bid(candles) -> None:
+async def test_forced_exit_sells_at_the_current_bid_on_its_tick(candles) -> None:
     signal_at = datetime(2018, 1, 11, 6, 0, tzinfo=UTC)
     strategy = Scripted(enter={PAIR: [signal_at]}, order_types=MARKET_EXITS)
     commands, clock, _ = await run(strategy, 80)
@@ -184,7 +188,7 @@ async def test_forced_exit_sells_at_the_current_bid(candles) -> None:
 
     now = clock.now()
     trade = Trade.get_by_id(trade.id)
-    assert_closed_as(trade, "force_exit", row(candles, now)["open"], now)
+    assert_closed_as(trade, "force_exit", to_tick(row(candles, now)["open"], "0.000001"), now)
 
 
 async def test_limit_exit_above_the_candle_high_waits_for_the_price_to_get_there(

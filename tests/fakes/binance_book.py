@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from core.clock import Clock
+from tests.fakes import binance_matching as matching
+from tests.fakes.binance_matching import Level
 
 FRAMES_TIMEFRAME = "5m"
 _MARKETS_FILE = Path(__file__).with_name("markets.json")
@@ -88,6 +90,7 @@ class FakeOrder:
     update_time: int = 0
     fills: list[dict[str, str]] = field(default_factory=list)
     stop_price: Decimal = Decimal(0)  # a STOP_LOSS_LIMIT's trigger
+    time_in_force: str = "GTC"
 
     @property
     def remaining(self) -> Decimal:
@@ -104,7 +107,7 @@ class FakeOrder:
             "clientOrderId": self.client_order_id, "price": f"{self.price:f}",
             "origQty": f"{self.quantity:f}", "executedQty": f"{self.executed:f}",
             "cummulativeQuoteQty": f"{self.quote_qty:f}", "status": self.status,
-            "timeInForce": "GTC", "type": self.order_type, "side": self.side,
+            "timeInForce": self.time_in_force, "type": self.order_type, "side": self.side,
             "stopPrice": f"{self.stop_price:f}", "icebergQty": "0", "time": self.time,
             "updateTime": self.update_time or self.time, "isWorking": True,
             "workingTime": self.time, "origQuoteOrderQty": "0",
@@ -135,6 +138,7 @@ class Book:
         self.orders: dict[int, FakeOrder] = {}
         self.prices: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self.volumes: dict[str, Decimal] = {}  # 24h quote volume pinned per pair
+        self.books: dict[str, tuple[list[Level], list[Level]]] = {}
         self.klines_limit = klines_limit
         self._frames = {pair: _frame_arrays(frame) for pair, frame in frames.items()}
         self._next_id = 1000
@@ -186,6 +190,16 @@ class Book:
         return pinned if pinned is not None else Decimal(1000 + zlib.crc32(
             market.pair.encode()) % 1_000_000)
 
+    def set_book(self, pair: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]],
+                 last: str | None = None) -> None:
+        """Pin a pair's book: (price, amount) levels, best first; the ticker follows its top
+        (`last` defaults to the bid)."""
+        def levels(rows: list[tuple[str, str]]) -> list[Level]:
+            return [(Decimal(price), Decimal(amount)) for price, amount in rows]
+
+        self.books[pair] = (levels(bids), levels(asks))
+        self.prices[pair] = (Decimal(last or bids[0][0]), Decimal(bids[0][0]), Decimal(asks[0][0]))
+
     def quote(self, market: MarketSpec) -> tuple[Decimal, Decimal, Decimal]:
         """(last, bid, ask) now: pinned, else the close of the candle forming now."""
         if market.pair in self.prices:
@@ -219,9 +233,14 @@ class Book:
     def depth(self, market: MarketSpec, limit: int | None) -> dict[str, Any]:
         """Binance's /api/v3/depth: `limit` levels a side (default 100, at most 5000) from
         the quote's bid and ask, a price tick apart, 10, 11, 12... coins deep."""
+        count = min(int(limit or 100), 5000)
+        if market.pair in self.books:
+            pinned_bids, pinned_asks = self.books[market.pair]
+            return {"lastUpdateId": self.now_ms(),
+                    "bids": [[f"{p:f}", f"{a:f}"] for p, a in pinned_bids[:count]],
+                    "asks": [[f"{p:f}", f"{a:f}"] for p, a in pinned_asks[:count]]}
         _, bid, ask = self.quote(market)
         tick = Decimal(market.price_tick)
-        count = min(int(limit or 100), 5000)
         bids = [[f"{bid - i * tick:f}", f"{10 + i}"] for i in range(count) if bid - i * tick > 0]
         asks = [[f"{ask + i * tick:f}", f"{10 + i}"] for i in range(count)]
         return {"lastUpdateId": self.now_ms(), "bids": bids, "asks": asks}
@@ -259,7 +278,8 @@ class Book:
         }  # fmt: skip
 
     def place(self, params: Mapping[str, str]) -> FakeOrder:
-        """POST /api/v3/order: validate like Binance, then rest a limit or fill a market order."""
+        """POST /api/v3/order: validate like Binance, then rest a limit order, or take from
+        the book (binance_matching.py): a market order, IOC/FOK, a LIMIT_MAKER that would."""
         market = self.market(params.get("symbol"))
         if not market.active:
             raise BinanceError(-1013, "Market is closed.")
@@ -267,21 +287,36 @@ class Book:
         if any(o.is_open and o.client_order_id == client_id for o in self.orders.values()):
             raise BinanceError(-2010, "Duplicate order sent.")
         order_type, side = params.get("type", ""), params.get("side", "")
-        quantity = Decimal(params.get("quantity", "0"))
+        tif = params.get("timeInForce", "GTC")
         _, bid, ask = self.quote(market)
-        limit = order_type in ("LIMIT", "STOP_LOSS_LIMIT")
-        price = Decimal(params["price"]) if limit else (ask if side == "BUY" else bid)
+        limited = order_type in ("LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT")
+        price = Decimal(params["price"]) if limited else (ask if side == "BUY" else bid)
         stop = Decimal(params.get("stopPrice", "0"))
         if order_type == "STOP_LOSS_LIMIT":
             _check_stop(market, side, stop, self.quote(market)[0], params)
-        _check_filters(market, quantity, price, "LIMIT" if limit else order_type)
-        self._reserve(market, side, quantity, price)
+        if order_type == "LIMIT_MAKER" and matching.would_take(self, market, side, price):
+            raise BinanceError(-2010, "Order would immediately match and take.")
+        taking = order_type == "MARKET" or (order_type == "LIMIT" and tif in ("IOC", "FOK"))
+        fills, status = matching.immediate_fills(self, market, params, side, Decimal(
+            params.get("quantity", "0"))) if taking else ([], "NEW")
+        quantity = Decimal(params["quantity"]) if "quantity" in params else sum(
+            (q for _, q in fills), Decimal(0))
+        _check_filters(market, quantity, price, "LIMIT" if limited else order_type)
+        if taking:
+            asset, needed = matching.needs(market, side, fills)
+            if self.free.get(asset, Decimal(0)) < needed:
+                raise BinanceError(-2010, "Account has insufficient balance for requested "
+                                   "action.")
+        else:
+            self._reserve(market, side, quantity, price)
         self._next_id += 1
         order = FakeOrder(self._next_id, client_id, market, side, order_type, price, quantity,
-                          self.now_ms(), stop_price=stop)  # fmt: skip
+                          self.now_ms(), stop_price=stop,
+                          time_in_force=tif if limited else "GTC")  # fmt: skip
         self.orders[order.order_id] = order
-        if order_type == "MARKET":
-            self.fill(order.order_id, taker=True)
+        if taking:
+            matching.execute(self, order, fills)
+            order.status = status
         return order
 
     def _reserve(self, market: MarketSpec, side: str, quantity: Decimal, price: Decimal) -> None:

@@ -30,10 +30,13 @@ default a fixed made-up one per pair), as VolumePairList ranks them.
 Candles: the frames given as `frames` (pair -> DataFrame with CANDLE_COLUMNS, 5m; see
 `shipped_frames()` for the project's real files), else deterministic synthetic candles for any
 timeframe. Tickers: the close of the candle forming now (or `set_price`), with a 0.05% spread.
-Market orders fill at once at the ask/bid (taker fee 0.1%, in the asset received); limit orders
-rest until `fill(order_id, amount)`. STOP_LOSS_LIMIT sells (ccxt's `stopLossPrice`) rest with
-their base locked; one that would trigger at once is refused (-2010); `set_price` at or below
-the trigger fills it at its limit; `expire(order_id)` ends one as the exchange may.
+Market orders take from the book at once, level by level (`set_book` pins one; taker fee 0.1%,
+in the asset received; a market buy may give `quoteOrderQty`); IOC and FOK limit orders take what
+their limit reaches and expire the rest (FOK: all or nothing); a LIMIT_MAKER (ccxt's postOnly)
+that would take is refused (-2010); other limit orders rest until `fill(order_id, amount)`.
+STOP_LOSS_LIMIT sells (ccxt's `stopLossPrice`) rest with their base locked; one that would
+trigger at once is refused (-2010); `set_price` at or below the trigger fills it at its limit;
+`expire(order_id)` ends one as the exchange may.
 Balances are checked and locked as Binance does.
 
 Faults: `inject(path, fault, times=n, method=None, duration=None)`, see `Fault`. A fault with a
@@ -263,6 +266,7 @@ class FakeExchangeServer:
         self.book.orders.clear()
         self.book.prices.clear()
         self.book.volumes.clear()
+        self.book.books.clear()
         self.book.free = {k: Decimal(str(v)) for k, v in balances.items()}
         self.book.locked = {}
         self.requests.clear()
@@ -282,6 +286,10 @@ class FakeExchangeServer:
 
     def set_volume(self, pair: str, quote_volume: float) -> None:
         self.book.set_volume(pair, quote_volume)
+
+    def set_book(self, pair: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]],
+                 last: str | None = None) -> None:
+        self.book.set_book(pair, bids, asks, last)
 
     def orders(self, pair: str | None = None) -> list[FakeOrder]:
         return [o for o in self.book.orders.values() if pair in (None, o.market.pair)]
