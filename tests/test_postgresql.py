@@ -9,21 +9,26 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from core.clock import ManualClock
 from core.errors import ConfigError
 from store import connection, schema
-from store.models import Order, Trade
+from store.models import Order, PaperOrder, Trade
 from store.store import Store
-from tests.factories import new_order, new_trade
+from tests.engine.scripted import Scripted
+from tests.factories import DATA_START, make_engine, new_order, new_trade, run_for
 from tests.pgserver import PostgresServer
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[1]
 STAKE = 1001.234558  # single precision read it back as 1001.23456
+PAIR = "ETH/BTC"
+ENGINE = {"exchange": {"pair_whitelist": [PAIR]}, "stake_amount": 0.05, "max_open_trades": 1}
 
 
 def test_money_reads_back_to_the_last_digit(postgres_url: str) -> None:
@@ -168,3 +173,46 @@ def test_a_server_nobody_answers_at_start_is_one_line_and_exit_2(tmp_path: Path)
     line = done.stderr.splitlines()[-1]  # after the log of the strategy it loaded
     assert line.startswith("tradepilot: DATABASE_URL: cannot open the PostgreSQL database")
     assert "Connection refused" in line
+
+
+async def test_a_backup_restored_into_a_fresh_database_resumes_its_open_trades(
+        tmp_path: Path, postgres_server: PostgresServer, postgres_url: str) -> None:
+    """docs/postgresql.md's backup and restore: pg_dump of the running bot's database,
+    pg_restore into a new one, the bot started on it finds its open trade and exits it."""
+    strategy = Scripted(enter={PAIR: [DATA_START + timedelta(minutes=10)]},
+                        exit_={PAIR: [DATA_START + timedelta(hours=2)]})
+    clock = ManualClock(DATA_START)
+    before = make_engine(settings_overrides=ENGINE, strategy=strategy, clock=clock,
+                         database=connection.database_for(postgres_url))
+    await before.startup()
+    await run_for(before, clock, 6)
+    (trade,) = before.store.open_trades()
+    kept = (trade.id, trade.pair, trade.amount, trade.open_rate, trade.stake_amount)
+    assert trade.amount > 0  # filled: a position to resume
+    dump = tmp_path / "tradepilot.dump"
+    _tool(postgres_server, "pg_dump", "--format=custom", f"--file={dump}", postgres_url)
+    await before.shutdown()
+    schema.close_db()
+
+    restored = postgres_server.create_database("restored")
+    _tool(postgres_server, "pg_restore", "--no-owner", f"--dbname={restored}", str(dump))
+    after = make_engine(settings_overrides=ENGINE, strategy=strategy, clock=clock,
+                        database=connection.database_for(restored))
+    await after.startup()
+    (resumed,) = after.store.open_trades()
+    assert (resumed.id, resumed.pair, resumed.amount, resumed.open_rate,
+            resumed.stake_amount) == kept
+    await run_for(after, clock, 24)
+    assert after.store.open_trades() == []
+    (closed,) = after.store.closed_trades()
+    assert (closed.id, closed.exit_reason) == (trade.id, "exit_signal")
+    assert [(o.side, o.status) for o in PaperOrder.select().order_by(PaperOrder.created_at)] \
+        == [("buy", "closed"), ("sell", "closed")]
+    await after.shutdown()
+    schema.close_db()
+
+
+def _tool(server: PostgresServer, tool: str, *args: str) -> None:
+    done = subprocess.run([str(server.bin / tool), *args], capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
