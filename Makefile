@@ -33,7 +33,7 @@ run: $(RUNTIME_STAMP)
 # and the crash drills that write orders, run again on a throwaway PostgreSQL server
 # (tests/databases.py, tests/pgserver.py: Debian's package, installed when missing as root).
 PG_TESTS := tests/test_store.py tests/test_rows.py tests/test_locks.py tests/test_paper.py \
-	tests/test_notifications.py tests/test_protections.py tests/engine
+	tests/test_notifications.py tests/engine
 
 test: $(STAMP)
 	$(BIN)/ruff check .
