@@ -1,4 +1,5 @@
-# Two commands for a fresh machine: `make run` starts the bot, `make test` runs every check.
+# Two commands for a fresh machine: `make run` starts the bot, `make test` runs every check
+# (the database-touching tests twice: on SQLite, then on PostgreSQL).
 # Both create .venv and install the pinned requirements when they are missing or changed: `make
 # run` only what the bot needs (requirements.txt), `make test` the test tools too.
 # For developers, `make test-fast` runs the same checks without the tests marked heavy (the long
@@ -31,10 +32,18 @@ install: $(RUNTIME_STAMP)
 run: $(RUNTIME_STAMP)
 	$(BIN)/python bot.py $(ARGS)
 
+# The PostgreSQL pass: the tests of the store, the engine, the trader, reconciliation, the outbox
+# and the crash drills that write orders, run again on a throwaway PostgreSQL server
+# (tests/databases.py, tests/pgserver.py: Debian's package, installed when missing as root).
+PG_TESTS := tests/test_store.py tests/test_rows.py tests/test_locks.py tests/test_paper.py \
+	tests/test_notifications.py tests/engine
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TRADEPILOT_TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not sqlite_only" \
+		$(PG_TESTS) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/ruff check .

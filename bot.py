@@ -48,6 +48,7 @@ from engine.strategy import IStrategy
 from service import heartbeat
 from service.heartbeat import Heartbeat
 from store import schema
+from store.connection import check_url
 from store.store import Store
 
 if TYPE_CHECKING:
@@ -180,6 +181,7 @@ def _check_config(settings: Settings) -> int:
         from venues.ccxt_client import exchange_class
 
         exchange_class(settings.exchange.name)  # what `run` would refuse, refused here too
+    check_url(settings.database_url, settings.database_key)
     strategy = strategy_for(settings)
     effective = settings.redacted()
     effective["mode"] = "DRY-RUN" if settings.dry_run else "LIVE"
@@ -266,7 +268,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.ignored_keys:
         logger.warning("config keys tradepilot accepts and does not use: %s",
                        ", ".join(settings.ignored_keys))
-    database = schema.init_db(settings.database_url)
+    database = schema.init_db(settings.database_url, settings.database_key)
     store = Store(database)
     clock = _clock(settings, strategy.timeframe, store)
     log_buffer = install_log_buffer(settings)

@@ -278,6 +278,11 @@ class Settings:
             return self.db_url
         return "sqlite:///tradepilot.dryrun.sqlite" if self.dry_run else "sqlite:///tradepilot.sqlite"
 
+    @property
+    def database_key(self) -> str:
+        """Where `database_url` came from, for a message about it."""
+        return "DATABASE_URL" if self.secrets.database_url else "db_url"
+
     def strategy_overrides(self) -> dict[str, Any]:
         """Config values that replace the strategy's own, as Freqtrade's config does."""
         return {k: getattr(self, k) for k in STRATEGY_KEYS if getattr(self, k) is not None}

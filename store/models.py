@@ -21,8 +21,8 @@ from peewee import (
     BooleanField,
     CharField,
     DatabaseProxy,
+    DoubleField,
     Field,
-    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -146,38 +146,38 @@ class Trade(BaseModel):
     base_currency = CharField()
     stake_currency = CharField()
     strategy = CharField()
-    enter_tag = CharField(null=True)
+    enter_tag = TextField(null=True)
     timeframe = IntegerField()  # minutes
     is_short = BooleanField(default=False)
-    leverage = FloatField(default=1.0)
+    leverage = DoubleField(default=1.0)
     is_open = BooleanField(default=True, index=True)
     open_date = UTCDateTimeField()
     close_date = UTCDateTimeField(null=True)
-    exit_reason = CharField(null=True)
-    amount = FloatField(default=0.0)
-    amount_requested = FloatField(null=True)
-    stake_amount = FloatField(default=0.0)
-    max_stake_amount = FloatField(default=0.0)
-    open_rate = FloatField()
-    open_rate_requested = FloatField(null=True)
-    open_trade_value = FloatField(default=0.0)
-    close_rate = FloatField(null=True)
-    close_rate_requested = FloatField(null=True)
-    fee_open = FloatField(default=0.0)
-    fee_close = FloatField(default=0.0)
-    fee_open_cost = FloatField(null=True)
-    fee_close_cost = FloatField(null=True)
-    realized_profit = FloatField(default=0.0)
-    close_profit = FloatField(null=True)
-    close_profit_abs = FloatField(null=True)
-    stop_loss = FloatField(default=0.0)
-    stop_loss_pct = FloatField(null=True)
-    initial_stop_loss = FloatField(default=0.0)
-    initial_stop_loss_pct = FloatField(null=True)
+    exit_reason = TextField(null=True)
+    amount = DoubleField(default=0.0)
+    amount_requested = DoubleField(null=True)
+    stake_amount = DoubleField(default=0.0)
+    max_stake_amount = DoubleField(default=0.0)
+    open_rate = DoubleField()
+    open_rate_requested = DoubleField(null=True)
+    open_trade_value = DoubleField(default=0.0)
+    close_rate = DoubleField(null=True)
+    close_rate_requested = DoubleField(null=True)
+    fee_open = DoubleField(default=0.0)
+    fee_close = DoubleField(default=0.0)
+    fee_open_cost = DoubleField(null=True)
+    fee_close_cost = DoubleField(null=True)
+    realized_profit = DoubleField(default=0.0)
+    close_profit = DoubleField(null=True)
+    close_profit_abs = DoubleField(null=True)
+    stop_loss = DoubleField(default=0.0)
+    stop_loss_pct = DoubleField(null=True)
+    initial_stop_loss = DoubleField(default=0.0)
+    initial_stop_loss_pct = DoubleField(null=True)
     is_stop_loss_trailing = BooleanField(default=False)
-    max_rate = FloatField(null=True)
-    min_rate = FloatField(null=True)
-    price_tick = FloatField(null=True)  # fixed at entry; backtests take it from the data
+    max_rate = DoubleField(null=True)
+    min_rate = DoubleField(null=True)
+    price_tick = DoubleField(null=True)  # fixed at entry; backtests take it from the data
     orders: Any  # backref of Order.trade
 
     class Meta:
@@ -272,25 +272,25 @@ class Order(BaseModel):
     order_id = CharField(null=True, index=True)  # the exchange's id, once known
     ft_order_side = CharField()  # buy = entry, sell = exit
     ft_pair = CharField()
-    ft_amount = FloatField()
-    ft_price = FloatField()
-    ft_order_tag = CharField(null=True)
-    ft_cancel_reason = CharField(null=True)
+    ft_amount = DoubleField()
+    ft_price = DoubleField()
+    ft_order_tag = TextField(null=True)
+    ft_cancel_reason = TextField(null=True)
     # Indexed because every iteration asks for the open orders; create_tables(safe=True) at
     # start-up adds this index (and the two below) to a database made before it.
     status = CharField(default=OrderStatus.PENDING_SUBMIT, index=True)
     order_type = CharField()
     side = CharField()
-    price = FloatField()
-    amount = FloatField()
-    filled = FloatField(default=0.0)
-    remaining = FloatField(null=True)
-    average = FloatField(null=True)
-    cost = FloatField(default=0.0)
-    fee_cost = FloatField(null=True)
+    price = DoubleField()
+    amount = DoubleField()
+    filled = DoubleField(default=0.0)
+    remaining = DoubleField(null=True)
+    average = DoubleField(null=True)
+    cost = DoubleField(default=0.0)
+    fee_cost = DoubleField(null=True)
     fee_currency = CharField(null=True)
-    fee_base = FloatField(default=0.0)  # fee taken from the bought coins (schema 2)
-    stop_price = FloatField(null=True)  # the trigger of a stop order (schema 4)
+    fee_base = DoubleField(default=0.0)  # fee taken from the bought coins (schema 2)
+    stop_price = DoubleField(null=True)  # the trigger of a stop order (schema 4)
     trade_id: int  # the foreign key's raw column
     order_date = UTCDateTimeField()
     order_filled_date = UTCDateTimeField(null=True)
@@ -330,7 +330,7 @@ class PairLock(BaseModel):
     id = AutoField()
     pair = CharField(index=True)  # "*" locks every pair
     side = CharField(default="*")
-    reason = CharField(null=True)
+    reason = TextField(null=True)
     lock_time = UTCDateTimeField()
     lock_end_time = UTCDateTimeField(index=True)
     active = BooleanField(default=True, index=True)
@@ -361,13 +361,13 @@ class PaperOrder(BaseModel):
     pair = CharField(index=True)
     side = CharField()
     order_type = CharField()  # stop_loss_limit until a stop order triggers, then limit
-    price = FloatField(null=True)
-    stop_price = FloatField(null=True)  # schema 4
-    amount = FloatField()
-    filled = FloatField(default=0.0)
-    average = FloatField(null=True)
-    cost = FloatField(default=0.0)
-    fee_cost = FloatField(default=0.0)
+    price = DoubleField(null=True)
+    stop_price = DoubleField(null=True)  # schema 4
+    amount = DoubleField()
+    filled = DoubleField(default=0.0)
+    average = DoubleField(null=True)
+    cost = DoubleField(default=0.0)
+    fee_cost = DoubleField(default=0.0)
     fee_currency = CharField(null=True)
     status = CharField(index=True)  # ccxt's: open, closed, canceled
     created_at = UTCDateTimeField()

@@ -4,8 +4,9 @@ The engine's notifier only writes rows here, so a notification never waits on th
 the chat sender reads them oldest first and marks each one sent once it is delivered. Rows
 that are not marked sent survive a restart and go out on the next run, in their order.
 
-While the database refuses writes (locked by another process, disk full), new messages wait in
-memory behind the stored ones and are delivered all the same: that is when the owner most needs
+While the database refuses writes (locked by another process, disk full, a PostgreSQL server
+down or restarting), new messages wait in memory behind the stored ones and are delivered all
+the same: that is when the owner most needs
 to hear from the bot. They are stored once a write succeeds again (delivered or not, so the
 table stays the record of what the chat was told). A delivery that could not be
 recorded is remembered in memory, so it is not sent twice (only a restart before the database
@@ -70,13 +71,18 @@ class Outbox:
         # No write here: the sender polls this, and a locked database makes each write wait
         # out SQLite's busy timeout. Held messages are stored by the next add or delivery.
         self._stored_as.clear()  # the sender has settled the previous batch
-        with models.db.atomic():
-            rows = list(
-                models.OutboxMessage.select()
-                .where(models.OutboxMessage.sent_at.is_null())
-                .order_by(models.OutboxMessage.id)
-                .limit(limit + len(self._unrecorded))
-            )
+        try:
+            with storage_errors(), models.db.atomic():
+                rows = list(
+                    models.OutboxMessage.select()
+                    .where(models.OutboxMessage.sent_at.is_null())
+                    .order_by(models.OutboxMessage.id)
+                    .limit(limit + len(self._unrecorded))
+                )
+        except StorageError:
+            # A database server that is down cannot even be read: what memory holds (the
+            # news of that outage among it) goes out, the stored rows once it is back.
+            rows = []
         items = [OutboxItem(id=int(r.id), text=str(r.text), silent=bool(r.silent))
                  for r in rows if int(r.id) not in self._unrecorded]
         items += [OutboxItem(id=h.id, text=h.text, silent=h.silent) for h in self._held
@@ -92,13 +98,18 @@ class Outbox:
         self._catch_up()
 
     def count_pending(self) -> int:
-        with models.db.atomic():
-            stored = int(
-                models.OutboxMessage.select()
-                .where(models.OutboxMessage.sent_at.is_null())
-                .count()
-            )
-        return stored - len(self._unrecorded) + sum(h.sent_at is None for h in self._held)
+        """Undelivered messages; while the database cannot be read, those memory holds."""
+        held = sum(h.sent_at is None for h in self._held)
+        try:
+            with storage_errors(), models.db.atomic():
+                stored = int(
+                    models.OutboxMessage.select()
+                    .where(models.OutboxMessage.sent_at.is_null())
+                    .count()
+                )
+        except StorageError:
+            return held
+        return stored - len(self._unrecorded) + held
 
     def _hold(self, kind: str, text: str, silent: bool, now: datetime) -> int:
         if len(self._held) >= HELD_LIMIT:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from peewee import Database, FloatField, SqliteDatabase
-from playhouse.db_url import connect
+from peewee import (
+    Database,
+    DoubleField,
+    Field,
+    OperationalError,
+    PostgresqlDatabase,
+    SqliteDatabase,
+    TextField,
+)
 from playhouse.migrate import SchemaMigrator, migrate
 
+from core.errors import ConfigError
+from store.connection import database_for, describe
 from store.keyvalues import read_value, write_value
 from store.models import TABLES, Trade, db
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _SQLITE_KEY = '"id" INTEGER NOT NULL PRIMARY KEY'
 
 
@@ -19,7 +26,7 @@ def _migrate_1_to_2(database: Database, migrator: SchemaMigrator) -> None:
     """Schema 2 records fees charged in the bought coin and adds the outbox table."""
     columns = {c.name for c in database.get_columns("orders")}
     if "fee_base" not in columns:
-        migrate(migrator.add_column("orders", "fee_base", FloatField(default=0.0)))
+        migrate(migrator.add_column("orders", "fee_base", DoubleField(default=0.0)))
 
 
 def _migrate_2_to_3(database: Database, migrator: SchemaMigrator) -> None:
@@ -49,24 +56,55 @@ def _migrate_3_to_4(database: Database, migrator: SchemaMigrator) -> None:
     the paper exchange's."""
     for table in ("orders", "paper_orders"):
         if "stop_price" not in {c.name for c in database.get_columns(table)}:
-            migrate(migrator.add_column(table, "stop_price", FloatField(null=True)))
+            migrate(migrator.add_column(table, "stop_price", DoubleField(null=True)))
 
 
-MIGRATIONS = {2: _migrate_1_to_2, 3: _migrate_2_to_3, 4: _migrate_3_to_4}
+def _migrate_4_to_5(database: Database, migrator: SchemaMigrator) -> None:
+    """Schema 5 keeps money in double precision and free text (tags, reasons) unbounded.
+    SQLite's REAL was always 8 bytes and its VARCHAR never bounded, so only PostgreSQL's
+    columns change: `real` (4 bytes: a stake of 1001.234558 read back as 1001.23456) to
+    `double precision`, `varchar(255)` to `text`. A value already stored as `real` keeps the
+    digits it has left."""
+    if not isinstance(database, PostgresqlDatabase):
+        return
+    for model in TABLES:
+        table = model._meta.table_name
+        stored = {c.name: c.data_type for c in database.get_columns(table)}
+        for field in model._meta.sorted_fields:
+            if _widened(field, stored.get(field.column_name, "")):
+                migrate(migrator.alter_column_type(table, field.column_name, field))
 
 
-def init_db(url: str) -> Database:
-    """Open the database at `url`, create missing tables and migrate an older schema."""
-    pragmas: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        pragmas = {"journal_mode": "wal", "foreign_keys": 1, "synchronous": "full",
-                   "busy_timeout": 5000}
-    return open_database(connect(url, pragmas=pragmas) if pragmas else connect(url))
+def _widened(field: Field, stored_type: str) -> bool:
+    if isinstance(field, DoubleField):
+        return stored_type.lower() == "real"
+    return isinstance(field, TextField) and stored_type.lower().startswith("character varying")
+
+
+MIGRATIONS = {2: _migrate_1_to_2, 3: _migrate_2_to_3, 4: _migrate_3_to_4, 5: _migrate_4_to_5}
+
+
+def init_db(url: str, key: str = "db_url") -> Database:
+    """Open the database at `url`, create missing tables and migrate an older schema. A URL
+    we cannot use, or a server that refuses us (a wrong password, nobody listening), is a
+    ConfigError naming `key`: the owner has to fix something before the bot can start."""
+    database = database_for(url, key)
+    try:
+        database.connect()
+    except OperationalError as exc:
+        raise ConfigError(f"{key}: cannot open the {describe(database)}: "
+                          f"{' '.join(str(exc).split())}") from None
+    return open_database(database)
 
 
 def open_database(database: Database) -> Database:
     """Make `database` the tables' own (the outbox and the tests reach it through them),
     create missing tables and migrate an older schema; returns it, for the Store."""
+    replaced = db.obj
+    if isinstance(replaced, PostgresqlDatabase) and replaced is not database:
+        # A server connection nobody uses any more (an in-memory SQLite is left open: closing
+        # it would lose it, and a test may still read the store on it).
+        replaced.close()
     db.initialize(database)
     database.connect(reuse_if_open=True)
     version = _stored_version(database, set(database.get_tables()))
@@ -99,5 +137,5 @@ def _stored_version(database: Database, existing: set[str]) -> int:
 
 
 def close_db() -> None:
-    if not db.is_closed():
+    if db.obj is not None and not db.is_closed():
         db.close()

@@ -1,6 +1,7 @@
 """Build what tests need: real engines (offline market on the shipped candles, paper exchange,
-SQLite database and a ManualClock, wired by the same functions bot.py uses), and trades and
-orders as the engine records them (`new_trade`, `new_order`)."""
+SQLite database, PostgreSQL on the PG pass (`tests/databases.py`), and a ManualClock, wired by
+the same functions bot.py uses), and trades and orders as the engine records them
+(`new_trade`, `new_order`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from store import schema
 from store.models import Order, OrderStatus, Trade
 from store.paper_orders import PaperOrders
 from store.store import Store
+from tests.databases import url_for
 from venues.exchange import Exchange
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
@@ -54,8 +56,7 @@ def make_engine(tmp_path: Path | None = None, *, settings_overrides: dict[str, A
     if database is not None:
         schema.open_database(database)
     else:
-        url = f"sqlite:///{tmp_path / 'trades.sqlite'}" if tmp_path else "sqlite:///:memory:"
-        database = schema.init_db(url)
+        database = schema.init_db(url_for(tmp_path))
     store = Store(database)
     settings = make_settings(settings_overrides, env)
     clock = clock or ManualClock(DATA_START)

@@ -22,6 +22,7 @@ from core.errors import ConfigError, InsufficientFunds, OrderNotFound, OrderReje
 from marketdata.files import load_candles, load_pair_data
 from store import models, schema
 from store.paper_orders import PaperOrders
+from tests.databases import url_for
 from venues.exchange import Balance, OrderRequest, OrderSnapshot
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
@@ -291,7 +292,7 @@ async def test_balances_add_up_to_the_wallet_less_fees_at_the_prices_paid(
 
 
 async def test_state_survives_a_restart_on_the_same_database_file(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'dryrun.sqlite'}"
+    url = url_for(tmp_path, "dryrun")
 
     async def session(clock: ManualClock) -> PaperExchange:
         orders = PaperOrders(schema.init_db(url))
@@ -364,7 +365,7 @@ def test_free_never_goes_negative_and_totals_follow_the_fills(
         orders = [await paper.fetch_order("ETH/BTC", order_id) for order_id in ids]
         return await paper.fetch_balance(), orders
 
-    table = PaperOrders(schema.init_db("sqlite:///:memory:"))
+    table = PaperOrders(schema.init_db(url_for()))
     try:
         balance, orders = asyncio.run(run(table))
     finally:
@@ -401,6 +402,7 @@ def disk(tmp_path: Path) -> Iterator[FullDisk]:
     schema.close_db()
 
 
+@pytest.mark.sqlite_only  # a full disk as SQLite reports it
 async def test_a_fill_that_could_not_be_written_is_not_remembered_and_happens_once_written(
     disk: FullDisk, market: OfflineMarket, clock: ManualClock
 ) -> None:
@@ -420,6 +422,7 @@ async def test_a_fill_that_could_not_be_written_is_not_remembered_and_happens_on
     assert (await paper.fetch_balance())["ETH"].total == 1.0
 
 
+@pytest.mark.sqlite_only  # a full disk as SQLite reports it
 async def test_after_a_failed_write_the_exchange_believes_the_table_not_its_memory(
     disk: FullDisk, market: OfflineMarket, clock: ManualClock
 ) -> None:
@@ -437,6 +440,7 @@ async def test_after_a_failed_write_the_exchange_believes_the_table_not_its_memo
     assert (retried.order_id, retried.status) == (order.order_id, "canceled")
 
 
+@pytest.mark.sqlite_only  # a full disk as SQLite reports it
 async def test_an_order_that_could_not_be_written_does_not_exist_and_its_number_is_reused(
     disk: FullDisk, market: OfflineMarket, clock: ManualClock
 ) -> None:
@@ -455,7 +459,7 @@ async def test_an_order_that_could_not_be_written_does_not_exist_and_its_number_
 async def test_a_retried_create_returns_the_finished_order_it_made_before_a_restart(
     tmp_path: Path, clock: ManualClock
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'dryrun.sqlite'}"
+    url = url_for(tmp_path, "dryrun")
     orders = PaperOrders(schema.init_db(url))
     venue = OfflineMarket.from_files(DATA, PAIRS, "5m", MARKETS, clock)
     paper = PaperExchange(venue, clock, orders, wallet=1.0, stake_currency="BTC")

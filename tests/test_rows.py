@@ -4,6 +4,7 @@ update writes only what changed since the store last read or wrote the object.""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from store.models import Order, Trade
 from store.store import Store
@@ -17,15 +18,19 @@ def _columns(trade_id: int) -> dict[str, object]:
     return Trade.select().where(Trade.id == trade_id).dicts().get()
 
 
-def _traced(store: Store, work: object) -> list[str]:
-    """The SQL statements `work()` sent."""
-    sent: list[str] = []
-    connection = Trade._meta.database.connection()
-    connection.set_trace_callback(sent.append)
+def _traced(store: Store, work: object) -> list[tuple[str, Any]]:
+    """The SQL statements `work()` sent, with their parameters."""
+    sent: list[tuple[str, Any]] = []
+    hooks = Trade._meta.database.query_hooks  # peewee's, on SQLite and PostgreSQL alike
+
+    def hook(event: Any) -> None:
+        sent.append((event.sql, event.params))
+
+    hooks.append(hook)
     try:
         work()  # type: ignore[operator]
     finally:
-        connection.set_trace_callback(None)
+        hooks.remove(hook)
     return sent
 
 
@@ -92,7 +97,10 @@ def test_a_save_with_nothing_changed_sends_no_statement(store: Store) -> None:
 
     sent = _traced(store, work)
     assert len(sent) == 1
-    assert sent[0].startswith('UPDATE "trades" SET "stop_loss" = 0.09 WHERE')
+    statement, params = sent[0]
+    assert statement.startswith('UPDATE "trades" SET "stop_loss" = ')
+    assert statement.count(" = ") == 2  # the one column, and the key
+    assert params[0] == 0.09
 
 
 def test_a_moving_stop_writes_only_its_columns(store: Store) -> None:
@@ -102,7 +110,7 @@ def test_a_moving_stop_writes_only_its_columns(store: Store) -> None:
         trade.stop_loss, trade.max_rate, trade.is_stop_loss_trailing = 0.099, 0.12, True
         store.write(trade)
 
-    (sent,) = _traced(store, move)
+    ((sent, _),) = _traced(store, move)
     assigned = sent.split(" SET ")[1].split(" WHERE ")[0]
     assert sorted(part.split(" = ")[0] for part in assigned.split(", ")) == [
         '"is_stop_loss_trailing"', '"max_rate"', '"stop_loss"']

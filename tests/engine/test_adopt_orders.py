@@ -22,6 +22,7 @@ from engine.reconcile import reconcile
 from store import schema
 from store.models import Order, Trade
 from store.store import Store
+from tests.databases import url_for
 from tests.engine.scripted import Scripted
 from tests.factories import make_settings
 from tests.fakes import FakeExchangeServer, Fault, RecordingSleep
@@ -77,7 +78,7 @@ async def again(commands: Commands) -> str:
 async def trade_opened_by_the_engine(tmp_path: Path) -> dict[str, Any]:
     clock = ManualClock(START)
     async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
-        commands = engine_on(server, clock, f"sqlite:///{tmp_path / 'plain.sqlite'}",
+        commands = engine_on(server, clock, url_for(tmp_path, "plain"),
                              LogNotifier(), entering())
         try:
             await commands.startup()
@@ -93,7 +94,7 @@ async def test_an_entry_the_exchange_executed_after_the_bot_gave_up_is_adopted_o
         tmp_path: Path) -> None:
     expected = await trade_opened_by_the_engine(tmp_path)
     clock = ManualClock(START)
-    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    url = url_for(tmp_path, "bot")
     async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
         server.late_by = LATE
         server.inject(ORDER, Fault.EXECUTED_LATE, method="POST")
@@ -156,7 +157,7 @@ async def test_an_exit_the_exchange_executed_after_the_bot_gave_up_closes_its_tr
     clock = ManualClock(START)
     notifier = LogNotifier()
     async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
-        commands = engine_on(server, clock, f"sqlite:///{tmp_path / 'bot.sqlite'}", notifier,
+        commands = engine_on(server, clock, url_for(tmp_path, "bot"), notifier,
                              entering())
         try:
             await commands.startup()
@@ -199,7 +200,7 @@ async def test_a_foreign_open_entry_with_our_client_id_becomes_a_trade_and_the_r
         tmp_path: Path) -> None:
     clock = ManualClock(START)
     notifier = LogNotifier()
-    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    url = url_for(tmp_path, "bot")
     async with FakeExchangeServer(clock, balances={"BTC": "1", "ETH": "1"}) as server:
         price = float(server.book.quote(server.book.market("ETHBTC"))[1]) * 0.98
         place(server, "BUY", OURS, price)
@@ -248,7 +249,7 @@ async def test_a_failed_order_is_looked_up_for_a_day_then_forgotten(tmp_path: Pa
     clock = ManualClock(START)
     async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
         server.inject(ORDER, Fault.TIMEOUT_BEFORE_RECORD, method="POST")  # never placed
-        commands = engine_on(server, clock, f"sqlite:///{tmp_path / 'bot.sqlite'}",
+        commands = engine_on(server, clock, url_for(tmp_path, "bot"),
                              LogNotifier(), entering())
         try:
             await commands.startup()

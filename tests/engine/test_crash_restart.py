@@ -15,6 +15,7 @@ import pytest
 from core.clock import ManualClock
 from store import schema
 from store.models import Order, PaperOrder, Trade
+from tests.databases import url_for
 from tests.engine.crash_plan import ROUND_TRIP_STEPS, SETTINGS, START, scripted
 from tests.factories import make_engine, run_for
 
@@ -25,7 +26,7 @@ POINTS = ["before:create_order:buy", "after:create_order:buy", "before:create_or
 
 
 def _last_order_time(folder: Path) -> datetime:
-    schema.init_db(f"sqlite:///{folder / 'trades.sqlite'}")
+    schema.init_db(url_for(folder))
     latest = max(o.order_date for o in Order.select())
     schema.close_db()
     return latest

@@ -33,6 +33,7 @@ from aiohttp import web
 from core.clock import Clock
 from store import schema
 from store.models import Order, Trade
+from tests.databases import url_for
 from tests.engine.crash_child_wire import CLOCK_FILE, PLAN_FILE
 from tests.engine.crash_plan import (
     END,
@@ -176,7 +177,7 @@ async def _restart(folder: Path, server: FakeExchangeServer, drill: Drill) -> No
 
 def _assert_died_at(folder: Path, server: FakeExchangeServer, drill: Drill) -> None:
     """The database and the exchange show the engine died exactly where the drill says."""
-    schema.init_db(f"sqlite:///{folder / 'trades.sqlite'}")
+    schema.init_db(url_for(folder))
     row = Order.select().where(Order.side == drill.side).order_by(Order.id.desc()).first()
     schema.close_db()
     sent = {r.params.get("newClientOrderId") for r in server.requests_to(ORDER, "POST")}

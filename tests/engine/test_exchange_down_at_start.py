@@ -18,6 +18,7 @@ from engine.control.commands import Commands
 from engine.events import LogNotifier, Startup, WarningNotice
 from store import schema
 from store.store import Store
+from tests.databases import url_for
 from tests.engine.scripted import Scripted
 from tests.factories import make_settings
 from tests.fakes import FakeExchangeServer, Fault, RecordingSleep
@@ -56,7 +57,7 @@ async def test_a_start_with_the_exchange_down_for_15_minutes_is_told_once_and_tr
     notifier = LogNotifier()
     async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
         server.inject("*", Fault.UNAVAILABLE, duration=timedelta(minutes=15))
-        commands = engine_on(server, clock, "sqlite:///:memory:", notifier,
+        commands = engine_on(server, clock, url_for(), notifier,
                              Scripted(enter={PAIR: ALWAYS}))
         try:
             await commands.startup()
@@ -82,7 +83,7 @@ async def test_a_start_with_the_exchange_down_for_15_minutes_is_told_once_and_tr
 async def test_with_only_the_markets_down_at_a_restart_the_stored_markets_let_the_stop_fire(
         tmp_path: Path) -> None:
     clock = ManualClock(START)
-    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    url = url_for(tmp_path, "bot")
     async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
         strategy = Scripted(enter={PAIR: [START - STEP]}, stoploss=-0.1)
         first = engine_on(server, clock, url, LogNotifier(), strategy)

@@ -1,4 +1,5 @@
 """Database faults: the SQLite file locked by another process, and the disk full when writing.
+SQLite's by nature (marked sqlite_only); PostgreSQL's own are in test_postgres_faults.py.
 
 The engine trades on the fake Binance (the real ccxt client over HTTP, tests/fakes), whose
 order book lives outside our database, so "nothing reached the exchange that the database does
@@ -12,7 +13,7 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,9 @@ from tests.reliability.chat_rig import (
     closed_trades,
     open_rig,
 )
+from venues.exchange import Exchange
+
+pytestmark = pytest.mark.sqlite_only
 
 _HOLD_LOCK = """
 import sqlite3, sys
@@ -101,7 +105,8 @@ def on_full_disk(path: Path) -> FullDisk:
 def assert_consistent(server: FakeExchangeServer) -> None:
     """No torn state: the file is sound, every order has its trade and every trade its entry
     order, and every order on the exchange is one the database recorded before sending it."""
-    assert models.db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if isinstance(models.db.obj, peewee.SqliteDatabase):
+        assert models.db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
     orphans = models.db.execute_sql(
         "SELECT count(*) FROM orders WHERE trade_id NOT IN (SELECT id FROM trades)").fetchone()
     assert orphans[0] == 0
@@ -150,14 +155,19 @@ FULL = "database or disk is full"
 
 
 @asynccontextmanager
-async def trading(tmp_path: Path, database: peewee.Database | None = None
+async def trading(tmp_path: Path, database: peewee.Database | None = None,
+                  wrap: Callable[[Exchange], Exchange] | None = None,
+                  strategy: Scripted | None = None
                   ) -> AsyncIterator[tuple[Rig, FakeExchangeServer]]:
+    """The rig trading on the fake Binance (decorated by `wrap`), on `database` if given,
+    with the two round trips below unless `strategy` says otherwise."""
     clock = SignallingClock(START)
     async with FakeExchangeServer(clock, frames=shipped_frames([PAIR])) as server:
         exchange = server.ccxt_exchange(clock)
-        strategy = Scripted(enter={PAIR: ENTER}, exit_={PAIR: EXIT})
+        chosen = exchange if wrap is None else wrap(exchange)
+        strategy = strategy or Scripted(enter={PAIR: ENTER}, exit_={PAIR: EXIT})
         async with open_rig(tmp_path, strategy=strategy, clock=clock,
-                            wrap=lambda _paper: exchange, database=database) as rig:
+                            wrap=lambda _paper: chosen, database=database) as rig:
             yield rig, server
 
 
