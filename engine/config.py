@@ -326,6 +326,8 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "process_only_new_candles": _bool,
     "unfilledtimeout": _timeout,
     "ignore_buying_expired_candle_after": lambda k, v: _int(k, v, 0),
+    "position_adjustment_enable": _bool,
+    "max_entry_position_adjustment": lambda k, v: _int(k, v, -1),
     "order_types": _order_types,
     "entry_pricing": _pricing,
     "exit_pricing": _pricing,

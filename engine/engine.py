@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events, sizing
+from engine.adjust import adjust_position
 from engine.alerts import Alerts
 from engine.analysis import entry_expired
 from engine.dataprovider import RunMode, provider_for
@@ -28,6 +29,7 @@ from engine.reconcile import reconcile
 from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
 from engine.signals import SignalSource
+from engine.stake import stake_room
 from engine.startup import load_markets, remember_markets, startup_notice
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
@@ -223,7 +225,14 @@ class Engine:
 
     async def check_exit(self, trade: Trade, ticker: Ticker, now: datetime, *,
                          strategy_exits: bool) -> bool:
-        """Move the stop, then place the first exit that applies. True when one was placed."""
+        """Adjust the position (engine/adjust.py), move the stop, then place the first exit
+        that applies. True when an order was placed."""
+        if strategy_exits and self.strategy.position_adjustment_enable \
+                and await adjust_position(self, trade, ticker, now):
+            fresh = self.store.trade(trade.id)
+            if fresh is None or not fresh.is_open or self.store.open_orders_of(fresh):
+                return True
+            trade = fresh
         rules = self.trader.rules
         custom_stop = None
         if rules.use_custom_stoploss and strategy_exits:
@@ -363,25 +372,11 @@ class Engine:
                          tag: str | None) -> float | None:
         s = self.settings
         rules = self.exchange.rules(pair)
-        balances = self.trader.runtime.saw(await self.exchange.fetch_balance())
-        free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
-        opened = self.store.open_trades()
-        open_stake = sum(t.stake_amount for t in opened)
-        # Only a fixed available_capital grows with closed profit; reading every closed trade
-        # on each entry would make a long run quadratic.
-        closed_profit = 0.0 if s.available_capital is None else sum(
-            t.close_profit_abs or 0.0 for t in self.store.closed_trades())
-        held = sum(t.fee_open_cost or 0.0 for t in opened) if s.dry_run else 0.0
-        available = sizing.available_stake(free=free, held_fees=held, open_stake=open_stake,
-                                           tradable_balance_ratio=s.tradable_balance_ratio,
-                                           available_capital=s.available_capital,
-                                           closed_profit=closed_profit)
-        # The entry fee is paid from the free balance too: staking all that is free would
-        # leave nothing for it, and the exchange would refuse the entry on every candle.
-        available = min(available, free / (1 + max(rules.taker_fee, rules.maker_fee)))
+        room = await stake_room(s, self.exchange, self.trader.runtime, self.store, pair)
+        available = room.available
         stake = sizing.proposed_stake(
-            stake_amount=s.stake_amount, available=available, open_stake=open_stake,
-            max_open_trades=s.max_open_trades, open_trades=len(opened),
+            stake_amount=s.stake_amount, available=available, open_stake=room.open_stake,
+            max_open_trades=s.max_open_trades, open_trades=room.open_trades,
             amend_last_stake_amount=s.amend_last_stake_amount,
             last_stake_amount_min_ratio=s.last_stake_amount_min_ratio)
         low = sizing.min_stake(rules, price, self.trader.rules.stoploss, s.amount_reserve_percent)

@@ -39,6 +39,7 @@ class ExitKind(StrEnum):
     ROI = "roi"
     TRAILING = "trailing"
     FORCE = "force"
+    PARTIAL = "partial"  # a partial exit asked by adjust_trade_position
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,7 +84,7 @@ class Trader:
         now = self.clock.now()
         rules = self.exchange.rules(pair)
         price = self.exchange.round_price(pair, price)
-        amount = self._sellable_amount(pair, stake / price, "entry")
+        amount = self.sellable_amount(pair, stake / price, "entry")
         if amount is None:
             return None
         with self.store.transaction():
@@ -99,7 +99,7 @@ class Trader:
             current_rate=current_rate,
             exchange=self.exchange.name, dry_run=self.settings.dry_run,
         ))  # fmt: skip
-        await self._send(order)
+        await self.send(order)
         return self.store.trade(trade.id)
 
     def add_trade(self, pair: str, price: float, amount: float, order_type: OrderType,
@@ -133,8 +133,10 @@ class Trader:
             return types.force_exit or types.exit
         return types.exit
 
-    async def exit_trade(self, trade: Trade, decision: ExitDecision, ticker: Ticker) -> bool:
-        """Place the exit order for a decision (after the strategy's price and veto hooks)."""
+    async def exit_trade(self, trade: Trade, decision: ExitDecision, ticker: Ticker,
+                         amount: float | None = None) -> bool:
+        """Place the exit order for a decision (after the strategy's price and veto hooks);
+        of `amount` for a partial exit, which Freqtrade asks no confirmation for."""
         await self._book_unreported_coin_fee(trade)
         now = self.clock.now()
         order_type = self.exit_order_type(decision.kind)
@@ -147,10 +149,12 @@ class Trader:
         )  # fmt: skip
         rate = clamp_custom_price(rate, finite_number(custom),
                                   self.settings.custom_price_max_distance_ratio)
-        amount = self._sellable_amount(trade.pair, trade.amount, f"exit of trade {trade.id}")
+        partial = amount is not None
+        amount = self.sellable_amount(trade.pair, trade.amount if amount is None else amount,
+                                      f"exit of trade {trade.id}")
         if amount is None:
             return False
-        confirmed = safe_call(
+        confirmed = partial or safe_call(
             trade.pair, self.strategy.confirm_trade_exit, default=True, log_once=self.log_once,
             trade=snapshot, order_type=order_type, amount=amount, rate=rate,
             time_in_force="GTC", exit_reason=decision.reason, current_time=now,
@@ -173,10 +177,10 @@ class Trader:
             profit_abs=trade.profit_abs(price), stake_currency=trade.stake_currency,
             order_type=order_type,
         ))  # fmt: skip
-        await self._send(order)
+        await self.send(order)
         return True
 
-    def _sellable_amount(self, pair: str, amount: float, what: str) -> float | None:
+    def sellable_amount(self, pair: str, amount: float, what: str) -> float | None:
         """`amount` on the exchange's step, or None (the owner told once) when it is below
         one step: such an order can never be placed, and must not fail the whole iteration."""
         try:
@@ -211,7 +215,7 @@ class Trader:
 
     # --- sending, and reacting to what changed ---------------------------------------------
 
-    async def _send(self, order: Order) -> None:
+    async def send(self, order: Order) -> None:
         # A refusal repeats every iteration while its cause lasts: the owner hears of it once,
         # until an order of that pair and side goes through.
         episode = ("order-refused", order.ft_pair, order.side)
@@ -253,6 +257,7 @@ class Trader:
             trade_id=trade.id, pair=trade.pair, amount=trade.amount,
             open_rate=trade.open_rate, stake_amount=trade.stake_amount,
             stake_currency=trade.stake_currency, enter_tag=trade.enter_tag,
+            addition=any(o.is_entry and o.id != order.id for o in self.store.filled_orders(trade)),
         ))  # fmt: skip
         self._order_filled(trade, order)
 
@@ -276,8 +281,20 @@ class Trader:
             trade_id=trade.id, pair=trade.pair, reason=f"{reason}, partially filled", partial=True))
 
     def _rebase_stop(self, trade: Trade) -> None:
-        """The stop follows the average entry price until it has trailed."""
-        if trade.is_stop_loss_trailing or trade.amount <= 0:
+        """The first entry's stop follows its average price until it has trailed. After an
+        addition the stop, at its distance, only moves up, and then counts as trailed: as
+        Freqtrade's adjust_stop_loss, averaging down leaves the stop where it was."""
+        if trade.amount <= 0:
+            return
+        if sum(1 for o in self.store.filled_orders(trade) if o.is_entry) > 1:
+            raised = initial_stop(trade.open_rate, trade.stop_loss_pct or self.rules.stoploss,
+                                  self.round_up(trade.pair))
+            if raised.stop_loss > trade.stop_loss:
+                trade.stop_loss, trade.stop_loss_pct = raised.stop_loss, raised.stop_loss_pct
+                trade.is_stop_loss_trailing = True
+                self.store.write(trade)
+            return
+        if trade.is_stop_loss_trailing:
             return
         stop = initial_stop(trade.open_rate, self.rules.stoploss, self.round_up(trade.pair))
         trade.stop_loss = trade.initial_stop_loss = stop.stop_loss
