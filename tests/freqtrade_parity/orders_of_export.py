@@ -24,7 +24,7 @@ def main() -> None:
                     "tag": o["ft_order_tag"] or None} for o in t["orders"]],
     } for t in trades]
     rows.sort(key=lambda r: (r["open_date"], r["pair"]))
-    print("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]")
+    sys.stdout.write("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]\n")
 
 
 if __name__ == "__main__":
