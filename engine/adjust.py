@@ -33,7 +33,7 @@ from engine.stake import stake_room
 from engine.strategy import TradeSnapshot, safe_call
 from engine.trader import finite_number
 from store.models import ExitReason, Trade, dec
-from venues.exchange import Ticker
+from venues.exchange import OrderType, Ticker
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -102,8 +102,21 @@ async def adjust_position(engine: Engine, trade: Trade, ticker: Ticker, now: dat
     return await _sell_part(engine, trade, ticker, -stake, tag, leave, exit_min)
 
 
+async def add_stake(engine: Engine, trade: Trade, ticker: Ticker, stake: float,
+                    now: datetime) -> bool:
+    """The owner's addition of `stake` to `trade` (/forceenter on its pair), within the same
+    limits as the strategy's, with the force-entry order type."""
+    room = await stake_room(engine.settings, engine.exchange, engine.trader.runtime,
+                            engine.store, trade.pair)
+    snapshot = TradeSnapshot.from_trade(trade, engine.store.orders_of(trade.id))
+    types = engine.trader.order_types
+    return await _add(engine, trade, snapshot, stake, "force_entry", engine.entry_price(ticker),
+                      room.available, now, types.force_entry or types.entry)
+
+
 async def _add(engine: Engine, trade: Trade, snapshot: TradeSnapshot, stake: float,
-               tag: str | None, proposed: float, available: float, now: datetime) -> bool:
+               tag: str | None, proposed: float, available: float, now: datetime,
+               order_type: OrderType | None = None) -> bool:
     trader, pair = engine.trader, trade.pair
     custom = safe_call(pair, engine.strategy.custom_entry_price, default=None,
                        log_once=engine.log_once, trade=snapshot, current_time=now,
@@ -123,7 +136,7 @@ async def _add(engine: Engine, trade: Trade, snapshot: TradeSnapshot, stake: flo
     amount = trader.sellable_amount(pair, check.stake / price, f"addition to trade {trade.id}")
     if amount is None:
         return False
-    order_type = trader.order_types.entry
+    order_type = order_type or trader.order_types.entry
     with engine.store.transaction():
         order = record_intent(engine.store, trade, "buy", order_type, amount, price, tag,
                               engine.clock)

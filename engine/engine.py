@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import events, sizing
-from engine.adjust import adjust_position
+from engine.adjust import add_stake, adjust_position
 from engine.alerts import Alerts
 from engine.analysis import entry_expired
 from engine.dataprovider import RunMode, provider_for
@@ -406,10 +406,16 @@ class Engine:
     async def balances(self) -> dict[str, Balance]:
         return await self.exchange.fetch_balance()
 
-    async def force_exit(self, trade: Trade, ticker: Ticker | None) -> ForceExitOutcome | None:
-        """Exit the trade at `ticker`'s bid after cancelling its open orders: what that did, or
-        None when refused (no price, nothing held, an order still open, a veto)."""
-        return await self.trader.force_exit(trade, ticker)
+    async def force_exit(self, trade: Trade, ticker: Ticker | None, amount: float | None = None
+                         ) -> ForceExitOutcome | None:
+        """Exit the trade (or sell `amount` of it) at `ticker`'s bid after cancelling its open
+        orders: what that did, or None when refused (no price, nothing held, an order still
+        open, a veto)."""
+        return await self.trader.force_exit(trade, ticker, amount)
+
+    async def force_add(self, trade: Trade, ticker: Ticker, stake: float) -> bool:
+        """The owner's addition of `stake` to an open trade; False when it was refused."""
+        return await add_stake(self, trade, ticker, stake, self.clock.now())
 
     async def force_entry(self, pair: str, ticker: Ticker, price: float | None) -> Trade | None:
         """The owner's entry, with the force-entry order type; None when it was refused."""

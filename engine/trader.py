@@ -406,7 +406,8 @@ class Trader:
             await self.cancel_order(order, reason)
         return len(orders)
 
-    async def force_exit(self, trade: Trade, ticker: Ticker | None) -> ForceExitOutcome | None:
+    async def force_exit(self, trade: Trade, ticker: Ticker | None, amount: float | None = None
+                         ) -> ForceExitOutcome | None:
         """The owner's exit at the bid, after cancelling the trade's open orders, which alone
         may finish the trade. None when it was refused: no price yet, nothing held, an order
         still open, or a veto."""
@@ -419,7 +420,8 @@ class Trader:
         if ticker is None or fresh.amount <= 0 or self.store.open_orders_of(fresh):
             return None
         decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.bid)
-        return "exiting" if await self.exit_trade(fresh, decision, ticker) else None
+        part = amount if amount is not None and amount < fresh.amount else None
+        return "exiting" if await self.exit_trade(fresh, decision, ticker, part) else None
 
     def _remainder_too_small(self, order: Order, trade: Trade) -> bool:
         rules = self.exchange.rules(trade.pair)
