@@ -35,8 +35,8 @@ class Adjusting(Scripted):
 
     position_adjustment_enable = True
 
-    def __init__(self, answers: dict[int, Any], **attrs: Any) -> None:
-        super().__init__(enter={PAIR: [SIGNAL]}, **attrs)
+    def __init__(self, answers: dict[int, Any], signal: datetime = SIGNAL, **attrs: Any) -> None:
+        super().__init__(enter={PAIR: [signal]}, **attrs)
         self.answers = answers
         self.calls: list[dict[str, Any]] = []
 
@@ -50,8 +50,8 @@ class Adjusting(Scripted):
         return self.answers.get(len(self.calls))
 
 
-async def run(strategy: Adjusting, iterations: int, **overrides: Any):
-    clock = ManualClock(START)
+async def run(strategy: Adjusting, iterations: int, start: datetime = START, **overrides: Any):
+    clock = ManualClock(start)
     notifier = LogNotifier(keep=1000)
     commands = make_engine(settings_overrides={**SETTINGS, **overrides}, strategy=strategy,
                            clock=clock, notifier=notifier)
@@ -149,6 +149,43 @@ async def test_the_full_exit_after_a_partial_one_closes_with_all_the_realized_pr
     assert trade.close_profit_abs == pytest.approx(float(expected["realized"]), abs=1e-8)
     assert trade.close_profit == pytest.approx(
         float(expected["realized"] / expected["entry_value"]), rel=1e-9)
+
+
+async def test_reports_count_the_partial_exits_profit_once_on_the_day_the_trade_closed(
+) -> None:
+    # Entered 23:40, a third sold at 23:50, the rest at 00:10 the next day.
+    evening = datetime(2018, 1, 11, 23, 35, tzinfo=UTC)
+    strategy = Adjusting({3: -0.0166, 7: -10.0}, signal=evening)
+    commands, _notifier = await run(strategy, 8, start=evening)
+
+    trade = only_trade()
+    assert not trade.is_open
+    assert [(o.side, o.order_date.day) for o in orders_of(trade)] == [
+        ("buy", 11), ("sell", 11), ("sell", 12)]
+    assert trade.close_date.date() == datetime(2018, 1, 12, tzinfo=UTC).date()
+    realized = float(by_hand(orders_of(trade))["realized"])
+    assert trade.close_profit_abs == pytest.approx(realized, abs=1e-8)
+    summary = commands.profit()
+    assert summary.closed_profit_abs == pytest.approx(realized, abs=1e-8)
+    assert summary.all_profit_abs == pytest.approx(realized, abs=1e-8)
+    days = {row.start: row for row in commands.periods("day", 3).rows}
+    assert days[datetime(2018, 1, 12, tzinfo=UTC).date()].profit_abs == pytest.approx(realized)
+    assert days[datetime(2018, 1, 11, tzinfo=UTC).date()].profit_abs == 0
+    (pair,) = commands.performance()
+    assert pair.profit_abs == pytest.approx(realized)
+
+
+async def test_while_open_a_partial_exits_profit_counts_once_in_the_total() -> None:
+    strategy = Adjusting({2: -0.02})
+    commands, _notifier = await run(strategy, 3)
+
+    trade = only_trade()
+    assert trade.is_open and trade.realized_profit
+    summary = commands.profit()
+    assert summary.closed_profit_abs == 0
+    (view,) = commands.status()
+    assert summary.all_profit_abs == pytest.approx(view.total_profit_abs)
+    assert view.total_profit_abs == pytest.approx(trade.realized_profit + view.profit_abs)
 
 
 async def test_max_entry_position_adjustment_caps_the_additions() -> None:
