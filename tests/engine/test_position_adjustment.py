@@ -180,7 +180,8 @@ async def test_while_open_a_partial_exits_profit_counts_once_in_the_total() -> N
     commands, _notifier = await run(strategy, 3)
 
     trade = only_trade()
-    assert trade.is_open and trade.realized_profit
+    assert trade.is_open
+    assert trade.realized_profit
     summary = commands.profit()
     assert summary.closed_profit_abs == 0
     (view,) = commands.status()
