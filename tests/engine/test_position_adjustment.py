@@ -254,3 +254,39 @@ def test_an_answer_is_a_finite_nonzero_stake_and_an_optional_tag(answer: Any) ->
         assert tag == answer[1]
     else:
         assert tag is None
+
+
+FILLS = st.lists(st.tuples(st.booleans(), st.integers(1, 5000), st.integers(1, 9000)),
+                 min_size=1, max_size=12)
+
+
+def _order(is_entry: bool, filled: float, price: float) -> Order:
+    return Order(ft_order_side="buy" if is_entry else "sell", filled=filled, price=price,
+                 average=price, fee_base=0.0, status="filled")
+
+
+@given(FILLS)
+def test_recomputing_after_every_fill_ends_where_one_recomputation_does(
+        fills: list[tuple[bool, int, int]]) -> None:
+    """Any sequence of entry and exit fills (an exit sells at most what is held, as the
+    engine's exits do): the trade recomputed after each fill equals the trade recomputed
+    once from all of them, and never holds a negative amount."""
+    orders: list[Order] = []
+    held = 0.0
+    stepwise = Trade(open_rate=1.0, fee_open=0.001, fee_close=0.001, price_tick=0.000001)
+    for is_entry, thousandths, price_units in fills:
+        amount = thousandths / 1000
+        if not is_entry:
+            amount = min(amount, round(held, 3))
+            if amount <= 0:
+                continue
+        orders.append(_order(is_entry, amount, price_units / 100000))
+        held = held + amount if is_entry else held - amount
+        stepwise.recalc_from_orders(orders)
+        assert stepwise.amount >= -1e-12
+    once = Trade(open_rate=1.0, fee_open=0.001, fee_close=0.001, price_tick=0.000001)
+    once.recalc_from_orders(orders)
+    for name in ("amount", "stake_amount", "max_stake_amount", "realized_profit", "open_rate",
+                 "open_trade_value"):
+        assert getattr(stepwise, name) == getattr(once, name), name
+    assert stepwise.amount == pytest.approx(held, abs=1e-9)
