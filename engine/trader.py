@@ -277,8 +277,9 @@ class Trader:
                 trade_id=trade.id, pair=trade.pair, reason=f"{reason}, fully cancelled",
                 partial=False))
             return
+        what = "partially filled" if order.filled > 0 else "nothing added to the trade"
         self.notifier.notify(events.EntryCancelled(
-            trade_id=trade.id, pair=trade.pair, reason=f"{reason}, partially filled", partial=True))
+            trade_id=trade.id, pair=trade.pair, reason=f"{reason}, {what}", partial=True))
 
     def _rebase_stop(self, trade: Trade) -> None:
         """The first entry's stop follows its average price until it has trailed. After an
