@@ -9,18 +9,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.installed-runtime
+# No pip cache: on a server the bot's home is often the checkout, and a cache there is hundreds
+# of megabytes in the work tree; the requirements change seldom enough to download again.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-cache-dir
 
 .PHONY: install run test test-fast bench
 
 $(RUNTIME_STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	touch $(RUNTIME_STAMP)
 
 # requirements-dev.txt includes requirements.txt: the runtime is installed with it.
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $(STAMP) $(RUNTIME_STAMP)
 
 install: $(RUNTIME_STAMP)

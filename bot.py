@@ -9,6 +9,8 @@
     .venv/bin/python bot.py list-timeframes              the timeframes there are
     .venv/bin/python bot.py list-strategies              the strategy classes of the folder
     .venv/bin/python bot.py list-pairs [--quote BTC]     the pairs an exchange trades
+    .venv/bin/python bot.py healthcheck                  exit 0 when the running bot's
+                                                         heartbeat is current (HEARTBEAT_FILE)
 
 Several --config files are merged in order, later ones overriding earlier ones, as Freqtrade
 merges them (and each file's add_config_files).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import logging.handlers
@@ -40,6 +43,8 @@ from engine import __version__
 from engine.control.commands import Commands, Reloader
 from engine.settings import Settings, redact
 from engine.strategy import IStrategy
+from service import heartbeat
+from service.heartbeat import Heartbeat
 from store import schema
 from store.store import Store
 
@@ -77,7 +82,11 @@ def _parser() -> argparse.ArgumentParser:
                                      parents=[_common("config_before")])
     common = _common("config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", aliases=["trade"], parents=[common], help="run the bot (default)")
+    run = sub.add_parser("run", aliases=["trade"], parents=[common],
+                         help="run the bot (default)")
+    run.add_argument("--sd-notify", action="store_true", default=argparse.SUPPRESS,
+                     help="tell systemd about the bot (internals.sd_notify: true, as Freqtrade's "
+                          "flag)")
     sub.add_parser("check-config", aliases=["show-config"], parents=[common],
                    help="validate the config and print the effective settings, secrets hidden")
     from backtest.cli import (
@@ -100,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     strategies.add_argument("--strategy-path", help="the folder (default: the config's)")
     strategies.add_argument("-1", "--one-column", action="store_true",
                             help="names only, one a line")
+    health = sub.add_parser("healthcheck", help="exit 0 if the running bot's heartbeat is "
+                            "current, 1 if not (a container's health check)")
+    health.add_argument("--heartbeat-file", default=os.environ.get(heartbeat.FILE_VARIABLE),
+                        help=f"the file the bot writes (default: ${heartbeat.FILE_VARIABLE})")
     return parser
 
 
@@ -109,7 +122,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     files = [*getattr(args, "config_before", []), *getattr(args, "config", [])]
     if not files and Path(DEFAULT_CONFIG).is_file():
         files = [DEFAULT_CONFIG]
-    return load_settings(files or None, os.environ)
+    settings = load_settings(files or None, os.environ)
+    if getattr(args, "sd_notify", False):
+        internals = dataclasses.replace(settings.internals, sd_notify=True)
+        settings = dataclasses.replace(settings, internals=internals)
+    return settings
 
 
 def _console_chat(settings: Settings) -> bool:
@@ -181,21 +198,47 @@ def _clock(settings: Settings, timeframe: str, store: Store) -> Clock:
     return ScaledClock(replay_start(settings, timeframe, store), settings.offline.speed)
 
 
-async def _headless(commands: Commands, settings: Settings) -> None:
+def _heartbeat(settings: Settings, commands: Commands) -> Heartbeat:
+    internals = settings.internals
+    return heartbeat.from_environment(
+        os.environ, sd_notify=internals.sd_notify, throttle_secs=internals.process_throttle_secs,
+        log_every=internals.heartbeat_interval, state=lambda: commands.state,
+        version=__version__)
+
+
+async def _headless(commands: Commands, settings: Settings, beat: Heartbeat) -> None:
     """Telegram disabled: the same engine, driven by a plain loop, events to the log. SIGINT
-    and SIGTERM end it after the iteration in progress, through the engine's shutdown."""
+    and SIGTERM end it after the iteration in progress, through the engine's shutdown.
+    Iterations start every `process_throttle_secs`, however long each took (as the job queue
+    runs them, and Freqtrade's worker); one that overran starts the next at once."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    period = settings.internals.process_throttle_secs
     try:
         await commands.startup()
+        beat.ready()
+        due = loop.time()
         while not stop.is_set():
             await commands.process()
+            beat.beat()
+            due = max(due + period, loop.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.internals.process_throttle_secs)
+                await asyncio.wait_for(stop.wait(), due - loop.time())
     finally:
+        beat.stopping()
         await commands.shutdown()
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    if not args.heartbeat_file:
+        sys.stderr.write(f"tradepilot: no heartbeat file: set {heartbeat.FILE_VARIABLE} or "
+                         "pass --heartbeat-file\n")
+        return 2
+    healthy, why = heartbeat.check(Path(args.heartbeat_file))
+    (sys.stdout if healthy else sys.stderr).write(f"tradepilot: {why}\n")
+    return 0 if healthy else 1
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -221,7 +264,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                                   notifier)
         _log_start(settings, exchange)
         commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
-        asyncio.run(_headless(commands, settings))
+        asyncio.run(_headless(commands, settings, _heartbeat(settings, commands)))
         return 0
     return _run_chat(settings, strategy, database, clock, store, reload, log_buffer)
 
@@ -256,7 +299,8 @@ def _run_chat(settings: Settings, strategy: IStrategy, database: Database, clock
     if _console_chat(settings):
         request = ConsoleRequest.for_terminal(settings, stop=stop.set)  # on Ctrl-D
     app = build_application(settings, commands, request=request, get_updates_request=request,
-                            notifier=notifier, sender=sender, clock=clock, log_buffer=log_buffer)
+                            notifier=notifier, sender=sender, clock=clock, log_buffer=log_buffer,
+                            service=_heartbeat(settings, commands))
     try:
         asyncio.run(app.serve(stop))
     finally:
@@ -306,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)
     args = _parser().parse_args(argv)
     args.command = ALIASES.get(args.command, args.command)
+    if args.command == "healthcheck":  # of another process: no config, nothing opened
+        return _healthcheck(args)
     load_dotenv(Path.cwd() / ".env", override=False)
     secrets: list[str] = []
     try:

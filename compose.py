@@ -6,6 +6,7 @@ functions, so what is tested is what runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -21,7 +22,7 @@ from engine.settings import MARKETS_FILE, Settings, offline_datadir
 from engine.signals import LiveSignals
 from engine.strategy import IStrategy
 from marketdata.cache import CandleCaches
-from marketdata.files import load_pair_data
+from marketdata.files import candle_file, load_pair_data
 from marketdata.resampled import ResampledCandles
 from marketdata.timeframe import timeframe_to_timedelta
 from store.paper_orders import PaperOrders
@@ -36,9 +37,19 @@ from venues.watched import WatchedExchange
 REPLAY_WARM_UP_CANDLES = 100
 
 
+def offline_pairs(settings: Settings, timeframe: str) -> list[str]:
+    """The pairs the offline market replays: the whitelist, or with a list that VolumePairList
+    starts, every market of the markets file with candles in the data directory."""
+    if settings.pairlists[0].method == "StaticPairList":
+        return list(settings.exchange.pair_whitelist)
+    markets = json.loads(MARKETS_FILE.read_text(encoding="utf-8"))["markets"]
+    return [m["symbol"] for m in markets
+            if candle_file(offline_datadir(settings), m["symbol"], timeframe).is_file()]
+
+
 def offline_window(settings: Settings, timeframe: str) -> tuple[datetime, datetime]:
-    """First and last candle open time of the shipped data for the whitelist."""
-    frames = load_pair_data(offline_datadir(settings), settings.exchange.pair_whitelist,
+    """First and last candle open time of the shipped data for the replayed pairs."""
+    frames = load_pair_data(offline_datadir(settings), offline_pairs(settings, timeframe),
                             timeframe)
     first = min(f["date"].iloc[0] for f in frames.values()).to_pydatetime()
     last = max(f["date"].iloc[-1] for f in frames.values()).to_pydatetime()
@@ -57,7 +68,7 @@ def build_exchange(settings: Settings, timeframe: str, clock: Clock,
                                                         lap.data_last))
 
         market: Exchange = OfflineMarket.from_files(
-            offline_datadir(settings), settings.exchange.pair_whitelist, timeframe,
+            offline_datadir(settings), offline_pairs(settings, timeframe), timeframe,
             MARKETS_FILE, clock, loop=True, on_lap=announce)
         return PaperExchange(market, clock, paper_orders, wallet=settings.dry_run_wallet,
                              stake_currency=settings.stake_currency, fee=settings.fee)
@@ -102,7 +113,7 @@ def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, 
     signals = LiveSignals(candles, analyzer,
                           RunMode.DRY_RUN if settings.dry_run else RunMode.LIVE)
     engine = Engine(settings, watched, strategy, clock, notifier, signals, store,
-                    failures=watched)
+                    failures=watched, candles=source)
     return Commands(engine, store, reloader)
 
 

@@ -38,6 +38,7 @@ from engine.dataprovider import DataProvider, RunMode
 from engine.engine import Engine
 from engine.events import LogNotifier
 from engine.informative import requested_candles
+from engine.pairlists.manager import check_backtest
 from engine.settings import OrderTypes, Settings
 from engine.strategy import ALL_PAIRS, IStrategy, LogOnce, safe_call
 from marketdata.candles import CANDLE_COLUMNS
@@ -298,7 +299,9 @@ def range_closes(analyzed: Mapping[str, pd.DataFrame], since: datetime
 
 def backtest_settings(settings: Settings) -> Settings:
     """The settings a backtest runs with: paper trading from a running start; with
-    freqtrade_compat, limit orders only."""
+    freqtrade_compat, limit orders only. Pairlists Freqtrade's backtest refuses are refused."""
+    for warning in check_backtest(settings.pairlists):
+        logger.warning("%s", warning)
     settings = replace(settings, dry_run=True, initial_state="running")
     if settings.backtest.freqtrade_compat:
         settings = replace(settings, order_types=LIMIT_ONLY)

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import cast
 
-from core.errors import ExchangeError, OrderNotFound, OrderRejected
+from core.errors import (
+    ExchangeError,
+    FatalExchangeError,
+    OrderNotFound,
+    OrderRejected,
+    TemporaryError,
+)
 from engine import events
 from engine.orders import is_ours, record_intent
 from engine.trader import Trader
@@ -71,23 +77,38 @@ async def adopt_orders(trader: Trader, store: Store, pairs: list[str]) -> Adopti
     return found
 
 
-async def _open_orders(trader: Trader, store: Store, pairs: list[str], found: Adoption) -> None:
-    known_ids, known_client_ids = store.exchange_order_ids(), store.client_order_ids()
+async def _listed(trader: Trader, pairs: list[str]) -> list[OrderSnapshot]:
+    """The open orders of `pairs`: one request for all where the exchange serves it, else one
+    per pair; an outage skips the look, as reconciliation goes on without it."""
+    try:
+        every = await trader.exchange.fetch_open_orders()
+        wanted = set(pairs)
+        return [order for order in every if order.pair in wanted]
+    except (TemporaryError, FatalExchangeError) as exc:
+        logger.warning("reconcile: cannot list open orders: %s", exc)
+        return []
+    except ExchangeError:
+        pass
+    listed: list[OrderSnapshot] = []
     for pair in pairs:
         try:
-            orders = await trader.exchange.fetch_open_orders(pair)
+            listed += await trader.exchange.fetch_open_orders(pair)
         except ExchangeError as exc:
             logger.warning("reconcile: cannot list open orders of %s: %s", pair, exc)
+    return listed
+
+
+async def _open_orders(trader: Trader, store: Store, pairs: list[str], found: Adoption) -> None:
+    known_ids, known_client_ids = store.exchange_order_ids(), store.client_order_ids()
+    for snapshot in await _listed(trader, pairs):
+        if snapshot.order_id in known_ids or snapshot.client_order_id in known_client_ids:
             continue
-        for snapshot in orders:
-            if snapshot.order_id in known_ids or snapshot.client_order_id in known_client_ids:
-                continue
-            if is_ours(snapshot.client_order_id):
-                _adopt(trader, store, snapshot, None, found)
-                continue
-            found.foreign.append(f"{pair} {snapshot.order_id}")
-            logger.warning("reconcile: open order %s %s on the exchange is not in this "
-                           "database", pair, snapshot.order_id)
+        if is_ours(snapshot.client_order_id):
+            _adopt(trader, store, snapshot, None, found)
+            continue
+        found.foreign.append(f"{snapshot.pair} {snapshot.order_id}")
+        logger.warning("reconcile: open order %s %s on the exchange is not in this "
+                       "database", snapshot.pair, snapshot.order_id)
 
 
 def _adopt(trader: Trader, store: Store, snapshot: OrderSnapshot, tag: str | None,

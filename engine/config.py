@@ -19,6 +19,7 @@ from typing import Any
 
 from core.errors import ConfigError
 from engine.config_files import read_config_files
+from engine.pairlists.config import check_pairlists, parse_pairlists
 from engine.pairs import pattern_problem
 from engine.settings import (
     IGNORED_FREQTRADE_KEYS,
@@ -284,7 +285,6 @@ def _internals(key: str, value: Any) -> Internals:
         "heartbeat_interval": lambda k, v: _number(k, v, 0.0),
         "sd_notify": _bool,
     })  # fmt: skip
-    data.pop("sd_notify", None)
     return Internals(**data)
 
 
@@ -318,8 +318,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "trailing_stop_positive": lambda k, v: _number(k, v, 0.0, 1.0),
     "trailing_stop_positive_offset": lambda k, v: _number(k, v, 0.0, 1.0),
     "trailing_only_offset_is_reached": _bool,
-    "use_custom_stoploss": _bool,
-    "use_exit_signal": _bool,
+    "use_custom_stoploss": _bool, "use_exit_signal": _bool,
     "exit_profit_only": _bool,
     "exit_profit_offset": _number,
     "ignore_roi_if_entry_signal": _bool,
@@ -333,6 +332,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "exit_pricing": _pricing,
     "custom_price_max_distance_ratio": lambda k, v: _number(k, v, 0.0, 1.0),
     "exchange": _exchange,
+    "pairlists": parse_pairlists,
     "telegram": _telegram,
     "internals": _internals,
     "enable_protections": _bool,
@@ -417,6 +417,7 @@ def _from_env(env: Mapping[str, str]) -> tuple[Secrets, int | None]:
 
 
 def _check_consistency(s: Settings) -> None:
+    check_pairlists(s.pairlists, s.stoploss)
     quote = f"/{s.stake_currency}"
     for pair in s.exchange.pair_whitelist:
         if not pair.endswith(quote):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
-from engine import events, sizing
+from engine import sizing
 from engine.adjust import add_stake, adjust_position
 from engine.alerts import Alerts
 from engine.analysis import entry_expired
@@ -23,6 +23,7 @@ from engine.dataprovider import RunMode, provider_for
 from engine.events import Notifier
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.orderbooks import OrderBooks, alongside
+from engine.pairlists.manager import Pairlists
 from engine.protection_locks import lock_after_close
 from engine.protections import parse_protections
 from engine.reconcile import reconcile
@@ -30,9 +31,17 @@ from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
 from engine.signals import SignalSource
 from engine.stake import stake_room
-from engine.startup import load_markets, remember_markets, startup_notice
+from engine.startup import (
+    StartRetry,
+    load_markets,
+    remember_markets,
+    startup_notice,
+    warn_unknown_pairs,
+)
 from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
+from engine.wallet_check import WalletCheck
+from marketdata.cache import CandleSource
 from store.errors import storage_errors
 from store.models import Trade
 from store.store import Store
@@ -41,7 +50,6 @@ from venues.watched import AbsorbedFailures
 
 logger = logging.getLogger(__name__)
 
-WALLET_CHECK = timedelta(minutes=60)
 
 
 def _implements(strategy: IStrategy, callback: str) -> bool:
@@ -52,8 +60,10 @@ def _implements(strategy: IStrategy, callback: str) -> bool:
 class Engine:
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
                  notifier: Notifier, signals: SignalSource, store: Store,
-                 failures: AbsorbedFailures | None = None) -> None:
+                 failures: AbsorbedFailures | None = None,
+                 candles: CandleSource | None = None) -> None:
         self.exchange = exchange
+        self.candle_source = candles or exchange  # the pairlists' candles
         self.failures = failures
         self.clock = clock
         self.notifier = notifier
@@ -70,7 +80,8 @@ class Engine:
         self.alerts = Alerts(notifier)
         self._markets_at: datetime | None = None
         self._starting = False  # start-up not finished: the exchange did not answer
-        self._wallet_checked_at: datetime | None = None
+        self._retry = StartRetry(timedelta(seconds=settings.internals.process_throttle_secs))
+        self._wallet = WalletCheck()
         self.configure(settings, strategy)
 
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
@@ -80,6 +91,9 @@ class Engine:
         strategy.dp = provider_for(self, strategy)
         strategy.config["runmode"] = strategy.dp.runmode  # as Freqtrade's config carries it
         self.books.use(strategy, trading=strategy.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN))
+        self.pairlist = Pairlists(settings, self.exchange, self.candle_source, self.store,
+                                  strategy.timeframe,
+                                  backtest=strategy.dp.runmode is RunMode.BACKTEST)
         self.protections = parse_protections([dict(p) for p in strategy.protections or []],
                                              strategy.timeframe)
 
@@ -101,19 +115,17 @@ class Engine:
             async with self.lock:
                 await self._start(now)
         except TemporaryError as exc:
+            self._retry.failed(now)
             self.alerts.tell("temporary", f"Exchange unavailable at start-up ({exc}); retrying "
-                             "every iteration, trading starts once it answers.")
+                             "with growing pauses (at most 5 minutes), trading starts once it "
+                             "answers.")
 
     async def _start(self, now: datetime) -> None:
         self._starting = True
         await load_markets(self.exchange, self.store)
         self._markets_at = now
-        known = self.exchange.markets()
-        missing = [p for p in self.settings.exchange.pair_whitelist if p not in known]
-        if missing:
-            text = f"Not traded, unknown on {self.exchange.name}: {', '.join(missing)}"
-            logger.warning("%s", text)
-            self.notifier.notify(events.WarningNotice(text))
+        warn_unknown_pairs(self.exchange, self.settings.exchange.pair_whitelist, self.notifier)
+        await self.pairlist.refresh(now, self.run_state.is_blacklisted)
         remember_markets(self.exchange, self.store, self.pairs())
         summary = await reconcile(self.trader, self.store, self.pairs())
         self._starting = False
@@ -137,9 +149,8 @@ class Engine:
     # --- pairs -------------------------------------------------------------------------------
 
     def whitelist(self) -> list[str]:
-        known = self.exchange.markets()
-        return [p for p in self.settings.exchange.pair_whitelist
-                if not self.run_state.is_blacklisted(p) and (not known or p in known)]
+        """The pairlists' last list (engine/pairlists), less what the chat blacklisted since."""
+        return [p for p in self.pairlist.whitelist() if not self.run_state.is_blacklisted(p)]
 
     def pairs(self) -> list[str]:
         """Pairs whose data the iteration needs: the whitelist plus pairs with open trades."""
@@ -154,6 +165,8 @@ class Engine:
     async def process(self) -> None:
         async with self.lock:
             now = self.clock.now()
+            if self._starting and not self._retry.due(now):
+                return
             try:
                 with storage_errors():
                     if self._starting:
@@ -162,7 +175,8 @@ class Engine:
                         await self._after_storage_outage(now)
                     await self._iterate(now)
             except TemporaryError as exc:
-                self.alerts.tell("temporary", f"Exchange unavailable, retrying: {exc}")
+                then = f"; next attempt in {self._retry.failed(now)}" if self._starting else ""
+                self.alerts.tell("temporary", f"Exchange unavailable, retrying: {exc}{then}")
             except FatalExchangeError as exc:
                 self.run_state.pause_entries()
                 self.alerts.tell("fatal",
@@ -188,6 +202,7 @@ class Engine:
 
     async def _iterate(self, now: datetime) -> None:
         await self._refresh_markets(now)
+        await self.pairlist.refresh(now, self.run_state.is_blacklisted)
         pairs = self.pairs()
         self.books.new_iteration()
         await alongside(self.signals.refresh(pairs, now), self.books.fetch(self.books.standing()))
@@ -199,7 +214,7 @@ class Engine:
         safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
                   current_time=now)
         await self.trader.manage_open_orders(now)
-        await self._check_wallet(now)
+        await self._wallet.run(self.store, self.trader, self.exchange, self.tickers, now)
         await self._exit_positions(now)
         if self.run_state.state is EngineState.RUNNING:
             await self._enter_positions(now)
@@ -276,23 +291,6 @@ class Engine:
     def _on_trade_closed(self, trade: Trade) -> None:
         lock_after_close(trade, self.clock.now(), self.strategy.timeframe, self.protections,
                          self.store, self.notifier)
-
-    async def _check_wallet(self, now: datetime) -> None:
-        """Close trades whose coins left the wallet (sold by hand) instead of blocking a slot."""
-        due = self._wallet_checked_at is None or now - self._wallet_checked_at >= WALLET_CHECK
-        if not due:
-            return
-        waiting = self.store.trades_with_open_orders()
-        holding = [t for t in self.store.open_trades() if t.amount > 0 and t.id not in waiting]
-        if not holding:
-            return
-        self._wallet_checked_at = now
-        balances = self.trader.runtime.saw(await self.exchange.fetch_balance())
-        for trade in holding:
-            held = balances.get(trade.base_currency)
-            ticker = self.tickers.get(trade.pair)
-            if ticker is not None and (held is None or held.total < trade.amount * 0.98):
-                self.trader.close_externally(trade, ticker.last)
 
     # --- entries -----------------------------------------------------------------------------
 

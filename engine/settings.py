@@ -13,6 +13,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from engine.pairlists.config import STATIC_ONLY, PairlistMethod
+
 OFFLINE_EXCHANGE = "offline"
 PROJECT = Path(__file__).resolve().parent.parent
 MARKETS_FILE = PROJECT / "data" / "markets.json"
@@ -33,7 +35,7 @@ STRATEGY_KEYS = (
 
 # Keys a Freqtrade config may carry that tradepilot accepts and ignores (logged at start).
 IGNORED_FREQTRADE_KEYS = frozenset({
-    "trading_mode", "margin_mode", "pairlists", "api_server", "bot_name", "order_time_in_force",
+    "trading_mode", "margin_mode", "api_server", "bot_name", "order_time_in_force",
     "dataformat_ohlcv", "dataformat_trades", "fiat_display_currency", "edge", "freqai",
     "user_data_dir",
     "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
@@ -62,7 +64,6 @@ _UNUSED_INSIDE: dict[str, dict[str, str]] = {
     "order_types": {"stoploss_on_exchange_interval": "", "stoploss_on_exchange_limit_ratio": "",
                     "stoploss_price_type": ""},
     "telegram": {"keyboard": "", "topic_id": "", "allow_custom_messages": ""},
-    "internals": {"sd_notify": ""},
 }  # fmt: skip
 _WEBSOCKETS = ("no websockets here: candles, prices and orders are polled over REST each "
                "iteration")
@@ -167,6 +168,9 @@ class TelegramSettings:
 class Internals:
     process_throttle_secs: float = 5
     heartbeat_interval: float = 60
+    # systemd's notifications (service/): None sends them when systemd waits for them
+    # (NOTIFY_SOCKET set), False never, True always (with a warning when nobody listens).
+    sd_notify: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +226,8 @@ class Settings:
     exit_pricing: Pricing = field(default_factory=Pricing)
     custom_price_max_distance_ratio: float = 0.02
     exchange: ExchangeSettings = field(default_factory=ExchangeSettings)
+    # Freqtrade's `pairlists`, checked (engine/pairlists/config.py); the whitelist's source.
+    pairlists: tuple[PairlistMethod, ...] = STATIC_ONLY
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     internals: Internals = field(default_factory=Internals)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)

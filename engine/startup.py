@@ -6,6 +6,10 @@ up after a few quick failures). The engine therefore starts whatever the exchang
 finishes its start-up (reconciliation, the start-up message) in the first iteration that
 reaches the exchange. When only the markets fail to load, the markets of the whitelist and of
 the open trades that the last run stored stand in, so reconciliation and stops go on.
+
+While the exchange stays down the attempts are spaced out (`StartRetry`): one iteration's
+interval, doubling up to five minutes, so a long outage neither hammers the exchange (each
+attempt is itself a few retried requests) nor fills the log, and the bot never gives up.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from core.errors import TemporaryError
 from engine import events
@@ -26,6 +31,27 @@ from venues.exchange import Exchange
 logger = logging.getLogger(__name__)
 
 MARKETS_KEY = "markets"
+MAX_START_PAUSE = timedelta(minutes=5)
+
+
+class StartRetry:
+    """When the next start-up attempt is due, after failed ones."""
+
+    def __init__(self, first: timedelta, cap: timedelta = MAX_START_PAUSE) -> None:
+        self.first = min(first, cap)
+        self.cap = cap
+        self._pause = self.first
+        self._due: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self._due is None or now >= self._due
+
+    def failed(self, now: datetime) -> timedelta:
+        """Record a failed attempt; the pause until the next one."""
+        pause = self._pause
+        self._due = now + pause
+        self._pause = min(pause * 2, self.cap)
+        return pause
 
 
 async def load_markets(exchange: Exchange, store: Store) -> None:
@@ -51,6 +77,18 @@ def remember_markets(exchange: Exchange, store: Store, pairs: Iterable[str]) -> 
     text = json.dumps(definitions, sort_keys=True, default=str)
     if store.value(MARKETS_KEY) != text:
         store.set_value(MARKETS_KEY, text)
+
+
+def warn_unknown_pairs(exchange: Exchange, pairs: Iterable[str],
+                       notifier: events.Notifier) -> None:
+    """Tell the owner of configured pairs the exchange does not list (none when the markets
+    did not load)."""
+    known = exchange.markets()
+    missing = [p for p in pairs if known and p not in known]
+    if missing:
+        text = f"Not traded, unknown on {exchange.name}: {', '.join(missing)}"
+        logger.warning("%s", text)
+        notifier.notify(events.WarningNotice(text))
 
 
 def startup_notice(settings: Settings, strategy: IStrategy, rules: ExitRules, exchange: str,

@@ -1,7 +1,7 @@
 """Freqtrade settings that change what is traded or how much, and that tradepilot does not do:
 refused with the value that would be honoured, never accepted and left out. Their neutral
-values (a spot market, the static whitelist, good-till-cancelled orders, switches off) pass,
-and the key is then listed among the ones tradepilot does not use."""
+values (a spot market, good-till-cancelled orders, switches off) pass, and the key is then
+listed among the ones tradepilot does not use."""
 
 from __future__ import annotations
 
@@ -28,14 +28,6 @@ def refuse_unsupported(raw: Mapping[str, Any]) -> None:
         raise ConfigError(f"trading_mode: {mode!r} is not supported; expected \"spot\"")
     _enabled_section("edge", raw.get("edge"), "stakes come from stake_amount")
     _enabled_section("freqai", raw.get("freqai"), "no FreqAI models")
-    pairlists = raw.get("pairlists")
-    if isinstance(pairlists, list):
-        methods = [p.get("method") for p in pairlists if isinstance(p, Mapping)]
-        other = [m for m in methods if m != "StaticPairList"]
-        if other:
-            raise ConfigError(f"pairlists: {other[0]} is not supported (the pairs traded are "
-                              "exchange.pair_whitelist); expected [{\"method\": "
-                              "\"StaticPairList\"}]")
     tif = raw.get("order_time_in_force")
     if isinstance(tif, Mapping):
         for side, value in tif.items():

@@ -7,6 +7,10 @@ Life cycle (`handlers.runner.ChatApp` drives it; Telegram never gates the engine
 * stop: `await control.shutdown()` while the bot can still send, then give the outbox a few
   seconds to deliver the last messages and stop the sender.
 
+The service manager (`ServiceHooks`, given by the composition root) hears `ready` once the
+iterations are scheduled, `beat` after every iteration, failed or not, and `stopping` first
+thing at the stop.
+
 The iteration is one repeating job ("engine-tick") with APScheduler's max_instances=1 and
 coalesce, so a slow iteration is never overlapped by the next one. Its first run is placed just
 after a multiple of the interval (counted from the Unix epoch): candles close on such multiples
@@ -74,6 +78,16 @@ class BotControl(Control, Protocol):
     async def shutdown(self) -> None: ...
 
 
+class ServiceHooks(Protocol):
+    """What supervises the process: systemd's notifications, the heartbeat file."""
+
+    def ready(self) -> None: ...
+
+    def beat(self) -> None: ...
+
+    def stopping(self) -> None: ...
+
+
 class ErrorThrottle:
     """At most one owner message per distinct error per window; the log gets every one."""
 
@@ -98,9 +112,11 @@ class AppHooks:
     what they need to do their work."""
 
     def __init__(self, settings: Settings, control: BotControl, notifier: Notifier | None,
-                 sender: OutboxSender, monotonic: Callable[[], float]) -> None:
+                 sender: OutboxSender, monotonic: Callable[[], float],
+                 service: ServiceHooks | None = None) -> None:
         self.settings = settings
         self.control = control
+        self.service = service
         self.notifier = notifier
         self.sender = sender
         self.errors = ErrorThrottle(monotonic)
@@ -122,6 +138,8 @@ class AppHooks:
         app.job_queue.run_repeating(self.tick, interval=interval, first=first, name=TICK_JOB,
                                     job_kwargs={"max_instances": 1, "coalesce": True})
         await app.job_queue.start()
+        if self.service is not None:
+            self.service.ready()
 
     async def connect(self, app: App) -> None:
         self.sender.start(app.bot)
@@ -141,8 +159,12 @@ class AppHooks:
             self.report(key,
                         f"An iteration failed ({type(exc).__name__}: {exc}). The bot keeps "
                         "running; details are in /logs.")
+        if self.service is not None:
+            self.service.beat()
 
     async def stop(self, _app: App) -> None:
+        if self.service is not None:
+            self.service.stopping()
         await self._stop_engine()
         await self.sender.stop(flush_timeout=FLUSH_ON_STOP_SECONDS)
 
@@ -223,6 +245,7 @@ def build_application(
     log_buffer: LogBuffer | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     rate_limiter: BaseRateLimiter[Any] | None = None,
+    service: ServiceHooks | None = None,
 ) -> ChatApp:
     """The Application with every handler, the gate, the tick job and the outbox sender.
 
@@ -236,7 +259,7 @@ def build_application(
     """
     owner = owner_chat_id(settings)
     sender = sender or OutboxSender(Outbox(), owner, clock=clock)
-    hooks = AppHooks(settings, control, notifier, sender, monotonic)
+    hooks = AppHooks(settings, control, notifier, sender, monotonic, service)
     for name in PTB_BOT_LOGGERS:
         shield(logging.getLogger(name), settings.secrets.values())
     # The rate limiter gives a 429 up at once and logs that as an error with a traceback; the

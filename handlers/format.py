@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from telegram.constants import MessageLimit
 
+from engine.control.views import WhitelistView
+
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
 _DECIMALS = {"BTC": 8, "ETH": 5}
 _TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
@@ -88,6 +90,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
              for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "<pre>" + esc("\n".join(lines)) + "</pre>"
+
+
+def whitelist_text(view: WhitelistView, *, sort: bool = False, base_only: bool = False) -> str:
+    """Freqtrade's /whitelist: "Using whitelist `methods` with N pairs", then the pairs."""
+    pairs = sorted(view.pairs) if sort else list(view.pairs)
+    if base_only:
+        pairs = [p.split("/")[0] for p in pairs]
+    methods = esc(", ".join(view.methods))
+    head = f"Using whitelist <code>{methods}</code> with {len(pairs)} pairs"
+    return f"{head}\n<code>{esc(', '.join(pairs))}</code>" if pairs else head
 
 
 def strip_tags(text: str) -> str:

@@ -17,7 +17,7 @@ from engine.control.api import MAX_SPAN, PeriodUnit, TagKind
 from handlers import args as parse
 from handlers.chart import render_chart
 from handlers.context import BotContext, Call
-from handlers.format import esc, field
+from handlers.format import esc, field, whitelist_text
 from handlers.format_reports import (
     balance_text,
     config_text,
@@ -182,12 +182,8 @@ def _pairs_text(title: str, pairs: list[str]) -> str:
 
 async def cmd_whitelist(call: Call) -> None:
     shown = parse.options(call.args, call.usage, ("sorted", "baseonly"))
-    pairs = call.control.whitelist()
-    if "sorted" in shown:
-        pairs = sorted(pairs)
-    if "baseonly" in shown:
-        pairs = [p.split("/")[0] for p in pairs]
-    await call.reply(_pairs_text("Whitelist", pairs))
+    await call.reply(whitelist_text(call.control.whitelist_view(), sort="sorted" in shown,
+                                    base_only="baseonly" in shown))
 
 
 async def cmd_blacklist(call: Call) -> None:

@@ -20,6 +20,8 @@ LAYERS: dict[str, set[str]] = {
     "engine": {"core", "store", "marketdata", "venues"},
     "backtest": {"core", "store", "marketdata", "venues", "engine"},
     "handlers": {"core", "store", "engine"},
+    # Only the composition root hands it to the loop; the loop knows it as a callback.
+    "service": {"core"},
 }
 # The composition root picks the concrete classes: it alone may import every layer.
 ROOTS = ("compose.py", "bot.py")

@@ -152,7 +152,7 @@ def test_neutral_values_of_the_keys_we_do_not_do_pass_and_are_listed() -> None:
         "pairlists": [{"method": "StaticPairList"}],
         "order_time_in_force": {"entry": "GTC", "exit": "gtc"}}, {})
 
-    assert settings.ignored_keys == ("trading_mode", "pairlists", "order_time_in_force")
+    assert settings.ignored_keys == ("trading_mode", "order_time_in_force")
 
 
 def test_freqtrades_hyperopt_analysis_and_futures_keys_load_and_are_listed_as_unused() -> None:
@@ -208,8 +208,8 @@ def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     ({"position_adjustment_enable": "yes"}, "position_adjustment_enable: expected true or"),
     ({"max_entry_position_adjustment": -2},
      "max_entry_position_adjustment: expected a whole number >= -1"),
-    ({"pairlists": [{"method": "StaticPairList"}, {"method": "VolumePairList"}]},
-     "pairlists: VolumePairList is not supported"),
+    ({"pairlists": [{"method": "StaticPairList"}, {"method": "RemotePairList"}]},
+     "pairlists[1].method: RemotePairList is not supported"),
     ({"order_time_in_force": {"entry": "GTC", "exit": "IOC"}},
      "order_time_in_force.exit: 'IOC' is not supported"),
     ({"freqai": {"enabled": True}}, "freqai.enabled: not supported"),
@@ -273,7 +273,8 @@ async def test_a_blacklist_pattern_in_the_config_keeps_every_pair_it_matches_out
     async with open_chat(overrides={"exchange": {
             "pair_whitelist": ["ETH/BTC", "LTC/BTC", "XLM/BTC"],
             "pair_blacklist": ["(ltc|xlm)/.*"]}}) as chat:
-        assert await chat.say("/whitelist") == "Whitelist (1 pairs):\nETH/BTC"
+        assert await chat.say("/whitelist") == ("Using whitelist StaticPairList with 1 pairs\n"
+                                                "ETH/BTC")
 
 
 async def test_a_blacklist_pattern_added_in_chat_works_and_a_bad_one_gets_a_usage_reply(
@@ -288,8 +289,8 @@ async def test_a_blacklist_pattern_added_in_chat_works_and_a_bad_one_gets_a_usag
 
     assert added == "Blacklist (1 pairs):\nLTC/.*"
     assert "LTC/BTC" not in shown
-    assert before.startswith("Whitelist (5 pairs):")
-    assert shown.startswith("Whitelist (4 pairs):")
+    assert before.startswith("Using whitelist StaticPairList with 5 pairs\n")
+    assert shown.startswith("Using whitelist StaticPairList with 4 pairs\n")
     assert refused.startswith("Not a valid pattern: '*/BTC' is not a valid regular expression")
 
 

@@ -223,7 +223,7 @@ async def test_locks_and_unlock(chat: Chat) -> None:
 
 async def test_whitelist_and_blacklist(chat: Chat) -> None:
     whitelist = await chat.say("/whitelist")
-    assert whitelist.startswith("Whitelist (5 pairs):")
+    assert whitelist.startswith("Using whitelist StaticPairList with 5 pairs\n")
     assert "ETH/BTC" in whitelist
     assert await chat.say("/blacklist") == "Blacklist is empty."
     assert await chat.say("/blacklist xlm") == "Blacklist (1 pairs):\nXLM/BTC"

@@ -22,7 +22,7 @@ def exchange_class(name: str) -> Any:
 
 def build_client(name: str, config: Mapping[str, Any], api_key: str | None, secret: str | None,
            password: str | None) -> Any:
-    settings = _plain(config)
+    settings = _limiter(name) | _plain(config)
     # ccxt logs each request with its headers, the API key among them, at DEBUG (and prints
     # them when verbose): its records go through a logger of ours that never passes DEBUG.
     wire = logging.getLogger("venues.ccxt_exchange.wire")
@@ -32,9 +32,29 @@ def build_client(name: str, config: Mapping[str, Any], api_key: str | None, secr
     credentials = {"apiKey": api_key, "secret": secret, "password": password}
     settings |= {key: value for key, value in credentials.items() if value}
     exchange = exchange_class(name)(settings)
+    # Start-up asks every pair's open orders in one request (Binance: weight 80, where one
+    # request per pair costs 6 each); ccxt refuses that unless told it is meant.
+    exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
     exchange.on_json_response = _strict_json
     exchange.on_rest_response = _json_answers_only
     return exchange
+
+
+# Binance counts request weight per minute (REQUEST_WEIGHT), and ccxt's costs on Binance are
+# that weight in units of its 50 ms rate limit, so a 60 s window of them is Binance's own
+# account of the limit.
+PER_MINUTE_WEIGHT = ("binance", "binanceus")
+
+
+def _limiter(name: str) -> dict[str, Any]:
+    """ccxt's leaky bucket refills only while requests wait in it: a heavy call's debt (0.8 s
+    after Binance's all-tickers call) stays owed through the idle seconds between iterations
+    and is waited out by the next one. Where the exchange counts weight per minute, ccxt's
+    rolling window at the same average rate counts the real time instead; a config that names
+    the algorithm keeps its own."""
+    if name in PER_MINUTE_WEIGHT:
+        return {"rateLimiterAlgorithm": "rollingWindow", "rollingWindowSize": 60_000}
+    return {}
 
 
 def _json_answers_only(code: int, reason: str, url: str, method: str, headers: Any, body: Any,

@@ -349,7 +349,7 @@ class CcxtExchange:
         raw = await self._retrying("cancel_order", self._ccxt.cancel_order, order_id, pair)
         return self._order(raw)
 
-    async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
+    async def fetch_open_orders(self, pair: str | None = None) -> list[OrderSnapshot]:
         raws = await self._retrying("read", self._ccxt.fetch_open_orders, pair)
         return [self._order(raw) for raw in raws]
 

@@ -112,7 +112,9 @@ def ticker_snapshot(pair: str, raw: Mapping[str, Any] | None, now: datetime) -> 
     price = float(last)
     bid_price, ask_price = float(bid or price), float(ask or price)
     when = _time(raw.get("timestamp")) or now
-    return Ticker(pair, when, bid_price, ask_price, price, price, price, price)
+    volume = raw.get("quoteVolume")
+    return Ticker(pair, when, bid_price, ask_price, price, price, price, price,
+                  None if volume is None else float(volume))
 
 
 def order_book_snapshot(pair: str, raw: Mapping[str, Any]) -> OrderBook:

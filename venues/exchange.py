@@ -73,6 +73,7 @@ class Ticker(NamedTuple):
     open: float
     high: float
     low: float
+    quote_volume: float | None = None  # traded in the last 24h, in the quote currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,10 @@ class Exchange(Protocol):
 
     async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot: ...
 
-    async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]: ...
+    async def fetch_open_orders(self, pair: str | None = None) -> list[OrderSnapshot]:
+        """The pair's open orders; with no pair, every pair's in one request where the
+        exchange serves that (an ExchangeError that is not temporary where it does not)."""
+        ...
 
     async def close(self) -> None: ...
 

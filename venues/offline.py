@@ -14,6 +14,10 @@ repeats the data's moves (every return, every candle's shape) from where the mar
 indicators see no jump and an open trade carries on at a price that follows on. `on_lap` hears
 of each new lap. Backtests never loop: their data ends where it ends.
 
+A ticker's 24h quote volume is that of the candles closed in the day before the current one
+(base volume at the typical price), so VolumePairList ranks the demo's pairs as the data
+traded them.
+
 Backtests call `fetch_tickers` once per candle while the clock moves one candle at a time, so
 each pair keeps a cursor on its current candle and checks it and the next one before a binary
 search; the clock of the offline demo (or a test) may jump anywhere, and then the search finds
@@ -272,12 +276,11 @@ class OfflineMarket:
             if series is None or row is None:
                 continue
             o, h, low = row
+            volume = series.day_volume(self._step_ns)
             if lap:
                 scale = series.lap_ratio ** lap
-                o, h, low = o * scale, h * scale, low * scale
-            tickers[pair] = Ticker(
-                pair=pair, time=now, bid=o, ask=o, last=o, open=o, high=h, low=low
-            )
+                o, h, low, volume = o * scale, h * scale, low * scale, volume * scale
+            tickers[pair] = Ticker(pair, now, o, o, o, o, h, low, volume)
         return tickers
 
     def drop_detail(self) -> None:
@@ -398,7 +401,7 @@ class OfflineMarket:
     async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot:
         raise OrderRejected(_NO_ORDERS)
 
-    async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
+    async def fetch_open_orders(self, pair: str | None = None) -> list[OrderSnapshot]:
         raise OrderRejected(_NO_ORDERS)
 
     async def close(self) -> None:

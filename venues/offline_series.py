@@ -19,8 +19,8 @@ class CandleSeries:
     `array`s (8 bytes a value) for the per-candle ticker lookup, where numpy's per-element
     overhead would dominate."""
 
-    __slots__ = ("_at", "_highs", "_lows", "_opens", "_prices", "lap_ratio", "opens_ns",
-                 "values")
+    __slots__ = ("_at", "_highs", "_lows", "_opens", "_prices", "_traded", "lap_ratio",
+                 "opens_ns", "values")
 
     def __init__(self, opens_ns: np.ndarray, values: np.ndarray) -> None:
         self.opens_ns = opens_ns
@@ -31,6 +31,7 @@ class CandleSeries:
         self._prices, self._highs, self._lows = (array("d", column.tolist())
                                                  for column in values[:, :3].T)
         self._at = 0  # the candle of the last lookup
+        self._traded: array | None = None  # running sum of quote volume, made on first use
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> CandleSeries:
@@ -44,6 +45,16 @@ class CandleSeries:
         if index < 0 or now_ns >= self._opens[index] + step_ns:
             return None
         return self._prices[index], self._highs[index], self._lows[index]
+
+    def day_volume(self, step_ns: int) -> float:
+        """Quote volume (base volume at the typical price) of the candles that closed in the
+        24 hours before the candle of the last lookup: what a 24h ticker reports."""
+        if self._traded is None:
+            v = self.values
+            typical = (v[:, 1] + v[:, 2] + v[:, 3]) / 3
+            self._traded = array("d", [0.0, *np.cumsum(typical * v[:, 4]).tolist()])
+        count = max(86_400_000_000_000 // step_ns, 1)
+        return self._traded[self._at] - self._traded[max(self._at - count, 0)]
 
     def open_ns(self) -> int:
         """Open time of the candle of the last lookup."""

@@ -409,11 +409,13 @@ class PaperExchange:
             return self._match(self._find(pair, order_id, client_order_id), ticker)
         return snapshot(row)
 
-    async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
-        tickers = await self._source.fetch_tickers([pair])
-        rows = [row for row in self._book().open.values() if row.pair == pair]
+    async def fetch_open_orders(self, pair: str | None = None) -> list[OrderSnapshot]:
+        rows = [row for row in self._book().open.values() if pair in (None, row.pair)]
+        if not rows:  # no ticker request for nothing
+            return []
+        tickers = await self._source.fetch_tickers(list(dict.fromkeys(r.pair for r in rows)))
         rows.sort(key=lambda row: cast(datetime, row.created_at))
-        matched = [self._match(row, tickers.get(pair)) for row in rows]
+        matched = [self._match(row, tickers.get(row.pair)) for row in rows]
         return [order for order in matched if order.status == OPEN]
 
     async def match_open_orders(self) -> list[OrderSnapshot]:

@@ -116,7 +116,7 @@ class WatchedExchange(Exchange):
     async def cancel_order(self, pair: str, order_id: str) -> OrderSnapshot:
         return await self._watch(self.inner.cancel_order(pair, order_id))
 
-    async def fetch_open_orders(self, pair: str) -> list[OrderSnapshot]:
+    async def fetch_open_orders(self, pair: str | None = None) -> list[OrderSnapshot]:
         return await self._watch(self.inner.fetch_open_orders(pair))
 
     async def close(self) -> None:

@@ -23,6 +23,7 @@ from engine.control.views import (
     TagPerformance,
     TradeOrders,
     TradeView,
+    WhitelistView,
 )
 
 PeriodUnit = Literal["day", "week", "month"]
@@ -105,6 +106,10 @@ class Control(Protocol):
         ...
 
     def whitelist(self) -> list[str]: ...
+
+    def whitelist_view(self) -> WhitelistView:
+        """The whitelist and the pairlist methods that produced it."""
+        ...
 
     def blacklist(self, add: list[str] | None = None) -> list[str]:
         """Show the blacklist, or add validated pairs to it first."""

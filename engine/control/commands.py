@@ -43,6 +43,7 @@ from engine.control.views import (
     TagPerformance,
     TradeOrders,
     TradeView,
+    WhitelistView,
 )
 from engine.engine import Engine
 from engine.pairs import pattern_problem
@@ -245,6 +246,9 @@ class Commands:
 
     def whitelist(self) -> list[str]:
         return self.engine.whitelist()
+
+    def whitelist_view(self) -> WhitelistView:
+        return WhitelistView(self.engine.pairlist.names, tuple(self.engine.whitelist()))
 
     def blacklist(self, add: list[str] | None = None) -> list[str]:
         if not add:

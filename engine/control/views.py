@@ -194,6 +194,14 @@ class CountView:
 
 
 @dataclass(frozen=True, slots=True)
+class WhitelistView:
+    """The pairs entries may pick now, in the pairlists' order, and the methods that made it."""
+
+    methods: tuple[str, ...]
+    pairs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LockView:
     id: int
     pair: str

@@ -273,3 +273,33 @@ async def test_a_failed_order_is_looked_up_for_a_day_then_forgotten(tmp_path: Pa
         finally:
             await commands.shutdown()
             schema.close_db()
+
+
+async def test_start_up_lists_the_open_orders_of_every_pair_in_one_request(
+        tmp_path: Path) -> None:
+    """Ten pairs, one request: Binance serves all open orders at once (weight 80, where ten
+    requests by pair would cost 60 and a hundred 600). It asked one per pair."""
+    clock = ManualClock(START)
+    notifier = LogNotifier()
+    async with FakeExchangeServer(clock, balances={"BTC": "1", "ETH": "1"}) as server:
+        price = float(server.book.quote(server.book.market("ETHBTC"))[1]) * 0.98
+        place(server, "BUY", OURS, price)
+        place(server, "BUY", "web_b4d8c0ffee", price * 0.9)
+        settings = make_settings(SETTINGS | {"exchange": {
+            "name": "binance", "pair_whitelist": list(server.book.by_pair)}}, KEYS)
+        strategy = Scripted(stoploss=-0.1)
+        strategy.apply_overrides(settings.strategy_overrides())
+        exchange = server.ccxt_exchange(clock, sleep=RecordingSleep(), retries=1)
+        commands = build_commands(settings, strategy, exchange, clock, notifier,
+                                  Store(schema.init_db(f"sqlite:///{tmp_path / 'b.sqlite'}")))
+        try:
+            await commands.startup()
+            (listing,) = server.requests_to("/api/v3/openOrders")
+            assert "symbol" not in listing.params
+            (trade,) = commands.store.open_trades()
+            assert commands.store.orders_of(trade.id)[0].client_order_id == OURS
+            summary = await again(commands)
+            assert "1 open orders on the exchange are not ours" in summary
+        finally:
+            await commands.shutdown()
+            schema.close_db()

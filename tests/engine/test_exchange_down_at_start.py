@@ -115,3 +115,41 @@ async def test_with_only_the_markets_down_at_a_restart_the_stored_markets_let_th
         finally:
             await second.shutdown()
             schema.close_db()
+
+
+async def test_through_an_hour_down_at_start_the_attempts_space_out_to_five_minutes_and_it_trades_after(  # noqa: E501
+        ) -> None:
+    """It retried every iteration (720 start-up attempts in the hour at 5 s); now the pause
+    doubles from one interval up to five minutes, the owner hears of it once, and the first
+    attempt after the exchange is back, at most five minutes later, trades."""
+    clock = ManualClock(START)
+    notifier = LogNotifier()
+    outage = timedelta(hours=1)
+    interval = timedelta(seconds=5)  # internals.process_throttle_secs, the default
+    async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
+        server.inject("*", Fault.UNAVAILABLE, duration=outage)
+        commands = engine_on(server, clock, "sqlite:///:memory:", notifier,
+                             Scripted(enter={PAIR: ALWAYS}))
+        try:
+            attempts = []
+            await commands.startup()
+            while not started(notifier):
+                before = server.requests_to("/api/v3/exchangeInfo")
+                await commands.process()
+                if server.requests_to("/api/v3/exchangeInfo") != before:
+                    attempts.append(clock.now() - START)
+                clock.advance(interval)
+                assert clock.now() < START + outage + timedelta(minutes=6)
+            late = attempts[-1] - outage
+            pauses = [b - a for a, b in zip([timedelta(0), *attempts], attempts, strict=False)]
+        finally:
+            await commands.shutdown()
+            schema.close_db()
+    assert [p.total_seconds() for p in pauses[:7]] == [5, 10, 20, 40, 80, 160, 300]
+    assert set(pauses[7:]) == {timedelta(minutes=5)}
+    assert len(attempts) == 17  # after the one at start-up; 720 without the pauses
+    assert timedelta(0) <= late <= timedelta(minutes=5)
+    assert [o.side for o in server.orders(PAIR)] == ["BUY"]
+    assert warnings(notifier)[0].startswith("Exchange unavailable at start-up")
+    assert "growing pauses (at most 5 minutes)" in warnings(notifier)[0]
+    assert warnings(notifier)[1:] == ["Exchange reachable again."]

@@ -133,6 +133,7 @@ class Book:
         self.locked: dict[str, Decimal] = {}
         self.orders: dict[int, FakeOrder] = {}
         self.prices: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        self.volumes: dict[str, Decimal] = {}  # 24h quote volume pinned per pair
         self.klines_limit = klines_limit
         self._frames = {pair: _frame_arrays(frame) for pair, frame in frames.items()}
         self._next_id = 1000
@@ -162,6 +163,17 @@ class Book:
         tick = Decimal(self.by_pair[pair].price_tick)
         self.prices[pair] = (_to_tick(price, tick), _to_tick(low, tick), _to_tick(high, tick))
 
+    def set_volume(self, pair: str, quote_volume: float) -> None:
+        """Pin a pair's 24h quote volume in /ticker/24hr."""
+        self.volumes[pair] = Decimal(str(quote_volume))
+
+    def day_volume(self, market: MarketSpec) -> Decimal:
+        """24h quote volume: pinned, else a fixed made-up one per pair (from 1,000 up), so
+        a volume ranking of many generated markets is stable and has no ties to speak of."""
+        pinned = self.volumes.get(market.pair)
+        return pinned if pinned is not None else Decimal(1000 + zlib.crc32(
+            market.pair.encode()) % 1_000_000)
+
     def quote(self, market: MarketSpec) -> tuple[Decimal, Decimal, Decimal]:
         """(last, bid, ask) now: pinned, else the close of the candle forming now."""
         if market.pair in self.prices:
@@ -175,13 +187,15 @@ class Book:
     def ticker_24hr(self, market: MarketSpec) -> dict[str, Any]:
         last, bid, ask = self.quote(market)
         now = self.now_ms()
+        volume = self.day_volume(market)
         return {
             "symbol": market.symbol, "priceChange": "0", "priceChangePercent": "0",
             "weightedAvgPrice": f"{last:f}", "prevClosePrice": f"{last:f}",
             "lastPrice": f"{last:f}", "lastQty": "1", "bidPrice": f"{bid:f}", "bidQty": "10",
             "askPrice": f"{ask:f}", "askQty": "10", "openPrice": f"{last:f}",
-            "highPrice": f"{last:f}", "lowPrice": f"{last:f}", "volume": "1000",
-            "quoteVolume": "1000", "openTime": now - 86_400_000, "closeTime": now,
+            "highPrice": f"{last:f}", "lowPrice": f"{last:f}",
+            "volume": f"{volume / last:f}", "quoteVolume": f"{volume:f}",
+            "openTime": now - 86_400_000, "closeTime": now,
             "firstId": 1, "lastId": 2, "count": 2,
         }  # fmt: skip
 

@@ -24,6 +24,9 @@ at `klines_limit`, up to and including the candle forming at `clock.now()`), `/a
 recorded, and every other ccxt base URL (sapi, fapi, ...) points here too, so a test can never
 reach the real exchange. Signed endpoints need the X-MBX-APIKEY header; any signature passes.
 
+Tickers: /ticker/24hr carries a 24h quote volume for every market (`set_volume` pins one; by
+default a fixed made-up one per pair), as VolumePairList ranks them.
+
 Candles: the frames given as `frames` (pair -> DataFrame with CANDLE_COLUMNS, 5m; see
 `shipped_frames()` for the project's real files), else deterministic synthetic candles for any
 timeframe. Tickers: the close of the candle forming now (or `set_price`), with a 0.05% spread.
@@ -256,6 +259,7 @@ class FakeExchangeServer:
         faults or recorded requests, and these balances."""
         self.book.orders.clear()
         self.book.prices.clear()
+        self.book.volumes.clear()
         self.book.free = {k: Decimal(str(v)) for k, v in balances.items()}
         self.book.locked = {}
         self.requests.clear()
@@ -267,6 +271,9 @@ class FakeExchangeServer:
     def set_price(self, pair: str, last: float, bid: float | None = None,
                   ask: float | None = None) -> None:  # fmt: skip
         self.book.set_price(pair, last, bid, ask)
+
+    def set_volume(self, pair: str, quote_volume: float) -> None:
+        self.book.set_volume(pair, quote_volume)
 
     def orders(self, pair: str | None = None) -> list[FakeOrder]:
         return [o for o in self.book.orders.values() if pair in (None, o.market.pair)]
