@@ -5,6 +5,8 @@
                                                          hidden; show-config)
     .venv/bin/python bot.py backtest --strategy S ...    replay history through the same engine
                                                          (backtesting)
+    .venv/bin/python bot.py hyperopt --hyperopt-loss L   search the strategy's parameters
+                                                         (hyperopt-list, hyperopt-show)
     .venv/bin/python bot.py download-data --pairs ...    fetch candles for backtests
     .venv/bin/python bot.py list-timeframes              the timeframes there are
     .venv/bin/python bot.py list-strategies              the strategy classes of the folder
@@ -100,6 +102,18 @@ def _parser() -> argparse.ArgumentParser:
         help="replay candle files through the engine"))
     add_download_arguments(sub.add_parser(
         "download-data", parents=[common], help="fetch candles for backtests"))
+    from hyperopt.arguments import (
+        add_hyperopt_arguments,
+        add_list_arguments,
+        add_show_arguments,
+    )
+
+    add_hyperopt_arguments(sub.add_parser(
+        "hyperopt", parents=[common], help="search the strategy's parameters (Optuna)"))
+    add_list_arguments(sub.add_parser(
+        "hyperopt-list", parents=[common], help="the epochs of a hyperopt study"))
+    add_show_arguments(sub.add_parser(
+        "hyperopt-show", parents=[common], help="one epoch of a hyperopt study"))
     sub.add_parser("list-timeframes", parents=[common],
                    help="the timeframes backtests and the bot use")
     add_list_pairs_arguments(sub.add_parser(
@@ -323,6 +337,13 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
 
         runner = {"backtest": run_backtest, "download-data": run_download,
                   "list-pairs": run_list_pairs}[args.command]
+        return runner(settings, args)
+    if args.command in ("hyperopt", "hyperopt-list", "hyperopt-show"):
+        from hyperopt.cli import run_hyperopt
+        from hyperopt.listing import run_list, run_show
+
+        runner = {"hyperopt": run_hyperopt, "hyperopt-list": run_list,
+                  "hyperopt-show": run_show}[args.command]
         return runner(settings, args)
     return _run(settings, args)
 

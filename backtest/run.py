@@ -150,22 +150,30 @@ def market_definitions(markets: Iterable[Mapping[str, Any]], pairs: Iterable[str
 
 def analyze(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
             history: BacktestHistory | None = None, *,
-            markets: Iterable[Mapping[str, Any]] = (), stake_currency: str = ""
-            ) -> dict[str, pd.DataFrame]:
+            markets: Iterable[Mapping[str, Any]] = (), stake_currency: str = "",
+            signals: bool = True) -> dict[str, pd.DataFrame]:
     """Indicators and signals over each pair's whole frame, once (vectorized, as Freqtrade),
     with `strategy.dp` reading `history` as in Freqtrade's analysis (nothing cut yet) and
-    `markets` for `dp.market`."""
+    `markets` for `dp.market`. Without `signals`, the indicators only (hyperopt's first half;
+    `populate_signals` is the second)."""
     history = history or BacktestHistory(frames, strategy.timeframe)
     _bind_for_analysis(strategy, history, list(frames), markets, stake_currency)
-    return _populate_all(strategy, frames, history)
+    return _populate_all(strategy, frames, history, signals=signals)
+
+
+def populate_signals(strategy: IStrategy, indicators: Mapping[str, pd.DataFrame],
+                     history: BacktestHistory) -> dict[str, pd.DataFrame]:
+    """populate_entry_trend and populate_exit_trend on frames `analyze` gave indicators."""
+    return _populate_all(strategy, indicators, history, indicators=False)
 
 
 def _populate_all(strategy: IStrategy, frames: Mapping[str, pd.DataFrame],
-                  history: BacktestHistory) -> dict[str, pd.DataFrame]:
+                  history: BacktestHistory, *, indicators: bool = True, signals: bool = True
+                  ) -> dict[str, pd.DataFrame]:
     analyzer = Analyzer(strategy, strategy.timeframe, log_once=_AnalysisLog(logger))
     analyzed = {}
     for pair, frame in frames.items():
-        result = analyzer.populate(pair, frame)
+        result = analyzer.populate(pair, frame, indicators=indicators, signals=signals)
         if result is None:
             if history.missing is not None:
                 raise history.missing
@@ -312,7 +320,8 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
               markets: Iterable[Mapping[str, Any]], *, fee: float | None = None,
               progress: Progress | None = None, protections: bool = True,
               history: BacktestHistory | None = None,
-              detail: Mapping[str, pd.DataFrame] | None = None) -> BacktestResult:
+              detail: Mapping[str, pd.DataFrame] | None = None,
+              analyzed: Mapping[str, pd.DataFrame] | None = None) -> BacktestResult:
     """Backtest `strategy` on `frames` (loaded candles, startup included) with `settings`
     (already through `backtest_settings`, its overrides applied to `strategy`); without
     `protections` the strategy's protections are left out (`backtest --enable-protections`).
@@ -331,7 +340,8 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
     history = history or BacktestHistory(frames, strategy.timeframe)
     informative = _bind_for_analysis(strategy, history, list(frames), markets,
                                      settings.stake_currency)
-    analyzed = _populate_all(strategy, frames, history)
+    if analyzed is None:
+        analyzed = _populate_all(strategy, frames, history)
     replay = _Replay.of(analyzed, strategy.startup_candle_count)
     definitions = market_definitions(markets, [*replay.candles, *informative], fee=fee)
     if detail:

@@ -172,16 +172,22 @@ class Analyzer:
             analyzed = self._store(pair, frame, now)
         return analyzed.signal(pair, len(analyzed.dates) - 1, self._is_stale(pair, last, now))
 
-    def populate(self, pair: str, candles: pd.DataFrame) -> pd.DataFrame | None:
+    def populate(self, pair: str, candles: pd.DataFrame, *, indicators: bool = True,
+                 signals: bool = True) -> pd.DataFrame | None:
         """Run populate_indicators, populate_entry_trend and populate_exit_trend on a copy of
-        `candles`; None when the strategy raised or broke the frame (logged once)."""
+        `candles`; None when the strategy raised or broke the frame (logged once). Hyperopt
+        runs the two halves apart: the indicators once (`signals=False`), the signals per
+        epoch on a copy of them (`indicators=False`)."""
         metadata = {"pair": pair}
         strategy = self._strategy
         frame = candles.copy(deep=False)
-        methods = [strategy.populate_indicators, strategy.populate_entry_trend,
-                   strategy.populate_exit_trend]
-        if self._informative:
-            methods.insert(0, self._merge_informative)
+        methods = []
+        if indicators:
+            if self._informative:
+                methods.append(self._merge_informative)
+            methods.append(strategy.populate_indicators)
+        if signals:
+            methods += [strategy.populate_entry_trend, strategy.populate_exit_trend]
         try:
             for method in methods:
                 frame = safe_populate(pair, method, frame, dict(metadata),

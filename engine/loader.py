@@ -193,6 +193,12 @@ class _FromSource(SourceFileLoader):
         return self.source_to_code(self.get_data(path), path)
 
 
+def import_user_file(file: Path) -> ModuleType:
+    """Another file of the user's that imports Freqtrade's names (a hyperopt loss), run as a
+    strategy file is: afresh, as a module of its own, with the import hook."""
+    return _import_file(file, f"tradepilot_user_{file.stem}")
+
+
 def _import_file(file: Path, module_name: str | None = None,
                  package_path: list[str] | None = None) -> ModuleType:
     """Run one strategy file as a new module (by default a module of its own, named after the

@@ -8,9 +8,9 @@ A parameter's space is its `space`, or the prefix of its attribute name (`buy_`,
 `enter_`, `exit_`, `protection_`). `load=False` keeps the default whatever the dicts say.
 
 Values belong to the strategy instance: each instance gets copies of its class's parameter
-objects, so a /reload's new instance never sees what the old one had. Searching for values
-(hyperopt) is not part of tradepilot: `optimize` is kept and unused, and `.range` holds only
-the value, as in a Freqtrade run outside hyperopt.
+objects, so a /reload's new instance never sees what the old one had. `.range` holds only the value,
+as in a Freqtrade run outside hyperopt; `bot.py hyperopt` (hyperopt/) reads `optimize` and the
+ranges, and shows `populate_indicators` a searched parameter's whole range.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ LAYERS: dict[str, set[str]] = {
     "venues": {"core", "store", "marketdata"},
     "engine": {"core", "store", "marketdata", "venues"},
     "backtest": {"core", "store", "marketdata", "venues", "engine"},
+    "hyperopt": {"core", "store", "marketdata", "venues", "engine", "backtest"},
     "handlers": {"core", "store", "engine"},
     # Only the composition root hands it to the loop; the loop knows it as a callback.
     "service": {"core"},
@@ -32,6 +33,7 @@ OWNED = {
     "telegram": {"handlers"},
     "peewee": {"store"},
     "playhouse": {"store"},
+    "optuna": {"hyperopt"},
 }
 MAX_LINES = 450
 

@@ -162,8 +162,11 @@ def test_every_import_form_resolves_to_tradepilots_names(tmp_path: Path) -> None
      "probe.py, line 1: tradepilot does not provide freqtrade.strategy.PairLocks: use the "
      "strategy's self.lock_pair, self.unlock_pair and self.is_pair_locked"),
     ("from freqtrade.strategy import IStrategy\nfrom freqtrade.optimize.hyperopt import IHyperOpt",
-     "probe.py, line 2: tradepilot does not provide freqtrade.optimize.hyperopt: hyperopt "
-     "(searching for parameter values) is not part of tradepilot"),
+     "probe.py, line 2: tradepilot does not provide freqtrade.optimize.hyperopt.IHyperOpt: "
+     "Freqtrade 2026.9 has no separate hyperopt classes either"),
+    ("from freqtrade.strategy import IStrategy\nimport freqtrade.optimize.backtesting",
+     "probe.py, line 2: tradepilot does not provide freqtrade.optimize.backtesting: of "
+     "Freqtrade's optimize package only freqtrade.optimize.space and IHyperOptLoss"),
     ("from freqtrade.strategy import IStrategy\nfrom freqtrade.strategy.hyper import IntParameter",
      "tradepilot does not provide freqtrade.strategy.hyper.IntParameter: not in Freqtrade "
      "2026.9's freqtrade.strategy.hyper either; import it from freqtrade.strategy"),

@@ -41,15 +41,18 @@ MODULES: Final = MappingProxyType({
     "freqtrade.constants": "engine.freqtrade_names.constants",
     "freqtrade.data.dataprovider": "engine.freqtrade_names.data_dataprovider",
     "freqtrade.optimize.space": "engine.freqtrade_names.optimize_space",
+    "freqtrade.optimize.hyperopt": "engine.freqtrade_names.optimize_hyperopt",
+    "freqtrade.optimize.hyperopt_loss.hyperopt_loss_interface":
+        "engine.freqtrade_names.optimize_hyperopt",
     # Freqtrade 2026.9's own module is a re-export of technical.qtpylib.
     "freqtrade.vendor.qtpylib.indicators": "technical.qtpylib",
 })  # fmt: skip
 
 # Freqtrade modules that we know of and do not provide, and why (the longest prefix applies).
 REFUSED: Final = MappingProxyType({
-    "freqtrade.optimize": "hyperopt (searching for parameter values) is not part of tradepilot; "
-                          "parameters keep the values of the class, buy_params/sell_params and "
-                          "the parameter file",
+    "freqtrade.optimize": "of Freqtrade's optimize package only freqtrade.optimize.space and "
+                          "IHyperOptLoss (freqtrade.optimize.hyperopt) are provided; `bot.py "
+                          "hyperopt` and `bot.py backtest` are the commands",
     "freqtrade.freqai": "FreqAI (machine-learning strategies) is not supported",
     "freqtrade.rpc": "tradepilot's chat is its own; a strategy cannot send Freqtrade RPC messages",
     "freqtrade.persistence.": "only freqtrade.persistence itself (Trade, Order) is provided",

@@ -1,8 +1,8 @@
 """`freqtrade.optimize.space`: the hyperopt space classes, as inert stand-ins.
 
-Older strategies carry a nested `class HyperOpt` whose methods build these spaces; only
-hyperopt ever calls them. tradepilot has no hyperopt, so the classes exist for the file to
-load, keep what they are given, and have no effect on any trade.
+A strategy's nested `class HyperOpt` builds its roi, stoploss, trailing and trades spaces with
+these; only `bot.py hyperopt` calls them, and reads what they keep (hyperopt/spaces.py turns
+them into Optuna distributions). They have no effect on any trade.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ __all__ = ["Categorical", "Dimension", "Integer", "Real", "SKDecimal"]
 
 
 class Dimension:
-    """A hyperopt dimension: its arguments, kept and never used."""
+    """A hyperopt dimension: its arguments, kept for hyperopt to read."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.args = args
