@@ -28,6 +28,7 @@ import pandas as pd
 
 from backtest.detail import detail_steps, from_range_start, release_round_trips
 from backtest.history import BacktestData, BacktestHistory
+from backtest.orders import BacktestOrder, filled_orders, held_at_close
 from backtest.ticks import MonthlyTicks, data_ticks
 from core.clock import ManualClock
 from core.errors import CommandError, ConfigError, StrategyError
@@ -75,6 +76,7 @@ class BacktestTrade:
     enter_tag: str | None
     profit_ratio: float
     profit_abs: float
+    orders: tuple[BacktestOrder, ...] = ()
 
     @property
     def duration(self) -> timedelta:
@@ -89,6 +91,7 @@ class BacktestTrade:
             "enter_tag": self.enter_tag, "profit_ratio": self.profit_ratio,
             "profit_abs": self.profit_abs,
             "trade_duration": int(self.duration.total_seconds() // 60),
+            "orders": [order.to_json() for order in self.orders],
         }  # fmt: skip
 
 
@@ -424,16 +427,20 @@ async def _exit_at_the_end(commands: Commands, clock: ManualClock, replay: _Repl
 
 
 def closed_trades(store: Store) -> tuple[BacktestTrade, ...]:
-    """The database's closed trades, ordered by open date, then by order of entry."""
+    """The database's closed trades, ordered by open date, then by order of entry; a trade's
+    amount is what its last exit sold (all it bought, unless it was partly sold before)."""
     bought = store.entered_amounts()
     closed = sorted(store.closed_trades(), key=lambda t: (t.open_date, t.id))
-    return tuple(
-        BacktestTrade(
+    trades = []
+    for t in closed:
+        orders = filled_orders(store.orders_of(t.id))
+        held = held_at_close(orders)
+        trades.append(BacktestTrade(
             trade_id=t.id, pair=t.pair, open_date=t.open_date, close_date=t.close_date,
-            open_rate=t.open_rate, close_rate=t.close_rate or 0.0, amount=bought.get(t.id, 0.0),
+            open_rate=t.open_rate, close_rate=t.close_rate or 0.0,
+            amount=held if held is not None else bought.get(t.id, 0.0),
             stake_amount=t.max_stake_amount, exit_reason=t.exit_reason or "",
             enter_tag=t.enter_tag, profit_ratio=t.close_profit or 0.0,
-            profit_abs=t.close_profit_abs or 0.0,
-        )
-        for t in closed
-    )
+            profit_abs=t.close_profit_abs or 0.0, orders=orders,
+        ))  # fmt: skip
+    return tuple(trades)

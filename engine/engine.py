@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
 from engine import sizing
+from engine.adjust import add_stake, adjust_position
 from engine.alerts import Alerts
 from engine.analysis import entry_expired
 from engine.dataprovider import RunMode, provider_for
 from engine.events import Notifier
 from engine.exchange_stop import ExchangeStops
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
+from engine.open_orders import manage_open_orders
 from engine.orderbooks import OrderBooks, alongside
 from engine.pairlists.manager import Pairlists
 from engine.pricing import Pricer
@@ -29,6 +31,7 @@ from engine.reconcile import reconcile
 from engine.runstate import EngineState, KeptOnReload, RunState
 from engine.settings import Settings
 from engine.signals import SignalSource
+from engine.stake import entry_stake
 from engine.startup import (
     StartRetry,
     load_markets,
@@ -218,7 +221,7 @@ class Engine:
                                        self.books.fetch(ahead, wanted))
         safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
                   current_time=now)
-        await self.trader.manage_open_orders(now)
+        await manage_open_orders(self.trader, now)
         await self._wallet.run(self.store, self.trader, self.exchange, self.tickers, now)
         await self._exit_positions(now)
         if self.run_state.state is EngineState.RUNNING:
@@ -250,7 +253,14 @@ class Engine:
 
     async def check_exit(self, trade: Trade, ticker: Ticker, now: datetime, *,
                          strategy_exits: bool) -> bool:
-        """Move the stop, then place the first exit that applies. True when one was placed."""
+        """Adjust the position (engine/adjust.py), move the stop, then place the first exit
+        that applies. True when an order was placed."""
+        if strategy_exits and self.strategy.position_adjustment_enable \
+                and await adjust_position(self, trade, ticker, now):
+            fresh = self.store.trade(trade.id)
+            if fresh is None or not fresh.is_open or self.store.open_orders_of(fresh):
+                return True
+            trade = fresh
         rules = self.trader.rules
         custom_stop = None
         if rules.use_custom_stoploss and strategy_exits:
@@ -358,7 +368,7 @@ class Engine:
                                proposed_rate=proposed, entry_tag=tag, side="long")
             proposed = clamp_custom_price(proposed, finite_number(custom),
                                           self.settings.custom_price_max_distance_ratio)
-        stake = await self._stake_for(pair, proposed, now, tag)
+        stake = await entry_stake(self.trader, self.exchange, self.store, pair, proposed, now, tag)
         if stake is None:
             return None
         kind = order_type or self.trader.order_types.entry
@@ -374,44 +384,6 @@ class Engine:
             return None
         return await self.trader.open_trade(pair, proposed, stake, kind, tag, current_rate=rate)
 
-    async def _stake_for(self, pair: str, price: float, now: datetime,
-                         tag: str | None) -> float | None:
-        s = self.settings
-        rules = self.exchange.rules(pair)
-        balances = self.trader.runtime.saw(await self.exchange.fetch_balance())
-        free = balances[s.stake_currency].free if s.stake_currency in balances else 0.0
-        opened = self.store.open_trades()
-        open_stake = sum(t.stake_amount for t in opened)
-        # Only a fixed available_capital grows with closed profit; reading every closed trade
-        # on each entry would make a long run quadratic.
-        closed_profit = 0.0 if s.available_capital is None else sum(
-            t.close_profit_abs or 0.0 for t in self.store.closed_trades())
-        held = sum(t.fee_open_cost or 0.0 for t in opened) if s.dry_run else 0.0
-        available = sizing.available_stake(free=free, held_fees=held, open_stake=open_stake,
-                                           tradable_balance_ratio=s.tradable_balance_ratio,
-                                           available_capital=s.available_capital,
-                                           closed_profit=closed_profit)
-        # The entry fee is paid from the free balance too: staking all that is free would
-        # leave nothing for it, and the exchange would refuse the entry on every candle.
-        available = min(available, free / (1 + max(rules.taker_fee, rules.maker_fee)))
-        stake = sizing.proposed_stake(
-            stake_amount=s.stake_amount, available=available, open_stake=open_stake,
-            max_open_trades=s.max_open_trades, open_trades=len(opened),
-            amend_last_stake_amount=s.amend_last_stake_amount,
-            last_stake_amount_min_ratio=s.last_stake_amount_min_ratio)
-        low = sizing.min_stake(rules, price, self.trader.rules.stoploss, s.amount_reserve_percent)
-        high = sizing.max_stake(rules, price)
-        custom = safe_call(pair, self.strategy.custom_stake_amount, default=stake,
-                           log_once=self.log_once, current_time=now, current_rate=price,
-                           proposed_stake=stake, min_stake=low, max_stake=high, leverage=1.0,
-                           entry_tag=tag, side="long")
-        check = sizing.validate_stake(finite_number(custom) or 0.0, min_stake=low,
-                                      max_stake=high, available=available)
-        if check.stake is None:
-            self.log_once.info(("stake", pair, check.reason), "no entry for %s: %s", pair,
-                               check.reason)
-        return check.stake
-
     # --- the owner's actions: Commands calls these holding `lock` (and flips `run_state`) ---
 
     def reload(self, settings: Settings, strategy: IStrategy) -> KeptOnReload:
@@ -426,11 +398,17 @@ class Engine:
     async def balances(self) -> dict[str, Balance]:
         return await self.exchange.fetch_balance()
 
-    async def force_exit(self, trade: Trade, ticker: Ticker | None) -> ForceExitOutcome | None:
-        """Exit the trade at the exit price (exit_pricing) after cancelling its open orders:
-        what that did, or None when refused (no price, nothing held, an order open, a veto)."""
+    async def force_exit(self, trade: Trade, ticker: Ticker | None, amount: float | None = None
+                         ) -> ForceExitOutcome | None:
+        """Exit the trade (or sell `amount` of it) at the exit price (exit_pricing) after
+        cancelling its open orders: what that did, or None when refused (no price, nothing
+        held, an order open, a veto)."""
         point = None if ticker is None else self.pricer.exit_ticker(trade.pair, ticker)
-        return await self.trader.force_exit(trade, point)
+        return await self.trader.force_exit(trade, point, amount)
+
+    async def force_add(self, trade: Trade, ticker: Ticker, stake: float) -> bool:
+        """The owner's addition of `stake` to an open trade; False when it was refused."""
+        return await add_stake(self, trade, ticker, stake, self.clock.now())
 
     async def force_entry(self, pair: str, ticker: Ticker, price: float | None) -> Trade | None:
         """The owner's entry, with the force-entry order type; None when it was refused."""

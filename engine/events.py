@@ -35,6 +35,7 @@ class EntryPlaced(Event):
     current_rate: float
     exchange: str
     dry_run: bool
+    addition: bool = False  # added to an open trade (position adjustment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class EntryFilled(Event):
     stake_amount: float
     stake_currency: str
     enter_tag: str | None
+    addition: bool = False  # the fill of an addition; amount and rate are the trade's now
 
 
 @dataclass(frozen=True, slots=True)

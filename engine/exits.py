@@ -40,6 +40,7 @@ class ExitKind(StrEnum):
     TRAILING = "trailing"
     FORCE = "force"
     EMERGENCY = "emergency"  # the exit timed out unfilledtimeout.exit_timeout_count times
+    PARTIAL = "partial"  # a partial exit asked by adjust_trade_position
 
 
 @dataclass(frozen=True, slots=True)

@@ -334,12 +334,7 @@ def validate_strategy(strategy: IStrategy) -> None:
     if strategy.can_short:
         raise ConfigError(f"{key('can_short')}: tradepilot trades spot, long only; "
                           "expected False")
-    if strategy.position_adjustment_enable:
-        # Trading it without adjust_trade_position would trade something else than its
-        # author backtested: refused, like the config key (engine/unsupported.py).
-        raise ConfigError(f"{key('position_adjustment_enable')}: not supported (trades are "
-                          "never added to or partly sold, so adjust_trade_position would never "
-                          "be called); expected False")
+    _int(key("max_entry_position_adjustment"), strategy.max_entry_position_adjustment, -1)
 
 
 def _required(strategy: IStrategy, attr: str, example: str) -> Any:

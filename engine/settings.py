@@ -33,14 +33,15 @@ STRATEGY_KEYS = (
     "trailing_stop_positive_offset", "trailing_only_offset_is_reached", "use_custom_stoploss",
     "use_exit_signal", "exit_profit_only", "exit_profit_offset", "ignore_roi_if_entry_signal",
     "process_only_new_candles", "unfilledtimeout", "order_types", "order_time_in_force",
-    "ignore_buying_expired_candle_after",
+    "ignore_buying_expired_candle_after", "position_adjustment_enable",
+    "max_entry_position_adjustment",
 )  # fmt: skip
 
 # Keys a Freqtrade config may carry that tradepilot accepts and ignores (logged at start).
 IGNORED_FREQTRADE_KEYS = frozenset({
     "trading_mode", "margin_mode", "api_server", "bot_name",
     "dataformat_ohlcv", "dataformat_trades", "fiat_display_currency", "edge", "freqai",
-    "position_adjustment_enable", "max_entry_position_adjustment", "user_data_dir",
+    "user_data_dir",
     "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
     "reduce_df_footprint",
     "disable_dataframe_checks", "strategy_list",
@@ -237,6 +238,8 @@ class Settings:
     process_only_new_candles: bool | None = None
     unfilledtimeout: UnfilledTimeout | None = None
     ignore_buying_expired_candle_after: int | None = None
+    position_adjustment_enable: bool | None = None
+    max_entry_position_adjustment: int | None = None
     order_types: OrderTypes | None = None
     order_time_in_force: TimeInForce | None = None
     entry_pricing: Pricing = field(default_factory=Pricing)

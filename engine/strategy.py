@@ -14,8 +14,7 @@ receive `TradeSnapshot`s, frozen copies, never database rows.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -28,54 +27,22 @@ from core.errors import ConfigError, StrategyError
 # The config's own parsers, so a bad strategy value reads like a bad config value.
 from engine.config import _order_types, _time_in_force, _timeout
 from engine.freqtrade_names.enums import MarketDirection
+from engine.log_once import LogOnce
 from engine.settings import STRATEGY_KEYS, OrderTypes, TimeInForce, UnfilledTimeout
+from engine.strategy_order import OrderInfo
 from marketdata.timeframe import timeframe_to_next_date
-from store.models import Order, Trade
+from store.models import Order, OrderStatus, Trade
 
 if TYPE_CHECKING:
     from engine.dataprovider import DataProvider
-    from engine.strategy_order import OrderInfo
     from engine.strategy_runtime import RuntimeSlot, StrategyRuntime, StrategyWallets
     from venues.exchange import OrderSnapshot
 
 logger = logging.getLogger(__name__)
 
 ALL_PAIRS: Final = "*"
-
-
-class LogOnce:
-    """Logs each key once: a broken strategy or a stale pair fails every iteration, and one
-    line about it is news while a thousand are noise. `forget(key)` re-arms a key once its
-    condition has cleared. The memory is bounded, oldest keys first out."""
-
-    def __init__(self, log: logging.Logger, maxsize: int = 2048) -> None:
-        self._log = log
-        self._seen: OrderedDict[Hashable, None] = OrderedDict()
-        self._maxsize = maxsize
-
-    def log(self, level: int, key: Hashable, msg: str, *args: object,
-            exc_info: BaseException | None = None) -> bool:
-        """Log `msg % args` at `level` unless `key` was logged already; True when logged."""
-        if key in self._seen:
-            self._seen.move_to_end(key)
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self._maxsize:
-            self._seen.popitem(last=False)
-        self._log.log(level, msg, *args, exc_info=exc_info)
-        return True
-
-    def info(self, key: Hashable, msg: str, *args: object) -> bool:
-        return self.log(logging.INFO, key, msg, *args)
-
-    def warning(self, key: Hashable, msg: str, *args: object) -> bool:
-        return self.log(logging.WARNING, key, msg, *args)
-
-    def error(self, key: Hashable, msg: str, *args: object) -> bool:
-        return self.log(logging.ERROR, key, msg, *args)
-
-    def forget(self, key: Hashable) -> None:
-        self._seen.pop(key, None)
+# Order statuses of an order that is done: Freqtrade's select_filled_orders looks at these.
+_ENDED: Final = frozenset({OrderStatus.FILLED.value, OrderStatus.CANCELED.value})
 
 
 class _Raise:
@@ -167,6 +134,7 @@ class TradeSnapshot:
     nr_of_successful_exits: int = 0
     has_open_orders: bool = False
     stake_currency: str = ""
+    orders: tuple[OrderInfo, ...] = ()
 
     @property
     def open_date_utc(self) -> datetime:
@@ -199,6 +167,11 @@ class TradeSnapshot:
     def exit_side(self) -> str:
         return "sell"
 
+    def select_filled_orders(self, order_side: str | None = None) -> list[OrderInfo]:
+        """The trade's orders that are done and filled something, of one side or both."""
+        return [o for o in self.orders if o.filled > 0 and o.status in _ENDED
+                and order_side in (None, o.ft_order_side)]
+
     def calc_profit(self, rate: float) -> float:
         """Profit in stake currency of selling the whole position at `rate`, fees included."""
         money = Trade(amount=self.amount, fee_close=self.fee_close,
@@ -215,8 +188,9 @@ class TradeSnapshot:
     def from_trade(cls, trade: Any, orders: Iterable[Order]) -> TradeSnapshot:
         """Copy a trade (a models.Trade or anything with its attributes), given its orders."""
         orders = list(orders)
-        entries = sum(1 for order in orders if order.is_entry and order.filled > 0)
-        exits = sum(1 for order in orders if not order.is_entry and order.filled > 0)
+        # Freqtrade counts the orders done with a fill, not one still filling.
+        entries = sum(1 for o in orders if o.is_entry and o.filled > 0 and not o.is_open)
+        exits = sum(1 for o in orders if not o.is_entry and o.filled > 0 and not o.is_open)
         return cls(
             id=trade.id, pair=trade.pair, open_rate=trade.open_rate, open_date=trade.open_date,
             amount=trade.amount, stake_amount=trade.stake_amount, enter_tag=trade.enter_tag,
@@ -230,14 +204,15 @@ class TradeSnapshot:
             max_stake_amount=trade.max_stake_amount, nr_of_successful_exits=exits,
             has_open_orders=any(order.is_open for order in orders),
             stake_currency=trade.stake_currency,
+            orders=tuple(OrderInfo.from_order(order) for order in orders),
         )  # fmt: skip
 
 
 class IStrategy:
     """Base class of every strategy. Attributes and methods mean what they mean in Freqtrade.
 
-    Spot, long only: `can_short` must stay False and `position_adjustment_enable` is accepted
-    but unused. The `side` parameters of the callbacks are kept so short trading can follow.
+    Spot, long only: `can_short` must stay False. The `side` parameters of the callbacks are
+    kept so short trading can follow.
     """
 
     INTERFACE_VERSION: int = 3
@@ -273,6 +248,7 @@ class IStrategy:
 
     can_short: bool = False
     position_adjustment_enable: bool = False
+    max_entry_position_adjustment: int = -1  # additions after the first entry; -1: no limit
     # Freqtrade's /marketdir value; tradepilot has no way to set it, as /marketdir says.
     market_direction: MarketDirection = MarketDirection.NONE
 
@@ -402,6 +378,17 @@ class IStrategy:
                     current_rate: float, current_profit: float,
                     **kwargs: Any) -> str | bool | None:
         """True or a reason (the exit reason shown) to exit now; None to hold."""
+        return None
+
+    def adjust_trade_position(self, trade: TradeSnapshot, current_time: datetime,
+                              current_rate: float, current_profit: float,
+                              min_stake: float | None, max_stake: float,
+                              current_entry_rate: float, current_exit_rate: float,
+                              current_entry_profit: float, current_exit_profit: float,
+                              **kwargs: Any) -> float | tuple[float | None, str | None] | None:
+        """With `position_adjustment_enable`: a stake to add (positive), the stake's worth to
+        sell (negative), optionally with an order tag as `(stake, tag)`; None or 0 does
+        nothing. Asked once per iteration for each open trade without an open order."""
         return None
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float,

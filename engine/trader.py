@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Literal
 
 from core.clock import Clock
-from core.errors import OrderRejected, TemporaryError
+from core.errors import OrderRejected
 from engine import events, exchange_stop
-from engine.cancel_rules import emergency_exit_due, remainder_too_small
+from engine.cancel_rules import remainder_too_small
 from engine.events import Notifier
 from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, initial_stop
 from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, record_intent
@@ -86,7 +86,7 @@ class Trader:
         now = self.clock.now()
         rules = self.exchange.rules(pair)
         price = self.exchange.round_price(pair, price)
-        amount = self._sellable_amount(pair, stake / price, "entry")
+        amount = self.sellable_amount(pair, stake / price, "entry")
         if amount is None:
             return None
         with self.store.transaction():
@@ -137,11 +137,11 @@ class Trader:
             return types.emergency_exit
         return types.exit
 
-    async def exit_trade(self, trade: Trade, decision: ExitDecision,
-                         ticker: Ticker | None) -> bool:
+    async def exit_trade(self, trade: Trade, decision: ExitDecision, ticker: Ticker | None,
+                         amount: float | None = None) -> bool:
         """Place the exit order for a decision (after the strategy's price and veto hooks; a
-        market order's price is not the strategy's to set, and, as in Freqtrade, an
-        emergency exit is not the strategy's to veto)."""
+        market order's price is not the strategy's to set, and, as in Freqtrade, neither an
+        emergency exit nor a partial one of `amount` is the strategy's to veto)."""
         await self.book_unreported_coin_fee(trade)
         now = self.clock.now()
         order_type = self.exit_order_type(decision.kind)
@@ -155,10 +155,12 @@ class Trader:
             )  # fmt: skip
             rate = clamp_custom_price(rate, finite_number(custom),
                                       self.settings.custom_price_max_distance_ratio)
-        amount = self._sellable_amount(trade.pair, trade.amount, f"exit of trade {trade.id}")
+        part = amount
+        amount = self.sellable_amount(trade.pair, trade.amount if part is None else part,
+                                      f"exit of trade {trade.id}")
         if amount is None:
             return False
-        confirmed = decision.kind == ExitKind.EMERGENCY or safe_call(
+        confirmed = decision.kind == ExitKind.EMERGENCY or part is not None or safe_call(
             trade.pair, self.strategy.confirm_trade_exit, default=True, log_once=self.log_once,
             trade=snapshot, order_type=order_type, amount=amount, rate=rate,
             time_in_force=self.time_in_force.exit, exit_reason=decision.reason,
@@ -166,7 +168,8 @@ class Trader:
         )  # fmt: skip
         if not confirmed or not await exchange_stop.clear_for_exit(self, trade):
             return False
-        amount = self._sellable_amount(trade.pair, trade.amount, f"exit of trade {trade.id}")
+        amount = self.sellable_amount(trade.pair, min(amount, trade.amount),
+                                      f"exit of trade {trade.id}")
         if amount is None:
             return False  # a stop that filled in part while being cancelled left dust
         price = self.exchange.round_price(trade.pair, rate)
@@ -189,7 +192,7 @@ class Trader:
         await self._send(order, self.time_in_force.exit)
         return True
 
-    def _sellable_amount(self, pair: str, amount: float, what: str) -> float | None:
+    def sellable_amount(self, pair: str, amount: float, what: str) -> float | None:
         """`amount` on the exchange's step, or None (the owner told once) when it is below
         one step: such an order can never be placed, and must not fail the whole iteration."""
         try:
@@ -224,10 +227,10 @@ class Trader:
 
     # --- sending, and reacting to what changed ---------------------------------------------
 
-    async def place(self, order: Order) -> None:
-        """Send a committed intent (the exchange stop's, engine/exchange_stop.py): it rests
-        until triggered, good till cancelled."""
-        await self._send(order, "GTC")
+    async def place(self, order: Order, time_in_force: TimeInForce = "GTC") -> None:
+        """Send an intent committed outside the trader: the exchange stop's (it rests until
+        triggered, good till cancelled), an addition's (engine/adjust.py)."""
+        await self._send(order, time_in_force)
 
     async def _send(self, order: Order, time_in_force: TimeInForce) -> None:
         # A refusal repeats every iteration while its cause lasts: the owner hears of it once,
@@ -273,6 +276,7 @@ class Trader:
             trade_id=trade.id, pair=trade.pair, amount=trade.amount,
             open_rate=trade.open_rate, stake_amount=trade.stake_amount,
             stake_currency=trade.stake_currency, enter_tag=trade.enter_tag,
+            addition=any(o.is_entry and o.id != order.id for o in self.store.filled_orders(trade)),
         ))  # fmt: skip
         self._order_filled(trade, order)
 
@@ -292,12 +296,25 @@ class Trader:
                 trade_id=trade.id, pair=trade.pair, reason=f"{reason}, fully cancelled",
                 partial=False))
             return
+        what = "partially filled" if order.filled > 0 else "nothing added to the trade"
         self.notifier.notify(events.EntryCancelled(
-            trade_id=trade.id, pair=trade.pair, reason=f"{reason}, partially filled", partial=True))
+            trade_id=trade.id, pair=trade.pair, reason=f"{reason}, {what}", partial=True))
 
     def _rebase_stop(self, trade: Trade) -> None:
-        """The stop follows the average entry price until it has trailed."""
-        if trade.is_stop_loss_trailing or trade.amount <= 0:
+        """The first entry's stop follows its average price until it has trailed. After an
+        addition the stop, at its distance, only moves up, and then counts as trailed: as
+        Freqtrade's adjust_stop_loss, averaging down leaves the stop where it was."""
+        if trade.amount <= 0:
+            return
+        if sum(1 for o in self.store.filled_orders(trade) if o.is_entry) > 1:
+            raised = initial_stop(trade.open_rate, trade.stop_loss_pct or self.rules.stoploss,
+                                  self.round_up(trade.pair))
+            if raised.stop_loss > trade.stop_loss:
+                trade.stop_loss, trade.stop_loss_pct = raised.stop_loss, raised.stop_loss_pct
+                trade.is_stop_loss_trailing = True
+                self.store.write(trade)
+            return
+        if trade.is_stop_loss_trailing:
             return
         stop = initial_stop(trade.open_rate, self.rules.stoploss, self.round_up(trade.pair))
         trade.stop_loss = trade.initial_stop_loss = stop.stop_loss
@@ -362,51 +379,7 @@ class Trader:
             f"outside the bot?). Closed it as {ExitReason.SOLD_ON_EXCHANGE.value}."))
         self._on_close(trade)
 
-    # --- open order management -----------------------------------------------------------
-
-    async def manage_open_orders(self, now: datetime) -> None:
-        """Apply fills, resolve unknown intents, and cancel orders past their timeout."""
-        for order in self.store.open_orders():
-            try:
-                applied = await self.orders.refresh(order)
-            except TemporaryError as exc:
-                self.log_once.warning(("fetch", order.ft_pair), "cannot fetch order %s (%s): %s",
-                                      order.client_order_id, order.ft_pair, exc)
-                continue
-            if applied is not None:
-                self.react(applied)
-            if order.is_open and order.order_id is not None and not order.is_stop \
-                    and self._timed_out(order, now):
-                await self.cancel_order(order, "cancelled due to timeout")
-                if not order.is_entry and not order.is_open:
-                    await self._emergency_exit(order)
-
-    def _timed_out(self, order: Order, now: datetime) -> bool:
-        limit = self.timeouts.entry_delta if order.is_entry else self.timeouts.exit_delta
-        if now - order.order_date >= limit:
-            return True
-        callback = (self.strategy.check_entry_timeout if order.is_entry
-                    else self.strategy.check_exit_timeout)
-        return bool(safe_call(order.ft_pair, callback, default=False, log_once=self.log_once,
-                              trade=TradeSnapshot.from_trade(self.store.trade_of(order),
-                                                             self.store.orders_of(order.trade_id)),
-                              order=None, current_time=now))
-
-    async def _emergency_exit(self, cancelled: Order) -> None:
-        """Freqtrade's rule: once `exit_timeout_count` exit orders of a trade were cancelled,
-        the next exit is the emergency one (order_types.emergency_exit, at the last one's
-        price)."""
-        due = emergency_exit_due(self.store, cancelled, self.timeouts.exit_timeout_count)
-        if due is None:
-            return
-        trade, count = due
-        text = (f"Trade #{trade.id} {trade.pair}: the exit timed out {count} times; emergency "
-                f"exit ({self.order_types.emergency_exit} order)")
-        logger.warning("trade=%s pair=%s %s", trade.id, trade.pair, text)
-        self.notifier.notify(events.WarningNotice(text))
-        decision = ExitDecision(ExitReason.EMERGENCY_EXIT.value, ExitKind.EMERGENCY,
-                                cancelled.price)
-        await self.exit_trade(trade, decision, None)
+    # --- cancelling (the open orders' watch: engine/open_orders.py) ---------------------
 
     async def cancel_order(self, order: Order, reason: str) -> None:
         """Cancel with Freqtrade's guards against leaving an unexitable remainder."""
@@ -428,7 +401,8 @@ class Trader:
             await self.cancel_order(order, reason)
         return len(orders)
 
-    async def force_exit(self, trade: Trade, ticker: Ticker | None) -> ForceExitOutcome | None:
+    async def force_exit(self, trade: Trade, ticker: Ticker | None, amount: float | None = None
+                         ) -> ForceExitOutcome | None:
         """The owner's exit at the bid, after cancelling the trade's open orders, which alone
         may finish the trade. None when it was refused: no price yet, nothing held, an order
         still open, or a veto."""
@@ -441,7 +415,8 @@ class Trader:
         if ticker is None or fresh.amount <= 0 or self.store.open_orders_of(fresh):
             return None
         decision = ExitDecision(ExitReason.FORCE_EXIT.value, ExitKind.FORCE, ticker.open)
-        return "exiting" if await self.exit_trade(fresh, decision, ticker) else None
+        part = amount if amount is not None and amount < fresh.amount else None
+        return "exiting" if await self.exit_trade(fresh, decision, ticker, part) else None
 
 
 def is_dust(trade: Trade, amount_step: float | None) -> bool:

@@ -26,7 +26,5 @@ def refuse_unsupported(raw: Mapping[str, Any]) -> None:
     mode = raw.get("trading_mode")
     if mode not in (None, "spot"):
         raise ConfigError(f"trading_mode: {mode!r} is not supported; expected \"spot\"")
-    _off("position_adjustment_enable", raw.get("position_adjustment_enable"),
-         "trades are never added to or partly sold")
     _enabled_section("edge", raw.get("edge"), "stakes come from stake_amount")
     _enabled_section("freqai", raw.get("freqai"), "no FreqAI models")

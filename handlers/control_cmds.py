@@ -1,7 +1,8 @@
 """Commands that change what the bot does: start/stop/pause/reload, forced exits and entries,
 order cancels, trade deletion, unlocks and the blacklist.
 
-Destructive commands (/stop, /forceexit all, /delete) only ask here; the action runs when the
+Destructive commands (/stop, /forceexit all, /delete) and an addition to an open trade
+(/forceenter on its pair) only ask here; the action runs when the
 confirmation button is pressed (`run_confirmed`), once, and only before it expires.
 """
 
@@ -44,6 +45,11 @@ async def cmd_reload(call: Call) -> None:
 
 
 async def cmd_forceexit(call: Call) -> None:
+    if len(call.args) == 2:  # an id and an amount: sell that much of the trade
+        amount = parse.price_of(call.args[1], call.usage)
+        trade_id = parse.whole(call.args[0], call.usage)
+        await call.reply(esc((await call.control.force_exit(trade_id, amount)).text))
+        return
     target = parse.exit_target(call.args, call.usage)
     if target is None:
         trades = call.control.status()
@@ -74,8 +80,18 @@ async def cmd_forceenter(call: Call) -> None:
             return
         await call.reply("Which pair should be entered?", pairs_keyboard(pairs))
         return
-    pair, price = parsed
-    await call.reply(esc((await call.control.force_entry(pair, price)).text))
+    pair, number = parsed
+    held = next((t for t in call.control.status() if t.pair == pair), None)
+    if held is None:
+        await call.reply(esc((await call.control.force_entry(pair, number)).text))
+        return
+    if number is None:
+        raise CommandError(f"{pair} has trade #{held.id} open: /forceenter {pair} STAKE adds "
+                           "that stake to it.")
+    token = call.bot.confirmations.issue(f"add:{held.id}:{number!r}")
+    await call.reply(f"<b>Add {number:.8g} {esc(held.stake_currency)} to trade #{held.id} "
+                     f"({esc(pair)})</b> at the current entry rate?",
+                     confirm_keyboard(token, f"Yes, add to #{held.id}"))
 
 
 async def cmd_cancel_open_order(call: Call) -> None:
@@ -117,6 +133,9 @@ async def run_confirmed(call: Call, action: str) -> None:
         result = await call.control.stop()
     elif action == "fx:all":
         result = await call.control.force_exit("all")
+    elif action.startswith("add:"):
+        trade_id, _, stake = action.removeprefix("add:").partition(":")
+        result = await call.control.add_to_trade(int(trade_id), float(stake))
     elif action.startswith("delete:"):
         result = await call.control.delete_trade(int(action.removeprefix("delete:")))
     else:

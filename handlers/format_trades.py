@@ -32,9 +32,28 @@ def trade_block(trade: TradeView, now: datetime) -> str:
     lines += _rates(trade)
     lines += _profits(trade)
     lines += _stops(trade)
+    lines += _adjustments(trade)
     lines += [_order_line(o) for o in trade.open_orders if o.stop_price is None]
     lines += [_stop_order_line(o) for o in trade.open_orders if o.stop_price is not None]
     return "\n".join(lines)
+
+
+def _adjustments(trade: TradeView) -> list[str]:
+    """A trade of more than one entry or with a partial exit: its orders, and the average."""
+    orders = trade.filled_orders
+    if len(orders) < 2 or (not trade.is_open and len(orders) == 2):
+        return []
+    cur = trade.stake_currency
+    lines = [field("Entries / Exits", f"{trade.entries} / {trade.exits}"),
+             field("Average Open Rate", rate(trade.open_rate))]
+    numbers = {True: 0, False: 0}
+    for order in orders:
+        numbers[order.is_entry] += 1
+        kind = "Entry" if order.is_entry else "Exit"
+        lines.append(field(f"{kind} #{numbers[order.is_entry]}",
+                           f"{amount(order.amount)} @ {rate(order.average)} "
+                           f"({coin(order.cost, cur)})"))
+    return lines
 
 
 def _rates(trade: TradeView) -> list[str]:

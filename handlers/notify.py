@@ -85,9 +85,16 @@ def format_event(event: Event, prefix: str) -> str:
 
 def _entry(event: Any, prefix: str) -> str:
     filled = isinstance(event, EntryFilled)
-    title = "New Trade filled" if filled else "New Trade"
+    if event.addition:
+        # An addition's fill reports the trade as it is now: its amount and average rate.
+        title = f"Addition filled, added to #{event.trade_id}" if filled \
+            else f"Adding to #{event.trade_id}"
+        head = f"🔵 <b>{prefix}:</b> {title}"
+    else:
+        title = "New Trade filled" if filled else "New Trade"
+        head = f"🔵 <b>{prefix}:</b> {title} (#{event.trade_id})"
     price = event.open_rate if filled else event.price
-    lines = [f"🔵 <b>{prefix}:</b> {title} (#{event.trade_id})", field("Pair", esc(event.pair))]
+    lines = [head, field("Pair", esc(event.pair))]
     if event.enter_tag:
         lines.append(field("Enter Tag", esc(event.enter_tag)))
     lines.append(field("Amount", amount(event.amount)))
@@ -135,11 +142,13 @@ def _exit(event: ExitPlaced, prefix: str) -> str:
 
 def _exit_fill(event: ExitFilled, prefix: str) -> str:
     cur = event.stake_currency
-    title = "Partially exited" if event.partial else "Exited"
+    title = "Partial exit of" if event.partial else "Exited"
+    profit = (field("Realized Profit", coin(event.profit_abs, cur)) if event.partial
+              else field("Profit", f"{pct(event.profit_ratio)} ({coin(event.profit_abs, cur)})"))
     lines = [
         f"{_exit_emoji(event.profit_ratio, event.exit_reason)} <b>{prefix}:</b> "
         f"{title} {esc(event.pair)} (#{event.trade_id})",
-        field("Profit", f"{pct(event.profit_ratio)} ({coin(event.profit_abs, cur)})"),
+        profit,
         field("Exit Reason", esc(event.exit_reason)),
         field("Amount", amount(event.amount)),
         field("Open Rate", rate(event.open_rate)),

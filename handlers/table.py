@@ -77,10 +77,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("reload", control.cmd_reload, "re-read the config and the strategy",
             aliases=("reload_config", "reload_conf")),
     Command("forceexit", control.cmd_forceexit, "exit a trade now (asks first for all)",
-            "[id|all]", "give a trade id, the word all, or nothing to pick",
+            "[id [amount]|all]",
+            "give a trade id (and an amount to sell only part), the word all, or nothing "
+            "to pick",
             aliases=("fx",)),
-    Command("forceenter", control.cmd_forceenter, "open a trade now", "[pair [price]]",
-            "pair like ETH/BTC, price a positive number",
+    Command("forceenter", control.cmd_forceenter, "open a trade now, or add to one",
+            "[pair [price]]",
+            "pair like ETH/BTC, price a positive number; on a pair with an open trade the "
+            "number is the stake to add to it",
             aliases=("forcelong", "fl", "forcebuy")),
     Command("cancel_open_order", control.cmd_cancel_open_order, "cancel a trade's open order",
             "<id>", "id is a trade id", aliases=("coo",)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from decimal import Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -230,6 +230,7 @@ class Trade(BaseModel):
         entry_value = 0.0
         realized = 0.0
         avg: float | None = None
+        open_rate: float | None = None
         for order in orders:
             filled = dec(order.filled - (order.fee_base or 0.0))
             if filled <= 0:
@@ -246,14 +247,25 @@ class Trade(BaseModel):
                 realized += self.profit_abs(price, float(filled), avg)
                 amount -= filled
                 stake = _EXACT.multiply(dec(avg), amount)
+            if amount > 0:
+                # Exits realize against the exact average; the open rate is on the price
+                # tick, as Freqtrade rounds it, and stays what it was once nothing is held.
+                open_rate = self._on_tick(_EXACT.divide(stake, amount))
         self.amount = float(amount)
         self.stake_amount = float(stake)
         self.max_stake_amount = float(max_stake)
         self.realized_profit = round(realized, 8)
-        if avg is not None:
-            self.open_rate = avg
-            self.open_trade_value = self.open_value_of(self.amount, avg)
+        if open_rate is not None:
+            self.open_rate = open_rate
+            self.open_trade_value = self.open_value_of(self.amount, open_rate)
         return entry_value
+
+    def _on_tick(self, price: Decimal) -> float:
+        """`price` on the trade's price tick, half up (ccxt's rounding); as is without one."""
+        if not self.price_tick:
+            return float(price)
+        tick = dec(self.price_tick)
+        return float((price / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP) * tick)
 
     def close(self, rate: float, when: datetime, orders: Iterable[Order]) -> None:
         """Mark the trade closed at `rate`; its profit is what the exits realized."""

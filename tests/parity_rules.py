@@ -38,3 +38,34 @@ def first_difference(ours: Sequence[dict[str, Any]], theirs: Sequence[dict[str, 
     if len(ours) != len(theirs):
         return f"{len(ours)} trades here, {len(theirs)} in Freqtrade's list"
     return None
+
+
+ORDER_EXACT_KEYS = ("side", "filled_date", "tag")
+ORDER_RELATIVE_KEYS = ("amount", "price")
+
+
+def first_order_difference(ours: Sequence[dict[str, Any]], theirs: Sequence[dict[str, Any]]
+                           ) -> str | None:
+    """The first trade whose filled orders differ from Freqtrade's (`reference/orders/`): the
+    same orders in the same order, side, fill date and tag equal, amount and price within
+    1e-9 relative; None when every trade's orders match."""
+    for index, (mine, reference) in enumerate(zip(ours, theirs, strict=False)):
+        where = f"trade {index} (Freqtrade: {reference['pair']} {reference['open_date']})"
+        if (mine["pair"], mine["open_date"]) != (reference["pair"], reference["open_date"]):
+            return f"{where}: is {mine['pair']} {mine['open_date']} here"
+        if len(mine["orders"]) != len(reference["orders"]):
+            return (f"{where}: {len(mine['orders'])} orders here, "
+                    f"{len(reference['orders'])} in Freqtrade's")
+        for number, (order, expected) in enumerate(zip(mine["orders"], reference["orders"],
+                                                       strict=True)):
+            problems = [f"{key}: {order.get(key)!r} != {expected[key]!r}"
+                        for key in ORDER_EXACT_KEYS if order.get(key) != expected[key]]
+            problems += [f"{key}: {order.get(key)!r} != {expected[key]!r}"
+                         for key in ORDER_RELATIVE_KEYS
+                         if not math.isclose(order.get(key, math.nan), expected[key],
+                                             rel_tol=RELATIVE_TOLERANCE)]
+            if problems:
+                return f"{where}, order {number}: {'; '.join(problems)}"
+    if len(ours) != len(theirs):
+        return f"{len(ours)} trades here, {len(theirs)} in Freqtrade's list"
+    return None

@@ -148,10 +148,10 @@ def test_freqtrade_logfile_key_is_the_log_file_and_saying_both_is_refused(
 
 def test_neutral_values_of_the_keys_we_do_not_do_pass_and_are_listed() -> None:
     settings = parse_config({
-        "trading_mode": "spot", "position_adjustment_enable": False,
+        "trading_mode": "spot",
         "pairlists": [{"method": "StaticPairList"}]}, {})
 
-    assert settings.ignored_keys == ("trading_mode", "position_adjustment_enable")
+    assert settings.ignored_keys == ("trading_mode",)
 
 
 def test_freqtrades_hyperopt_analysis_and_futures_keys_load_and_are_listed_as_unused() -> None:
@@ -207,7 +207,9 @@ def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     ({"entry_pricing": {"check_depth_of_market": {"bids_to_ask_delta": -1}}},
      "entry_pricing.check_depth_of_market.bids_to_ask_delta: expected a number >= 0.0"),
     ({"trading_mode": "futures"}, "trading_mode: 'futures' is not supported; expected \"spot\""),
-    ({"position_adjustment_enable": True}, "position_adjustment_enable: not supported"),
+    ({"position_adjustment_enable": "yes"}, "position_adjustment_enable: expected true or"),
+    ({"max_entry_position_adjustment": -2},
+     "max_entry_position_adjustment: expected a whole number >= -1"),
     ({"pairlists": [{"method": "StaticPairList"}, {"method": "RemotePairList"}]},
      "pairlists[1].method: RemotePairList is not supported"),
     ({"order_time_in_force": {"entry": "GTC", "exit": "GTD"}},

@@ -6,7 +6,9 @@ of `freqtrade_parity/strategies/` (the file exactly as Freqtrade ran it; the cla
 config's "strategy", else the case's name), backtested with `configs/<Case>.json`, the candles
 of `data/`, the markets of `markets.json` and a fee of 0.001, as `freqtrade_parity/README.md`
 says. Our backtest runs the
-same command in-process and must match trade for trade under `tests/parity_rules.py`.
+same command in-process and must match trade for trade under `tests/parity_rules.py`, and
+order for order where `reference/orders/<Case>.json` lists Freqtrade's orders (the cases with
+position adjustment).
 
 A case whose strategy needs a part of the Freqtrade surface that this checkout does not
 provide yet is an expected failure, named after that part, until the part is here; from then
@@ -25,7 +27,7 @@ import pytest
 
 from backtest.cli import add_backtest_arguments, run_backtest
 from engine.config import load_settings
-from tests.parity_rules import first_difference
+from tests.parity_rules import first_difference, first_order_difference
 
 FIXTURES = Path(__file__).resolve().parent / "freqtrade_parity"
 STRATEGIES = FIXTURES / "strategies"
@@ -105,3 +107,7 @@ def test_freqtrade_strategy_backtests_to_freqtrades_trades(case: str, tmp_path: 
                   key=lambda t: (t["open_date"], t["pair"]))
     theirs = json.loads((FIXTURES / "reference" / f"{case}.json").read_text(encoding="utf-8"))
     assert first_difference(ours, theirs) is None
+    orders = FIXTURES / "reference" / "orders" / f"{case}.json"
+    if orders.is_file():
+        assert first_order_difference(ours, json.loads(orders.read_text(encoding="utf-8"))) \
+            is None

@@ -102,3 +102,35 @@ async def test_refreshing_twice_in_the_same_second_is_harmless(chat: Chat) -> No
     before = len(chat.tg.messages)
     await chat.press("refresh:profit:", profit)
     assert len(chat.tg.messages) == before
+
+
+async def test_forceenter_on_a_pair_with_a_trade_asks_then_adds_to_it(monotonic) -> None:
+    async with open_chat(monotonic=monotonic, overrides={"position_adjustment_enable": True}
+                         ) as chat:
+        await run_for(chat.commands, chat.commands.engine.clock, 1)
+        await chat.say("/forceenter ETH/BTC")
+        await run_for(chat.commands, chat.commands.engine.clock, 1)
+        (question,) = await chat.send("/forceenter ETH/BTC 0.02")
+        assert strip_html(question.text) == (
+            "Add 0.02 BTC to trade #1 (ETH/BTC) at the current entry rate?")
+        assert models.Order.select().count() == 1
+        (answer,) = await chat.press(question.buttons[0][1], question)
+        assert strip_html(answer.text) == "Adding 0.02 BTC to trade #1 (ETH/BTC)."
+        await run_for(chat.commands, chat.commands.engine.clock, 1)
+        (trade,) = chat.commands.status()
+        assert (trade.entries, trade.exits) == (2, 0)
+        added = list(models.Order.select().order_by(models.Order.id))[1]
+        assert (added.side, added.ft_order_tag) == ("buy", "force_entry")
+        assert added.amount * added.price == pytest.approx(0.02, rel=1e-2)
+        assert "/forceenter ETH/BTC STAKE" in await chat.say("/forceenter ETH/BTC")
+
+
+async def test_forceexit_with_an_amount_sells_that_part_only(chat: Chat) -> None:
+    await run_for(chat.commands, chat.commands.engine.clock, 1)
+    before = chat.commands.status([1])[0].amount
+    assert await chat.say("/forceexit 1 0.2") == "Exiting trade(s) #1."
+    await run_for(chat.commands, chat.commands.engine.clock, 1)
+    (trade,) = chat.commands.status([1])
+    assert trade.is_open
+    assert trade.exits == 1
+    assert trade.amount == pytest.approx(before - 0.2)

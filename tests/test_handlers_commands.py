@@ -31,6 +31,12 @@ async def chat():
         yield opened
 
 
+FORCEEXIT_HELP = ("give a trade id (and an amount to sell only part), the word all, or nothing "
+                  "to pick")
+FORCEENTER_HELP = ("pair like ETH/BTC, price a positive number; on a pair with an open trade "
+                   "the number is the stake to add to it")
+
+
 @pytest.mark.parametrize(("command", "usage"), [
     ("/trades x", "Usage: /trades [n] — n is a whole number from 1 to 100"),
     ("/trades 0", "Usage: /trades [n] — n is a whole number from 1 to 100"),
@@ -40,13 +46,11 @@ async def chat():
     ("/weekly ten", "Usage: /weekly [n] — n is a whole number from 1 to 104"),
     ("/monthly 61", "Usage: /monthly [n] — n is a whole number from 1 to 60"),
     ("/status 1x", "Usage: /status [table|id...] — give no argument, the word table, or trade ids"),
-    ("/forceexit 1 2", "Usage: /forceexit [id|all] — give a trade id, the word all, or nothing "
-                       "to pick"),
-    ("/fx abc", "Usage: /forceexit [id|all] — give a trade id, the word all, or nothing to pick"),
-    ("/forceenter ETH/BTC cheap", "Usage: /forceenter [pair [price]] — pair like ETH/BTC, "
-                                  "price a positive number"),
-    ("/forcebuy ETH/BTC -1", "Usage: /forceenter [pair [price]] — pair like ETH/BTC, "
-                             "price a positive number"),
+    ("/forceexit 1 2 3", f"Usage: /forceexit [id [amount]|all] — {FORCEEXIT_HELP}"),
+    ("/forceexit 1 half", f"Usage: /forceexit [id [amount]|all] — {FORCEEXIT_HELP}"),
+    ("/fx abc", f"Usage: /forceexit [id [amount]|all] — {FORCEEXIT_HELP}"),
+    ("/forceenter ETH/BTC cheap", f"Usage: /forceenter [pair [price]] — {FORCEENTER_HELP}"),
+    ("/forcebuy ETH/BTC -1", f"Usage: /forceenter [pair [price]] — {FORCEENTER_HELP}"),
     ("/cancel_open_order", "Usage: /cancel_open_order <id> — id is a trade id"),
     ("/coo one", "Usage: /cancel_open_order <id> — id is a trade id"),
     ("/delete", "Usage: /delete <id> — id is a trade id"),

@@ -16,6 +16,7 @@ from engine.control.views import (
     BalanceView,
     CurrencyBalance,
     DrawdownView,
+    FilledOrder,
     OrderView,
     PeriodProfit,
     PeriodReport,
@@ -44,6 +45,28 @@ def trade(trade_id: int = 1, pair: str = "ETH/BTC", **changes: object) -> TradeV
     )
     values.update(changes)
     return TradeView(**values)  # type: ignore[arg-type]
+
+
+def test_status_lists_an_adjusted_trades_entries_and_exits_with_the_average() -> None:
+    orders = (FilledOrder(True, 6.0, 0.024, 0.004, NOW),
+              FilledOrder(True, 6.5, 0.0247, 0.0038, NOW),
+              FilledOrder(False, 4.0, 0.0164, 0.0041, NOW))
+    text = trade_block(trade(amount=8.5, open_rate=0.003896, entries=2, exits=1,
+                             realized_profit=0.0008, filled_orders=orders), NOW)
+    plain = strip_tags(text)
+    labels = ["Entries / Exits: 2 / 1", "Average Open Rate: 0.003896",
+              "Entry #1: 6 @ 0.004 (0.024 BTC)", "Entry #2: 6.5 @ 0.0038 (0.0247 BTC)",
+              "Exit #1: 4 @ 0.0041 (0.0164 BTC)"]
+    positions = [plain.index(label) for label in labels]
+    assert positions == sorted(positions)
+    assert html_problem(text) is None
+
+
+def test_status_of_a_plain_trade_lists_no_orders() -> None:
+    plain = strip_tags(trade_block(trade(filled_orders=(FilledOrder(True, 12.5, 0.05, 0.004,
+                                                                    NOW),)), NOW))
+    assert "Entry #1" not in plain
+    assert "Average Open Rate" not in plain
 
 
 def test_status_shows_the_freqtrade_figures_of_an_open_trade_in_order() -> None:

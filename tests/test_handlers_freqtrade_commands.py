@@ -54,7 +54,8 @@ async def closed_trade(chat: Chat, pair: str = "ETH/BTC") -> None:
     ("/stopbuy now", "Usage: /stopentry"),
     ("/show_conf x", "Usage: /show_config"),
     ("/fl ETH/BTC cheap", "Usage: /forceenter [pair [price]] — pair like ETH/BTC, price a "
-                          "positive number"),
+                          "positive number; on a pair with an open trade the number is the "
+                          "stake to add to it"),
     ("/delete_locks", "Usage: /unlock <pair|id> — give a pair like ETH/BTC or a lock id"),
 ])
 async def test_new_commands_answer_bad_input_with_their_usage(chat: Chat, command: str,

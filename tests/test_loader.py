@@ -254,12 +254,16 @@ def test_strategy_whose_constructor_raises_is_refused(tmp_path: Path) -> None:
         "strategy: MyStrategy(config) raised RuntimeError: needs a data provider"
 
 
-def test_a_strategy_that_adjusts_positions_is_refused_as_the_config_key_is(
-    tmp_path: Path,
-) -> None:
-    """It was loaded with a warning and traded without its adjustments: something else than
-    its author's backtest."""
-    write(tmp_path, "mine.py", extra="position_adjustment_enable = True")
-    assert refused(tmp_path) == (
-        "MyStrategy.position_adjustment_enable: not supported (trades are never added to or "
-        "partly sold, so adjust_trade_position would never be called); expected False")
+def test_a_strategy_that_adjusts_positions_loads_with_its_limit(tmp_path: Path) -> None:
+    """It was refused: position adjustment was not done (engine/adjust.py does it now)."""
+    write(tmp_path, "mine.py", extra="position_adjustment_enable = True\n"
+                                      "max_entry_position_adjustment = 3")
+    strategy = load_strategy("MyStrategy", tmp_path)
+    assert strategy.position_adjustment_enable is True
+    assert strategy.max_entry_position_adjustment == 3
+
+
+def test_a_max_entry_position_adjustment_that_is_not_a_count_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "mine.py", extra="max_entry_position_adjustment = 'many'")
+    assert refused(tmp_path) == ("MyStrategy.max_entry_position_adjustment: expected a whole "
+                                 "number, got 'many'")

@@ -125,6 +125,29 @@ def test_exit_fill_shows_profit_and_duration() -> None:
     assert "Duration: 2h 10m" in text
 
 
+def test_an_addition_says_added_to_the_trade_with_its_new_average() -> None:
+    placed = strip_html(format_event(EntryPlaced(
+        4, "ETH/BTC", 0.6, 0.048, 0.0288, "BTC", "limit", "dca1", 0.048, "offline", True,
+        addition=True), "offline (dry)"))
+    filled = strip_html(format_event(EntryFilled(4, "ETH/BTC", 1.6, 0.0493, 0.07888, "BTC",
+                                                 None, addition=True), "offline (dry)"))
+    assert "Adding to #4" in placed
+    assert "New Trade" not in placed + filled
+    assert "Addition filled, added to #4" in filled
+    assert "Amount: 1.6" in filled
+    assert "Open Rate: 0.0493" in filled
+
+
+def test_a_partial_exit_says_so_with_the_realized_profit() -> None:
+    event = ExitFilled(trade_id=3, pair="ETH/BTC", amount=0.5, open_rate=0.05,
+                       close_rate=0.0516, exit_reason="partial_exit", enter_tag=None,
+                       profit_ratio=0.03, profit_abs=0.00078, stake_currency="BTC",
+                       open_date=T0, close_date=T0 + timedelta(hours=1), partial=True)
+    text = strip_html(format_event(event, "offline (dry)"))
+    assert "Partial exit of ETH/BTC (#3)" in text
+    assert "Realized Profit: 0.00078 BTC" in text
+
+
 @pytest.mark.parametrize(("dry_run", "mode"), [(True, "DRY-RUN"), (False, "LIVE")])
 def test_the_startup_message_says_live_or_dry_run_first(dry_run: bool, mode: str) -> None:
     event = Startup(dry_run, "binance", "S", "5m", "0.05", "BTC", 3, {}, -0.1, True, (), "running",

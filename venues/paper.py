@@ -247,7 +247,8 @@ class PaperExchange:
         amount = self._source.round_amount(pair, request.amount)
         tif = request.time_in_force if request.order_type == "limit" else "GTC"
         book = await self._order_book(pair, request.order_type == "market" or tif != "GTC")
-        price = self._order_price(request, ticker, amount, book)
+        price = fills.order_price(request, ticker, amount, book,
+                                  lambda p: self._source.round_price(pair, p))
         check_order_limits(rules, amount, price)
         fee_rate = self._fee_rate(rules, "market" if tif != "GTC" else request.order_type)
         self._check_funds(rules, request.side, amount, price * (1 + fee_rate))
@@ -275,18 +276,6 @@ class PaperExchange:
             return None
         book = await self._source.fetch_order_book(pair, fills.BOOK_LEVELS)
         return fills.on_ticks(book, lambda level: self._source.round_price(pair, level))
-
-    def _order_price(self, request: OrderRequest, ticker: Ticker, amount: float,
-                     book: OrderBook | None) -> float:
-        if request.order_type == "limit":
-            return self._source.round_price(request.pair, request.price)
-        # The quoted price as is: on replayed candles it is the candle open, the price a
-        # Freqtrade backtest enters and exits at; with a book, what the amount walks through.
-        quoted = ticker.ask if request.side == "buy" else ticker.bid
-        if book is None:
-            return quoted
-        average = fills.market_price(request.side, amount, quoted, book)
-        return self._source.round_price(request.pair, average)
 
     def _fill_now(self, row: PaperOrder, tif: str, book: OrderBook | None, ticker: Ticker,
                   fee_rate: float) -> None:

@@ -23,7 +23,7 @@ from decimal import Context, Decimal, localcontext
 from typing import cast
 
 from store.models import PaperOrder, dec
-from venues.exchange import OrderBook, Side, Ticker
+from venues.exchange import OrderBook, OrderRequest, Side, Ticker
 
 # Exact decimal sums: the wallet must not depend on the order fills were added in, so that a
 # restart (which sums every row again) finds the very same balances.
@@ -111,3 +111,16 @@ def on_ticks(book: OrderBook, to_tick: Callable[[float], float]) -> OrderBook:
     """The book with every level's price on the tick (a live book's already are)."""
     return replace(book, bids=tuple((to_tick(p), a) for p, a in book.bids),
                    asks=tuple((to_tick(p), a) for p, a in book.asks))
+
+
+def order_price(request: OrderRequest, ticker: Ticker, amount: float, book: OrderBook | None,
+                on_tick: Callable[[float], float]) -> float:
+    """The price an order is placed at: a limit's own, on the tick; a market order's quote as
+    is (on replayed candles the candle open, the price a Freqtrade backtest trades at) or,
+    with a book, what the amount walks through, on the tick."""
+    if request.order_type == "limit":
+        return on_tick(request.price)
+    quoted = ticker.ask if request.side == "buy" else ticker.bid
+    if book is None:
+        return quoted
+    return on_tick(market_price(request.side, amount, quoted, book))

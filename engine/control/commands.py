@@ -326,7 +326,11 @@ class Commands:
 
     # --- actions -----------------------------------------------------------------------------
 
-    async def force_exit(self, trade_id: int | Literal["all"]) -> ActionResult:
+    async def force_exit(self, trade_id: int | Literal["all"], amount: float | None = None
+                         ) -> ActionResult:
+        """Exit a trade (or every one); with `amount`, sell only that much of it."""
+        if amount is not None and not amount > 0:
+            raise CommandError("The amount must be a positive number.")
         async with self.engine.lock:
             if trade_id == "all":
                 trades = self.store.open_trades()
@@ -335,7 +339,7 @@ class Commands:
             else:
                 trades = [self._trade(trade_id)]
             outcomes = {t.id: await self._placing(self.engine.force_exit(
-                t, await self._ticker(t.pair))) for t in trades}
+                t, await self._ticker(t.pair), amount)) for t in trades}
         parts = []
         for outcome, text in _FORCE_EXIT_TEXT.items():
             ids = [i for i, o in outcomes.items() if o == outcome]
@@ -369,6 +373,30 @@ class Commands:
             raise CommandError(f"No entry for {pair}: the stake or the order was refused "
                                "(see /logs).")
         return ActionResult(f"Entering {pair}: trade #{trade.id}.", (trade.id,))
+
+    async def add_to_trade(self, trade_id: int, stake: float) -> ActionResult:
+        """/forceenter on the pair of an open trade (position adjustment on): add `stake`."""
+        s = self.engine.settings
+        if not s.force_entry_enable:
+            raise CommandError("Forced entries are disabled (force_entry_enable is false).")
+        if not self.engine.strategy.position_adjustment_enable:
+            raise CommandError("Adding to a trade needs position_adjustment_enable.")
+        if not stake > 0:
+            raise CommandError("The stake must be a positive number.")
+        async with self.engine.lock:
+            trade = self._trade(trade_id)
+            if self.store.open_orders_of(trade):
+                raise CommandError(f"Trade #{trade_id} has an open order; try again once it "
+                                   "filled or was cancelled.")
+            ticker = await self._ticker(trade.pair)
+            if ticker is None:
+                raise CommandError(f"No price for {trade.pair} now.")
+            added = await self._placing(self.engine.force_add(trade, ticker, stake))
+        if not added:
+            raise CommandError(f"Nothing added to trade #{trade_id}: the stake or the order "
+                               "was refused (see /logs).")
+        return ActionResult(f"Adding {stake:.8g} {s.stake_currency} to trade #{trade_id} "
+                            f"({trade.pair}).", (trade_id,))
 
     async def _placing(self, action: Awaitable[T]) -> T:
         """An owner's order, with the exchange's refusal of the request as the reply: a

@@ -63,6 +63,7 @@ def trade_view(trade: Trade, current_rate: float | None, orders: Sequence[Order]
         open_orders=tuple(order_view(o) for o in orders if o.is_open),
         entries=sum(1 for o in orders if o.is_entry and o.filled > 0),
         exits=sum(1 for o in orders if not o.is_entry and o.filled > 0),
+        filled_orders=trade_orders(trade, orders).orders,
     )  # fmt: skip
 
 

@@ -57,6 +57,7 @@ class TradeView:
     open_orders: tuple[OrderView, ...]
     entries: int
     exits: int
+    filled_orders: tuple[FilledOrder, ...] = ()  # oldest first, each done and filled
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,19 +21,24 @@ from venues.exchange import Exchange, OrderRequest, OrderSnapshot
 class CrashingExchange:
     """Delegates to the real exchange; dies (for real) right before or after one call."""
 
-    def __init__(self, inner: Exchange, when: str, side: str) -> None:
+    def __init__(self, inner: Exchange, when: str, side: str, nth: int = 1) -> None:
         self._inner = inner
         self._when = when
         self._side = side
+        self._left = nth  # the nth order of that side (an addition is the second buy)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     async def create_order(self, request: OrderRequest) -> OrderSnapshot:
-        if self._when == "before" and request.side == self._side:
+        victim = False
+        if request.side == self._side:
+            self._left -= 1
+            victim = self._left == 0
+        if self._when == "before" and victim:
             os.kill(os.getpid(), signal.SIGKILL)
         result = await self._inner.create_order(request)
-        if self._when == "after" and request.side == self._side:
+        if self._when == "after" and victim:
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 

@@ -5,7 +5,8 @@ the parent's (tests/engine/test_crash_restart_wire.py).
 
 Usage: python -m tests.engine.crash_child_wire DB_DIR
 DB_DIR/plan.json: {"ccxt_config": {...}, "order_types": "market" | "limit",
-                   "point": "WHEN:create_order:SIDE" (e.g. before:create_order:buy) or ""}
+                   "point": "WHEN:create_order:SIDE[:NTH]" (e.g. before:create_order:buy) or "",
+                   "adjusting": true for the round trip with an addition and a partial exit}
 The engine's time is published to DB_DIR/clock for the fake exchange.
 """
 
@@ -24,6 +25,7 @@ from tests.engine.crash_plan import (
     START,
     WIRE_ENV,
     SharedClock,
+    adjusting,
     scripted,
     wire_settings,
 )
@@ -39,14 +41,15 @@ async def main(folder: Path) -> None:
     clock = SharedClock(folder / CLOCK_FILE, START)
     wrap = None
     if plan["point"]:
-        when, _method, side = plan["point"].split(":")
+        when, _method, side, *nth = plan["point"].split(":")
 
         def wrap(inner: Exchange) -> Exchange:
-            return CrashingExchange(inner, when, side)
+            return CrashingExchange(inner, when, side, int(nth[0]) if nth else 1)
 
     order_types = LIMIT if plan["order_types"] == "limit" else MARKET
+    strategy = adjusting(order_types) if plan.get("adjusting") else scripted(order_types)
     commands = make_engine(folder, settings_overrides=wire_settings(plan["ccxt_config"]),
-                           strategy=scripted(order_types), clock=clock, env=WIRE_ENV, wrap=wrap)
+                           strategy=strategy, clock=clock, env=WIRE_ENV, wrap=wrap)
     try:
         await commands.startup()
         await run_for(commands, clock, ROUND_TRIP_STEPS)

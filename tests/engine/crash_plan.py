@@ -33,6 +33,35 @@ def scripted(order_types: dict[str, Any] = MARKET) -> Scripted:
                     order_types=order_types)
 
 
+class Adjusting(Scripted):
+    """The round trip with an addition of 0.03 BTC from 06:20 and a sale of 0.02 BTC's worth
+    from 06:40 (the first iteration after either time that finds it not done yet)."""
+
+    position_adjustment_enable = True
+
+    def adjust_trade_position(self, trade: Any, current_time: datetime, current_rate: float,
+                              current_profit: float, min_stake: float | None,
+                              max_stake: float, current_entry_rate: float,
+                              current_exit_rate: float, current_entry_profit: float,
+                              current_exit_profit: float, **kwargs: Any) -> Any:
+        entries, exits = trade.nr_of_successful_entries, trade.nr_of_successful_exits
+        if current_time >= ADD_AT and entries == 1 and not exits:
+            return 0.03, "add"
+        if current_time >= PART_AT and entries == 2 and not exits:
+            return -0.02, "part"
+        return None
+
+
+ADD_AT = datetime(2018, 1, 11, 6, 20, tzinfo=UTC)
+PART_AT = datetime(2018, 1, 11, 6, 40, tzinfo=UTC)
+
+
+def adjusting(order_types: dict[str, Any] = MARKET) -> Adjusting:
+    return Adjusting(enter={PAIR: [datetime(2018, 1, 11, 6, 0, tzinfo=UTC)]},
+                     exit_={PAIR: [datetime(2018, 1, 11, 7, 0, tzinfo=UTC)]},
+                     order_types=order_types)
+
+
 def wire_settings(ccxt_config: dict[str, Any]) -> dict[str, Any]:
     """SETTINGS trading live on binance, whose ccxt client `ccxt_config` points at a fake."""
     exchange = {"name": "binance", "pair_whitelist": [PAIR], "ccxt_config": ccxt_config}
