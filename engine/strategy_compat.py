@@ -107,9 +107,6 @@ def refuse_unsupported(strategy: IStrategy) -> None:
                               "expected the strategy without it")
     if getattr(strategy, "use_custom_roi", False):
         raise ConfigError(f"{name}.use_custom_roi: custom ROI is not supported; expected False")
-    if getattr(strategy, "ignore_buying_expired_candle_after", 0):
-        raise ConfigError(f"{name}.ignore_buying_expired_candle_after: not supported (every "
-                          "entry is made on the candle after its signal); expected 0")
 
 
 def legacy_columns(frame: pd.DataFrame) -> pd.DataFrame:

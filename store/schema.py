@@ -13,7 +13,7 @@ from peewee import (
 )
 from playhouse.migrate import SchemaMigrator, migrate
 
-from core.errors import ConfigError
+from core.errors import ConfigError, StorageError
 from store.connection import database_for, describe
 from store.keyvalues import read_value, write_value
 from store.models import TABLES, Trade, db
@@ -92,8 +92,13 @@ def init_db(url: str, key: str = "db_url") -> Database:
     try:
         database.connect()
     except OperationalError as exc:
-        raise ConfigError(f"{key}: cannot open the {describe(database)}: "
-                          f"{' '.join(str(exc).split())}") from None
+        text = f"{key}: cannot open the {describe(database)}: {' '.join(str(exc).split())}"
+        # A server that never answered (not up yet at boot, unreachable) is no fault of the
+        # config: exit 1, so the service manager starts the bot again; a server that answered
+        # and refused (password, database name: libpq says its FATAL) is one to fix: exit 2.
+        if isinstance(database, PostgresqlDatabase) and "FATAL:" not in str(exc):
+            raise StorageError(text) from None
+        raise ConfigError(text) from None
     return open_database(database)
 
 

@@ -1,6 +1,7 @@
 """PostgreSQL as the bot's database: the URL forms Freqtrade's users write, money kept to the
 last digit, a database of an older schema brought up to date, and a URL or a server the bot
-cannot use refused at start in one line with exit 2 (check-config, run)."""
+cannot use refused at start in one line with exit 2 (check-config, run); a server that
+never answers, exit 1."""
 
 from __future__ import annotations
 
@@ -163,12 +164,14 @@ def test_a_wrong_password_at_start_is_one_line_and_exit_2(
     assert "wrong-secret" not in line
 
 
-def test_a_server_nobody_answers_at_start_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_a_server_nobody_answers_at_start_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """Exit 1, not the configuration error's 2: a server not up yet at boot is no fault of the
+    config, and the service manager restarts on 1 (deploy/tradepilot.service)."""
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: refused
         port = closed.getsockname()[1]
         done = _bot(tmp_path, f"postgresql://bot:secret@127.0.0.1:{port}/trades", "trade")
-    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     line = done.stderr.splitlines()[-1]  # after the log of the strategy it loaded
     assert line.startswith("tradepilot: DATABASE_URL: cannot open the PostgreSQL database")

@@ -145,6 +145,13 @@ def test_dry_run_wallets_are_the_starting_wallet_plus_profit_less_open_stakes(
         min((0.15 + 1.9) * 0.99 - 0.15, 1.9))
 
 
+def test_a_strategy_that_ignores_expired_entry_signals_loads_with_its_limit(
+        tmp_path: Path) -> None:
+    """It was refused at load although the engine honours it (engine/analysis.py)."""
+    strategy = load_strategy("Probe", probe(tmp_path, "ignore_buying_expired_candle_after = 30"))
+    assert strategy.ignore_buying_expired_candle_after == 30
+
+
 def test_bot_start_runs_once_at_load_with_the_config(tmp_path: Path) -> None:
     folder = probe(tmp_path, "def bot_start(self, **kwargs):\n"
                              "    self.started = self.config['stake_currency']\n")
@@ -158,8 +165,6 @@ def test_bot_start_runs_once_at_load_with_the_config(tmp_path: Path) -> None:
     ("use_custom_roi = True", "Probe.use_custom_roi: custom ROI is not supported"),
     ('order_time_in_force = {"entry": "GTX", "exit": "GTC"}',
      "Probe.order_time_in_force.entry: expected one of GTC, IOC, FOK, PO, got 'GTX'"),
-    ("ignore_buying_expired_candle_after = 30",
-     "Probe.ignore_buying_expired_candle_after: not supported"),
     ("def adjust_entry_price(self, **kwargs):\n    return None\n",
      "Probe.adjust_entry_price: tradepilot would never call it (replacing open entry orders is "
      "not supported)"),
