@@ -11,6 +11,7 @@ from typing import Literal
 
 from core.errors import CommandError
 
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _PAIR = re.compile(r"[A-Z0-9._-]{1,20}/[A-Z0-9._-]{1,20}")
 _PAIR_PATTERN = re.compile(r"[A-Z0-9._*+?|()\[\]-]{1,40}/[A-Z0-9._*+?|()\[\]-]{1,40}")
@@ -91,10 +92,11 @@ def entry_args(args: list[str], usage: str, stake_currency: str) -> tuple[str, f
 
 
 def price_of(word: str, usage: str) -> float:
-    try:
-        value = float(word)
-    except ValueError:
-        raise CommandError(usage) from None
+    """A positive price or amount written plainly (0.5, 12, .25): no sign, exponent, "inf"
+    or "nan", which Python's float() takes and an owner does not mean."""
+    if not _PLAIN_NUMBER.fullmatch(word):
+        raise CommandError(usage)
+    value = float(word)
     if not math.isfinite(value) or value <= 0:
         raise CommandError(usage)
     return value

@@ -125,7 +125,9 @@ async def test_a_stop_move_killed_at_any_step_leaves_one_stop_no_duplicate_no_ga
 
     (trade,) = Trade.select()
     assert trade.is_open
-    assert trade.stop_loss == pytest.approx(0.0924 * 0.97, abs=1e-6)
+    # The trailing stop follows the exit price, as Freqtrade's live bot moves it: the ask
+    # (exit_pricing "same"), the fake's 0.05% above the risen last price.
+    assert trade.stop_loss == pytest.approx(0.0924 * 1.0005 * 0.97, abs=1e-6)
     # No gap: the first iteration after the restart has the risen stop resting.
     assert [(o.order_type, float(o.stop_price)) for o in open_stops] == [
         ("STOP_LOSS_LIMIT", trade.stop_loss)]
