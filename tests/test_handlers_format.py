@@ -7,6 +7,7 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -238,13 +239,19 @@ def test_two_arguments_where_one_is_expected_get_the_usage() -> None:
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
-def test_prices_must_be_positive_finite_numbers(value: float) -> None:
-    word = repr(value)
+def test_prices_must_be_positive_finite_numbers_written_plainly(value: float) -> None:
+    word = np.format_float_positional(value)
     if value > 0 and value != float("inf"):
         assert parse.price_of(word, USAGE) == value
     else:
         with pytest.raises(CommandError):
             parse.price_of(word, USAGE)
+
+
+@pytest.mark.parametrize("word", ["1e+16", "1e-5", "+1", "-1", "1_000", "0x1F", "inf", "nan"])
+def test_a_price_with_a_sign_an_exponent_or_no_digits_is_refused(word: str) -> None:
+    with pytest.raises(CommandError):
+        parse.price_of(word, USAGE)
 
 
 def test_pairs_are_normalised_and_a_bare_base_gets_the_stake_currency() -> None:
