@@ -18,6 +18,7 @@ from engine.events import EntryCancelled, ExitFilled, LogNotifier
 from store import schema
 from store.models import Order, Trade
 from store.store import Store
+from tests.databases import url_for
 from tests.engine.scripted import Scripted
 from tests.factories import make_settings
 from tests.fakes import FakeExchangeServer, RecordingSleep
@@ -81,7 +82,7 @@ async def test_addition_partly_filled_and_timed_out_then_partial_and_full_exit(
         exchange = server.ccxt_exchange(clock, sleep=RecordingSleep(), retries=1,
                                         backoff_base=0.1)
         commands = build_commands(settings, strategy, exchange, clock, notifier,
-                                  Store(schema.init_db(f"sqlite:///{tmp_path / 'bot.sqlite'}")))
+                                  Store(schema.init_db(url_for(tmp_path, "bot"))))
         try:
             await commands.startup()
             await step(commands, clock)  # the entry, resting

@@ -292,7 +292,7 @@ async def test_start_up_lists_the_open_orders_of_every_pair_in_one_request(
         strategy.apply_overrides(settings.strategy_overrides())
         exchange = server.ccxt_exchange(clock, sleep=RecordingSleep(), retries=1)
         commands = build_commands(settings, strategy, exchange, clock, notifier,
-                                  Store(schema.init_db(f"sqlite:///{tmp_path / 'b.sqlite'}")))
+                                  Store(schema.init_db(url_for(tmp_path, "b"))))
         try:
             await commands.startup()
             (listing,) = server.requests_to("/api/v3/openOrders")

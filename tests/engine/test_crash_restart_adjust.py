@@ -25,6 +25,7 @@ import pytest
 from core.clock import Clock
 from store import schema
 from store.models import Order, Trade
+from tests.databases import url_for
 from tests.engine.crash_child_wire import CLOCK_FILE, PLAN_FILE
 from tests.engine.crash_plan import (
     END,
@@ -93,7 +94,7 @@ async def _run_child_until_killed(folder: Path, server: DrillServer) -> int:
 
 
 def _adjusted_row(folder: Path, drill: AdjustDrill) -> Order:
-    schema.init_db(f"sqlite:///{folder / 'trades.sqlite'}")
+    schema.init_db(url_for(folder))
     try:
         rows = list(Order.select().where(Order.side == drill.side).order_by(Order.id))
         return rows[drill.nth - 1]

@@ -24,6 +24,7 @@ from engine.events import EntryCancelled, LogNotifier, WarningNotice
 from store import schema
 from store.models import Trade
 from store.store import Store
+from tests.databases import url_for
 from tests.engine.scripted import Scripted
 from tests.factories import make_engine, make_settings
 from tests.fakes import FakeExchangeServer, FakeOrder, RecordingSleep
@@ -63,7 +64,7 @@ async def live(tmp_path: Path, strategy: Scripted, config: dict[str, Any], *,
         exchange = CcxtExchange("binance", ccxt_config, "test-key", "test-secret", None, clock,
                                 sleep=RecordingSleep(), retries=1, backoff_base=0.1)
         commands = build_commands(parsed, strategy, exchange, clock, notifier,
-                                  Store(schema.init_db(f"sqlite:///{tmp_path / 'bot.sqlite'}")))
+                                  Store(schema.init_db(url_for(tmp_path, "bot"))))
         try:
             await commands.startup()
             yield commands, server, clock, notifier
