@@ -431,9 +431,10 @@ def closed_trades(store: Store) -> tuple[BacktestTrade, ...]:
     amount is what its last exit sold (all it bought, unless it was partly sold before)."""
     bought = store.entered_amounts()
     closed = sorted(store.closed_trades(), key=lambda t: (t.open_date, t.id))
+    orders_of = store.orders_of_closed_trades()
     trades = []
     for t in closed:
-        orders = filled_orders(store.orders_of(t.id))
+        orders = filled_orders(orders_of.get(t.id, []))
         held = held_at_close(orders)
         trades.append(BacktestTrade(
             trade_id=t.id, pair=t.pair, open_date=t.open_date, close_date=t.close_date,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.clock import Clock
 from core.errors import FatalExchangeError, StorageError, TemporaryError
@@ -22,7 +23,7 @@ from engine.events import Notifier
 from engine.exchange_stop import ExchangeStops
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
 from engine.open_orders import manage_open_orders
-from engine.orderbooks import OrderBooks, alongside
+from engine.orderbooks import OrderBooks
 from engine.pairlists.manager import Pairlists
 from engine.pricing import Pricer
 from engine.protection_locks import lock_after_close
@@ -81,6 +82,7 @@ class Engine:
         self.last_process: datetime | None = None
         self.alerts = Alerts(notifier)
         self._markets_at: datetime | None = None
+        self._markets: dict[str, dict[str, Any]] = {}
         self._starting = False  # start-up not finished: the exchange did not answer
         self._retry = StartRetry(timedelta(seconds=settings.internals.process_throttle_secs))
         self._wallet = WalletCheck()
@@ -131,7 +133,7 @@ class Engine:
         self._markets_at = now
         warn_unknown_pairs(self.exchange, self.settings.exchange.pair_whitelist, self.notifier)
         await self.pairlist.refresh(now, self.run_state.is_blacklisted)
-        remember_markets(self.exchange, self.store, self.pairs())
+        self._markets = remember_markets(self.exchange, self.store, self.pairs())
         summary = await reconcile(self.trader, self.store, self.pairs())
         self._starting = False
         self.notifier.notify(startup_notice(self.settings, self.strategy, self.trader.rules,
@@ -209,7 +211,7 @@ class Engine:
         await self.pairlist.refresh(now, self.run_state.is_blacklisted)
         pairs = self.pairs()
         self.books.new_iteration()
-        await alongside(self.signals.refresh(pairs, now), self.books.fetch(self.books.standing()))
+        await self.books.alongside(self.signals.refresh(pairs, now), self.books.standing())
         # Books the callbacks may read (engine/orderbooks.py) and the prices need
         # (engine/pricing.py), once the signals are known.
         trades, entering = self.store.open_trades(), self.run_state.state is EngineState.RUNNING
@@ -217,8 +219,8 @@ class Engine:
             self.books.used or self.pricer.reads_books) else []
         ahead = [t.pair for t in trades] + entries if self.books.used else []
         wanted = self.pricer.books_wanted(entries, self._pairs_to_exit)
-        self.tickers = await alongside(self.exchange.fetch_tickers(pairs),
-                                       self.books.fetch(ahead, wanted))
+        self.tickers = await self.books.alongside(self.exchange.fetch_tickers(pairs), ahead,
+                                                  wanted)
         safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
                   current_time=now)
         await manage_open_orders(self.trader, now)
@@ -236,7 +238,8 @@ class Engine:
                 minutes=self.settings.exchange.markets_refresh_interval):
             await self.exchange.load_markets(reload=self._markets_at is not None)
             self._markets_at = now
-            remember_markets(self.exchange, self.store, self.pairs())
+            self._markets = remember_markets(self.exchange, self.store, self.pairs(),
+                                             self._markets)
 
     # --- exits -------------------------------------------------------------------------------
 

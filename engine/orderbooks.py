@@ -75,11 +75,30 @@ class OrderBooks:
         """Fetch the books of `pairs` and of `deeper` (pair -> levels at least: the prices'
         books, engine/pricing.py) not fetched deep enough yet in this iteration, concurrently;
         a failed fetch leaves the pair without a book (logged; the watcher tells the owner)."""
-        wanted = dict.fromkeys(pairs, 0) | dict(deeper or {})
-        todo = {pair: max(depth, self._deepest) for pair, depth in wanted.items()
-                if self.fetched(pair, max(depth, 1)) is None}
-        if self._trading and todo:
+        todo = self._todo(pairs, deeper)
+        if todo:
             await asyncio.gather(*(self._fetch_one(pair, depth) for pair, depth in todo.items()))
+
+    async def alongside(self, main: Awaitable[T], pairs: Iterable[str],
+                        deeper: Mapping[str, int] | None = None) -> T:
+        """`main`'s result, with `fetch(pairs, deeper)` run concurrently; both have ended when
+        it returns (so no fetch lands in a later iteration) and `main`'s failure is raised.
+        With no book to fetch, `main` is awaited alone (most iterations: no gather's tasks)."""
+        todo = self._todo(pairs, deeper)
+        if not todo:
+            return await main
+        books = asyncio.gather(*(self._fetch_one(pair, depth) for pair, depth in todo.items()))
+        result, _ = await asyncio.gather(main, books, return_exceptions=True)
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _todo(self, pairs: Iterable[str], deeper: Mapping[str, int] | None) -> dict[str, int]:
+        if not self._trading:
+            return {}
+        wanted = dict.fromkeys(pairs, 0) | dict(deeper or {})
+        return {pair: max(depth, self._deepest) for pair, depth in wanted.items()
+                if self.fetched(pair, max(depth, 1)) is None}
 
     def fetched(self, pair: str, depth: int) -> OrderBook | None:
         """This iteration's book of `pair` if it is `depth` levels deep (no miss counted)."""
@@ -104,14 +123,6 @@ class OrderBooks:
         self._deepest = max(self._deepest, maximum)
         return None
 
-
-async def alongside(main: Awaitable[T], books: Awaitable[None]) -> T:
-    """`main`'s result, with `books` fetched concurrently; both have ended when it returns
-    (so no fetch lands in a later iteration) and `main`'s failure is raised."""
-    result, _ = await asyncio.gather(main, books, return_exceptions=True)
-    if isinstance(result, BaseException):
-        raise result
-    return result
 
 
 def names_orderbook(strategy: IStrategy) -> bool:

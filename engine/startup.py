@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.errors import TemporaryError
 from engine import events
@@ -69,14 +70,18 @@ async def load_markets(exchange: Exchange, store: Store) -> None:
                        exchange.name, exc, len(definitions), ", ".join(sorted(definitions)))
 
 
-def remember_markets(exchange: Exchange, store: Store, pairs: Iterable[str]) -> None:
-    """Store the loaded markets of `pairs` for a start at which the exchange cannot load them."""
+def remember_markets(exchange: Exchange, store: Store, pairs: Iterable[str],
+                     last: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Store the loaded markets of `pairs` for a start at which the exchange cannot load them;
+    the definitions are returned so that the caller can pass them as `last` next time, and
+    markets equal to those are not written again (a refresh seldom changes them)."""
     definitions = exchange.market_definitions(pairs)
-    if not definitions:
-        return
+    if not definitions or definitions == last:
+        return definitions
     text = json.dumps(definitions, sort_keys=True, default=str)
     if store.value(MARKETS_KEY) != text:
         store.set_value(MARKETS_KEY, text)
+    return definitions
 
 
 def warn_unknown_pairs(exchange: Exchange, pairs: Iterable[str],

@@ -188,6 +188,15 @@ class Store:
             query = query.where(Trade.close_date >= since)
         return self._trades.read(query.order_by(Trade.close_date, Trade.id))
 
+    def orders_of_closed_trades(self) -> dict[int, list[Order]]:
+        """Every closed trade's orders, oldest first, by trade id, in one query (a report over
+        many trades would otherwise ask once per trade)."""
+        orders: dict[int, list[Order]] = {}
+        for order in self._orders.read(Order.select().join(Trade).where(
+                Trade.is_open == False).order_by(Order.id)):  # noqa: E712
+            orders.setdefault(order.trade_id, []).append(order)
+        return orders
+
     def latest_closed_trades(self, limit: int) -> list[Trade]:
         """The last `limit` trades to close, the latest first."""
         return self._trades.read(Trade.select().where(Trade.is_open == False)  # noqa: E712

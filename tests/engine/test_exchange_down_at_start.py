@@ -7,6 +7,8 @@ Live engines (real ccxt binance through CcxtExchange) against the fake Binance.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from compose import build_commands
 from core.clock import ManualClock
 from engine.control.commands import Commands
 from engine.events import LogNotifier, Startup, WarningNotice
+from engine.startup import MARKETS_KEY
 from store import schema
 from store.store import Store
 from tests.databases import url_for
@@ -154,3 +157,28 @@ async def test_through_an_hour_down_at_start_the_attempts_space_out_to_five_minu
     assert warnings(notifier)[0].startswith("Exchange unavailable at start-up")
     assert "growing pauses (at most 5 minutes)" in warnings(notifier)[0]
     assert warnings(notifier)[1:] == ["Exchange reachable again."]
+
+
+async def test_a_market_changed_on_the_exchange_is_stored_again_at_the_next_markets_refresh(
+        ) -> None:
+    clock = ManualClock(START)
+    async with FakeExchangeServer(clock, balances={"BTC": "1"}) as server:
+        commands = engine_on(server, clock, url_for(), LogNotifier(), Scripted())
+        try:
+            await commands.startup()
+            await commands.process()
+            stored = json.loads(commands.store.value(MARKETS_KEY) or "{}")
+            assert stored[PAIR]["precision"]["price"] == 1e-06
+            market = server.book.by_pair[PAIR]
+            changed = replace(market, min_cost="0.002")
+            server.book.markets[market.symbol] = server.book.by_pair[PAIR] = changed
+            clock.advance(timedelta(minutes=30))
+            await commands.process()
+            assert json.loads(commands.store.value(MARKETS_KEY) or "{}") == stored
+            clock.advance(timedelta(minutes=31))
+            await commands.process()
+            stored = json.loads(commands.store.value(MARKETS_KEY) or "{}")
+            assert stored[PAIR]["limits"]["cost"]["min"] == 0.002
+        finally:
+            await commands.shutdown()
+            schema.close_db()
