@@ -168,16 +168,18 @@ def _backtest(settings: Settings, args: argparse.Namespace, fee: float | None,
 
 @contextmanager
 def _engine_logs(*, verbose: bool) -> Iterator[None]:
-    """Every order is logged at INFO, which a backtest of a thousand trades drowns in: only
-    warnings, unless -v."""
-    engine_logger = logging.getLogger("engine")
-    before = engine_logger.level
+    """Every order is logged at INFO, by the engine and by the paper exchange, which a backtest
+    of a thousand trades drowns in: only warnings, unless -v."""
+    loggers = [logging.getLogger(name) for name in ("engine", "venues")]
+    before = [each.level for each in loggers]
     if not verbose:
-        engine_logger.setLevel(logging.WARNING)
+        for each in loggers:
+            each.setLevel(logging.WARNING)
     try:
         yield
     finally:
-        engine_logger.setLevel(before)
+        for each, level in zip(loggers, before, strict=True):
+            each.setLevel(level)
 
 
 def _fee(fee: float | None) -> float | None:

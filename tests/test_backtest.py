@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -530,6 +531,7 @@ def workspace(tmp_path: Path) -> Path:
 def invoke(workspace: Path, *options: str) -> int:
     parser = argparse.ArgumentParser()
     add_backtest_arguments(parser)
+    parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(["--strategy", "Marked", "--strategy-path",
                               str(workspace / "strategies"), "--datadir",
                               str(workspace / "data"), *options])
@@ -612,3 +614,20 @@ def test_bad_backtest_options_are_refused_naming_the_option(
 ) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         invoke(workspace, *options)
+
+
+
+def test_a_backtest_logs_no_order_lines_unless_verbose(
+        workspace: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Each order is an INFO line of the engine and of the paper exchange: a thousand trades
+    would bury the report, and making the lines costs a backtest time."""
+    def order_lines() -> set[str]:
+        return {r.name.split(".")[0] for r in caplog.records
+                if r.levelno == logging.INFO and "client_id=" in r.getMessage()}
+
+    caplog.set_level(logging.INFO)
+    assert invoke(workspace) == 0
+    assert order_lines() == set()
+    caplog.clear()
+    assert invoke(workspace, "-v") == 0
+    assert order_lines() == {"engine", "venues"}
