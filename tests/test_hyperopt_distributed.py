@@ -21,7 +21,9 @@ from hyperopt.shared import close_storage, storage_url
 from tests.hyperopt_support import evaluator, make_project
 
 ROOT = Path(__file__).resolve().parents[1]
-EPOCHS = 10
+# Enough that the first process cannot finish them all while the second one starts up (about
+# two seconds, more on a loaded machine), whatever speed a backtest has.
+EPOCHS = 30
 SPACES = ("buy", "sell", "stoploss")
 
 
