@@ -296,6 +296,7 @@ def _run_chat(settings: Settings, strategy: IStrategy, database: Database, clock
     chart code are a third of a headless start-up. The notifier comes first: the offline
     demo's market tells it when its replay starts a new lap."""
     from compose import build_commands, build_exchange
+    from engine.fiat import FiatRates
     from handlers.app import build_application
     from handlers.auth import owner_chat_id
     from handlers.console import ConsoleRequest
@@ -305,11 +306,14 @@ def _run_chat(settings: Settings, strategy: IStrategy, database: Database, clock
     from store.paper_orders import PaperOrders
 
     sender = OutboxSender(Outbox(), owner_chat_id(settings), clock=clock)
-    notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock)
+    # The engine refreshes the rate; the notifier reads it into trade messages.
+    fiat = FiatRates(settings.stake_currency, settings.fiat_display_currency)
+    notifier = TelegramNotifier(settings, sender.outbox, sender.wake, clock=clock,
+                                fiat=lambda: fiat.current(clock.now()))
     exchange = build_exchange(settings, strategy.timeframe, clock, PaperOrders(database),
                               notifier)
     _log_start(settings, exchange)
-    commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload)
+    commands = build_commands(settings, strategy, exchange, clock, notifier, store, reload, fiat)
     stop = asyncio.Event()
     request = None
     if _console_chat(settings):

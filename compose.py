@@ -17,6 +17,7 @@ from engine.control.commands import Commands, Reloader
 from engine.dataprovider import RunMode
 from engine.engine import Engine
 from engine.events import Notifier
+from engine.fiat import FiatRates
 from engine.loader import strategy_for
 from engine.settings import MARKETS_FILE, Settings, offline_datadir
 from engine.signals import LiveSignals
@@ -100,8 +101,8 @@ def config_reloader(read_settings: Callable[[], Settings]) -> Reloader:
 
 
 def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, clock: Clock,
-                   notifier: Notifier, store: Store, reloader: Reloader | None = None
-                   ) -> Commands:
+                   notifier: Notifier, store: Store, reloader: Reloader | None = None,
+                   fiat: FiatRates | None = None) -> Commands:
     timeframe = strategy.timeframe
     # Failures that the candle cache and the order lookups absorb still reach the owner.
     watched = WatchedExchange(exchange)
@@ -115,7 +116,7 @@ def build_commands(settings: Settings, strategy: IStrategy, exchange: Exchange, 
     signals = LiveSignals(candles, analyzer,
                           RunMode.DRY_RUN if settings.dry_run else RunMode.LIVE)
     engine = Engine(settings, watched, strategy, clock, notifier, signals, store,
-                    failures=watched, candles=source)
+                    failures=watched, candles=source, fiat=fiat)
     return Commands(engine, store, reloader)
 
 

@@ -26,6 +26,7 @@ from engine.settings import (
     IGNORED_FREQTRADE_KEYS,
     NOTIFICATION_TYPES,
     STATES,
+    SUPPORTED_FIAT,
     BacktestSettings,
     ExchangeSettings,
     Internals,
@@ -71,6 +72,13 @@ def _str(key: str, value: Any, choices: tuple[str, ...] | None = None) -> str:
         raise ConfigError(f"{key}: expected a non-empty string, got {value!r}")
     if choices is not None and value not in choices:
         raise ConfigError(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _fiat(key: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in SUPPORTED_FIAT:
+        raise ConfigError(f"{key}: expected one of {', '.join(c for c in SUPPORTED_FIAT if c)}, "
+                          f'or "" for none, got {value!r}')
     return value
 
 
@@ -313,6 +321,7 @@ _TOP: dict[str, Callable[[str, Any], Any]] = {
     "dry_run_wallet": lambda k, v: _number(k, v, 0.0),
     "fee": lambda k, v: _number(k, v, 0.0, 0.1),
     "stake_currency": _str,
+    "fiat_display_currency": _fiat,
     "stake_amount": _stake,
     "max_open_trades": lambda k, v: _int(k, v, -1),
     "tradable_balance_ratio": lambda k, v: _number(k, v, 0.0, 1.0),

@@ -22,6 +22,7 @@ from engine.dataprovider import RunMode, provider_for
 from engine.events import Notifier
 from engine.exchange_stop import ExchangeStops
 from engine.exits import clamp_custom_price, exit_candidates, update_stop
+from engine.fiat import FiatRates
 from engine.open_orders import manage_open_orders
 from engine.orderbooks import OrderBooks
 from engine.pairlists.manager import Pairlists
@@ -62,8 +63,9 @@ class Engine:
     def __init__(self, settings: Settings, exchange: Exchange, strategy: IStrategy, clock: Clock,
                  notifier: Notifier, signals: SignalSource, store: Store,
                  failures: AbsorbedFailures | None = None,
-                 candles: CandleSource | None = None) -> None:
+                 candles: CandleSource | None = None, fiat: FiatRates | None = None) -> None:
         self.exchange = exchange
+        self.fiat = fiat or FiatRates()
         self.candle_source = candles or exchange  # the pairlists' candles
         self.failures = failures
         self.clock = clock
@@ -91,6 +93,7 @@ class Engine:
     def configure(self, settings: Settings, strategy: IStrategy) -> None:
         """Adopt (new) settings and strategy: at start and on /reload."""
         self.settings = settings
+        self.fiat.configure(settings.stake_currency, settings.fiat_display_currency)
         self.trader.configure(settings, strategy)
         strategy.dp = provider_for(self, strategy)
         strategy.config["runmode"] = strategy.dp.runmode  # as Freqtrade's config carries it
@@ -221,6 +224,7 @@ class Engine:
         wanted = self.pricer.books_wanted(entries, self._pairs_to_exit)
         self.tickers = await self.books.alongside(self.exchange.fetch_tickers(pairs), ahead,
                                                   wanted)
+        await self.fiat.refresh(now, self.exchange.markets(), self.exchange.fetch_tickers)
         safe_call("*", self.strategy.bot_loop_start, default=None, log_once=self.log_once,
                   current_time=now)
         await manage_open_orders(self.trader, now)

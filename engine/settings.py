@@ -27,6 +27,12 @@ NOTIFICATION_TYPES = (
     "protection_trigger", "protection_trigger_global", "warning", "error", "status", "startup",
 )  # fmt: skip
 STATES = ("running", "paused", "stopped")
+# Freqtrade 2026.9's fiat_display_currency values (constants.SUPPORTED_FIAT), "" for none.
+SUPPORTED_FIAT = (
+    "AUD", "BRL", "CAD", "CHF", "CLP", "CNY", "CZK", "DKK", "EUR", "GBP", "HKD", "HUF", "IDR",
+    "ILS", "INR", "JPY", "KRW", "MXN", "MYR", "NOK", "NZD", "PHP", "PKR", "PLN", "RUB", "UAH",
+    "SEK", "SGD", "THB", "TRY", "TWD", "ZAR", "USD", "BTC", "ETH", "XRP", "LTC", "BCH", "BNB", "",
+)  # fmt: skip
 # Config keys that replace the strategy attribute of the same name, as in Freqtrade.
 STRATEGY_KEYS = (
     "timeframe", "minimal_roi", "stoploss", "trailing_stop", "trailing_stop_positive",
@@ -40,7 +46,7 @@ STRATEGY_KEYS = (
 # Keys a Freqtrade config may carry that tradepilot accepts and ignores (logged at start).
 IGNORED_FREQTRADE_KEYS = frozenset({
     "trading_mode", "margin_mode", "api_server", "bot_name",
-    "dataformat_ohlcv", "dataformat_trades", "fiat_display_currency", "edge", "freqai",
+    "dataformat_ohlcv", "dataformat_trades", "edge", "freqai",
     "user_data_dir",
     "add_config_files", "$schema", "webhook", "discord", "producer", "external_message_consumer",
     "reduce_df_footprint",
@@ -211,6 +217,7 @@ class Settings:
     dry_run_wallet: float = 1.0
     fee: float | None = None  # a backtest's fee per side, as Freqtrade's; --fee replaces it
     stake_currency: str = "BTC"
+    fiat_display_currency: str = ""  # shown beside stake amounts in the chat (engine/fiat.py)
     stake_amount: StakeAmount = 0.05
     max_open_trades: int = 3
     tradable_balance_ratio: float = 0.99

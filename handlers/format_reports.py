@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.control.views import BalanceView, HealthView, PeriodReport, ProfitSummary
+from engine.fiat import FiatRate
 from handlers.format import coin, duration, esc, field, number, pct, table, when
 
 _DUST = {"BTC": 0.0001, "ETH": 0.01}
@@ -23,7 +24,12 @@ def mode_banner(dry_run: bool) -> str:
     return "🔴 <b>LIVE</b>: trading with real money on the exchange."
 
 
-def profit_text(view: ProfitSummary) -> str:
+def _fiat_line(value: float, fiat: FiatRate | None) -> list[str]:
+    """Freqtrade's second line of a /profit figure, in fiat_display_currency."""
+    return [f"∙ {coin(fiat.value(value), fiat.currency)}"] if fiat is not None else []
+
+
+def profit_text(view: ProfitSummary, fiat: FiatRate | None = None) -> str:
     cur = view.stake_currency
     if view.trade_count == 0:
         return f"No trades yet.\n{field('Bot started', when(view.bot_start))}"
@@ -31,9 +37,11 @@ def profit_text(view: ProfitSummary) -> str:
         "<b>ROI:</b> Closed trades",
         f"∙ {coin(view.closed_profit_abs, cur)} ({pct(view.closed_profit_mean_ratio)}) "
         f"(∑ {pct(view.closed_profit_ratio_of_start)})",
+        *_fiat_line(view.closed_profit_abs, fiat),
         "<b>ROI:</b> All trades",
         f"∙ {coin(view.all_profit_abs, cur)} ({pct(view.all_profit_mean_ratio)}) "
         f"(∑ {pct(view.all_profit_ratio_of_start)})",
+        *_fiat_line(view.all_profit_abs, fiat),
         "",
         field("Total Trade Count", str(view.trade_count)),
         field("Bot started", when(view.bot_start)),
@@ -70,16 +78,23 @@ def _closed_stats(view: ProfitSummary) -> list[str]:
     return lines
 
 
-def periods_text(report: PeriodReport) -> str:
+def periods_text(report: PeriodReport, fiat: FiatRate | None = None) -> str:
     title = _PERIOD_TITLE.get(report.unit, report.unit.title())
     cur = report.stake_currency
     head = f"<b>{esc(title)} Profit over the last {len(report.rows)} {esc(report.unit)}s</b>"
+    columns = [report.unit.title(), "Profit", "Profit %", "Trades"]
     rows = [[row.start.isoformat(), f"{number(row.profit_abs, cur)} {cur}",
              pct(row.profit_ratio), str(row.trade_count)] for row in report.rows]
-    return head + "\n" + table([report.unit.title(), "Profit", "Profit %", "Trades"], rows)
+    if fiat is not None:
+        # Freqtrade's column beside the stake's, two decimals.
+        columns.insert(2, f"Profit {fiat.currency}")
+        for row, shown in zip(report.rows, rows, strict=True):
+            shown.insert(2, f"{fiat.value(row.profit_abs):.2f} {fiat.currency}")
+    return head + "\n" + table(columns, rows)
 
 
-def balance_text(view: BalanceView, dust_level: float | None, full: bool = False) -> str:
+def balance_text(view: BalanceView, dust_level: float | None, full: bool = False,
+                 fiat: FiatRate | None = None) -> str:
     """Bot-managed assets (the stake currency and the coins of open trades), or with `full`
     every currency of the account, as Freqtrade's /balance and /balance full."""
     cur = view.stake_currency
@@ -87,7 +102,10 @@ def balance_text(view: BalanceView, dust_level: float | None, full: bool = False
     lines: list[str] = []
     if view.dry_run:
         lines.append("⚠️ <b>Simulated balances (dry-run)</b>")
-    lines.append(field("Starting capital", coin(view.starting_capital, cur)))
+    start = coin(view.starting_capital, cur)
+    if fiat is not None:
+        start += f", {coin(fiat.value(view.starting_capital), fiat.currency)}"
+    lines.append(field("Starting capital", start))
     shown = [b for b in view.currencies if full or b.currency == cur or b.bot_owned > 0]
     dust_count, dust_value = 0, 0.0
     for bal in shown:
@@ -110,6 +128,8 @@ def balance_text(view: BalanceView, dust_level: float | None, full: bool = False
     change = total / view.starting_capital - 1 if view.starting_capital else 0.0
     label = "Estimated Value" if full else "Estimated Value (Bot managed assets only)"
     lines += ["", field(label, f"{coin(total, cur)} ({pct(change)} since start)")]
+    if fiat is not None:
+        lines.append(f"    {esc(fiat.currency)}: {number(fiat.value(total), fiat.currency)}")
     return "\n".join(lines)
 
 

@@ -51,7 +51,7 @@ async def _status_table(bot: BotContext, _arg: int | None) -> str:
 
 
 async def _profit(bot: BotContext, days: int | None) -> str:
-    return profit_text(bot.control.profit(days))
+    return profit_text(bot.control.profit(days), bot.control.fiat())
 
 
 async def _profit_long(bot: BotContext, days: int | None) -> str:
@@ -61,14 +61,14 @@ async def _profit_long(bot: BotContext, days: int | None) -> str:
 
 async def _balance(bot: BotContext, arg: int | None) -> str:
     return balance_text(await bot.control.balance(), bot.settings.telegram.balance_dust_level,
-                        full=bool(arg))
+                        full=bool(arg), fiat=bot.control.fiat())
 
 
 def _period(command: str) -> Callable[[BotContext, int | None], Awaitable[str]]:
     unit, default, _ = PERIODS[command]
 
     async def render(bot: BotContext, count: int | None) -> str:
-        return periods_text(bot.control.periods(unit, count or default))
+        return periods_text(bot.control.periods(unit, count or default), bot.control.fiat())
 
     return render
 

@@ -28,6 +28,7 @@ from engine.events import (
     Startup,
     WarningNotice,
 )
+from engine.fiat import FiatRate
 from engine.settings import Settings
 from handlers.format import amount, coin, duration, esc, field, pct, rate, split_message, when
 from handlers.format_reports import mode_banner, parameter_text
@@ -40,8 +41,10 @@ class TelegramNotifier:
     """Implements engine.events.Notifier over the database outbox."""
 
     def __init__(self, settings: Settings, outbox: Outbox, wake: Callable[[], None], *,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None,
+                 fiat: Callable[[], FiatRate | None] | None = None) -> None:
         self._settings = settings
+        self._fiat = fiat or (lambda: None)
         self._outbox = outbox
         self._wake = wake
         self._clock = clock or SystemClock()
@@ -60,7 +63,7 @@ class TelegramNotifier:
         if level == "off":
             logger.info("notification %s is off: %s", event.kind, event)
             return
-        text = format_event(event, self._prefix)
+        text = format_event(event, self._prefix, self._fiat())
         now = self._clock.now()
         for part in split_message(text):
             self._outbox.add(event.kind, part, level == "silent", now)
@@ -76,14 +79,23 @@ def notification_level(settings: Mapping[str, Any], event: Event) -> str:
     return value if value in ("on", "silent", "off") else "on"
 
 
-def format_event(event: Event, prefix: str) -> str:
+def format_event(event: Event, prefix: str, fiat: FiatRate | None = None) -> str:
+    """The chat text of an event; with `fiat`, money of trades is also shown in that currency
+    (" / 12.345 USD", as Freqtrade's)."""
+    money = _MONEY_FORMATTERS.get(type(event))
+    if money is not None:
+        return money(event, prefix, fiat)
     formatter = _FORMATTERS.get(type(event))
     if formatter is None:
         return f"<b>{esc(event.kind)}:</b> {esc(event)}"
     return formatter(event, prefix)
 
 
-def _entry(event: Any, prefix: str) -> str:
+def _in_fiat(value: float, fiat: FiatRate | None) -> str:
+    return f" / {fiat.value(value):.3f} {esc(fiat.currency)}" if fiat is not None else ""
+
+
+def _entry(event: Any, prefix: str, fiat: FiatRate | None) -> str:
     filled = isinstance(event, EntryFilled)
     if event.addition:
         # An addition's fill reports the trade as it is now: its amount and average rate.
@@ -102,7 +114,8 @@ def _entry(event: Any, prefix: str) -> str:
     lines.append(field("Open Rate", rate(price)))
     if not filled:
         lines.append(field("Current Rate", rate(event.current_rate)))
-    lines.append(field("Total", coin(event.stake_amount, event.stake_currency)))
+    lines.append(field("Total", coin(event.stake_amount, event.stake_currency)
+                       + _in_fiat(event.stake_amount, fiat)))
     return "\n".join(lines)
 
 
@@ -120,12 +133,13 @@ def _exit_emoji(ratio: float, reason: str) -> str:
     return "⚠️" if reason == "stop_loss" else "❌"
 
 
-def _exit(event: ExitPlaced, prefix: str) -> str:
+def _exit(event: ExitPlaced, prefix: str, fiat: FiatRate | None) -> str:
     cur = event.stake_currency
+    profit = f"{coin(event.profit_abs, cur)}{_in_fiat(event.profit_abs, fiat)}"
     lines = [
         f"{_exit_emoji(event.profit_ratio, event.exit_reason)} <b>{prefix}:</b> "
         f"Exiting {esc(event.pair)} (#{event.trade_id})",
-        field("Unrealized Profit", f"{pct(event.profit_ratio)} ({coin(event.profit_abs, cur)})"),
+        field("Unrealized Profit", f"{pct(event.profit_ratio)} ({profit})"),
     ]
     if event.enter_tag:
         lines.append(field("Enter Tag", esc(event.enter_tag)))
@@ -140,11 +154,12 @@ def _exit(event: ExitPlaced, prefix: str) -> str:
     return "\n".join(lines)
 
 
-def _exit_fill(event: ExitFilled, prefix: str) -> str:
+def _exit_fill(event: ExitFilled, prefix: str, fiat: FiatRate | None) -> str:
     cur = event.stake_currency
     title = "Partial exit of" if event.partial else "Exited"
-    profit = (field("Realized Profit", coin(event.profit_abs, cur)) if event.partial
-              else field("Profit", f"{pct(event.profit_ratio)} ({coin(event.profit_abs, cur)})"))
+    money = f"{coin(event.profit_abs, cur)}{_in_fiat(event.profit_abs, fiat)}"
+    profit = (field("Realized Profit", money) if event.partial
+              else field("Profit", f"{pct(event.profit_ratio)} ({money})"))
     lines = [
         f"{_exit_emoji(event.profit_ratio, event.exit_reason)} <b>{prefix}:</b> "
         f"{title} {esc(event.pair)} (#{event.trade_id})",
@@ -213,12 +228,14 @@ def _startup(event: Startup, _prefix: str) -> str:
     return "\n".join(lines)
 
 
-_FORMATTERS: dict[type[Event], Callable[[Any, str], str]] = {
+_MONEY_FORMATTERS: dict[type[Event], Callable[[Any, str, FiatRate | None], str]] = {
     EntryPlaced: _entry,
     EntryFilled: _entry,
-    EntryCancelled: _entry_cancel,
     ExitPlaced: _exit,
     ExitFilled: _exit_fill,
+}
+_FORMATTERS: dict[type[Event], Callable[[Any, str], str]] = {
+    EntryCancelled: _entry_cancel,
     ExitCancelled: _exit_cancel,
     ProtectionTriggered: _protection,
     GlobalProtectionTriggered: _global_protection,

@@ -25,6 +25,7 @@ from engine.control.views import (
     TradeView,
     WhitelistView,
 )
+from engine.fiat import FiatRate
 
 PeriodUnit = Literal["day", "week", "month"]
 TagKind = Literal["enter_tag", "exit_reason", "mix"]
@@ -42,6 +43,8 @@ class Control(Protocol):
 
     @property
     def stake_currency(self) -> str: ...
+
+    def fiat(self) -> FiatRate | None: ...
 
     async def start(self) -> ActionResult: ...
 

@@ -12,13 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
-from core.errors import (
-    CommandError,
-    ConfigError,
-    ExchangeError,
-    FatalExchangeError,
-    TemporaryError,
-)
+from core.errors import CommandError, ConfigError, ExchangeError, FatalExchangeError, TemporaryError
 from engine.control.api import MAX_SPAN, PeriodUnit, TagKind
 from engine.control.reports import (
     performance,
@@ -46,6 +40,7 @@ from engine.control.views import (
     WhitelistView,
 )
 from engine.engine import Engine
+from engine.fiat import FiatRate
 from engine.pairs import pattern_problem
 from engine.runstate import EngineState
 from engine.settings import Settings
@@ -94,6 +89,11 @@ class Commands:
     @property
     def stake_currency(self) -> str:
         return self.engine.settings.stake_currency
+
+    def fiat(self) -> FiatRate | None:
+        """The stake currency's value in `fiat_display_currency`, as the engine last read it
+        (None: not configured, or no recent rate)."""
+        return self.engine.fiat.current(self.engine.clock.now())
 
     # --- state -------------------------------------------------------------------------------
 
