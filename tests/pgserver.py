@@ -18,6 +18,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests import debian
+
 USER = "tradepilot"
 PACKAGE = "postgresql"
 
@@ -37,17 +39,10 @@ def _bin_dir() -> Path | None:
 
 
 def _install() -> Path:
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise PostgresUnavailable(
-            f"PostgreSQL is not installed: install Debian's {PACKAGE!r} package "
-            "(apt-get install postgresql) or run the tests as root to have it installed")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", "--no-install-recommends", PACKAGE]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0 and command[1] == "install":
-            raise PostgresUnavailable(f"apt-get install {PACKAGE} failed: "
-                                      f"{done.stderr.strip()[-500:]}")
+    try:
+        debian.install(PACKAGE)
+    except debian.PackageUnavailable as failure:
+        raise PostgresUnavailable(str(failure)) from failure
     found = _bin_dir()
     if found is None:
         raise PostgresUnavailable(f"{PACKAGE} installed but initdb was not found")

@@ -2,8 +2,8 @@
 a non-root user, the runtime requirements only, the heartbeat health check, the volumes),
 docker-compose.yml (restart, health check, volumes, PostgreSQL as an option) and the systemd
 unit (Type=notify with a watchdog, hardening scored under 4.0 by systemd-analyze). Lints run
-where their tools are: hadolint comes with the test tools, systemd-analyze and Docker Compose
-with the machine."""
+with their tools: hadolint comes with the test tools; systemd-analyze and Docker Compose are
+Debian's packages, installed when missing (tests/debian.py), as PostgreSQL is."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from service import heartbeat
+from tests import debian
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLUMES = ["/srv/tradepilot/config", "/srv/tradepilot/strategies", "/srv/tradepilot/data",
@@ -113,24 +113,30 @@ def test_compose_offers_postgresql_15_behind_a_profile() -> None:
     assert set(config["volumes"]) == {"database", "postgres"}
 
 
-def compose_tool() -> list[str] | None:
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
+def tool(command: str, package: str) -> str:
+    """The path of a machine tool, Debian's package installed first when it is missing."""
+    if shutil.which(command) is None:
+        debian.install(package)
+    found = shutil.which(command)
+    assert found is not None, f"{package} installed without {command}"
+    return found
+
+
+def compose_tool() -> list[str]:
+    """Docker Compose: the plugin where it is, else Debian's docker-compose (1.29 has profiles)."""
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "compose", "version"], capture_output=True,
                                  check=False).returncode == 0:
         return [docker, "compose"]
-    return None
+    return [tool("docker-compose", "docker-compose")]
 
 
-@pytest.mark.skipif(compose_tool() is None, reason="Docker Compose is not installed")
 def test_docker_compose_accepts_the_file_with_and_without_postgresql(tmp_path: Path) -> None:
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
     (tmp_path / ".env").write_text("POSTGRES_PASSWORD=x\n")
-    tool = compose_tool()
-    assert tool is not None
+    compose_command = compose_tool()
     for profile in ([], ["--profile", "postgres"]):
-        run = subprocess.run([*tool, *profile, "config", "--services"], cwd=tmp_path,
+        run = subprocess.run([*compose_command, *profile, "config", "--services"], cwd=tmp_path,
                              capture_output=True, text=True, check=False)
         assert run.returncode == 0, run.stderr
         assert "bot" in run.stdout.split()
@@ -166,10 +172,9 @@ def test_the_unit_is_hardened() -> None:
     assert settings["SystemCallFilter"] == ["@system-service", "~@privileged"]
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")
 def test_systemd_analyze_rates_the_unit_below_4() -> None:
-    run = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager",
-                          str(ROOT / "deploy/tradepilot.service")],
+    run = subprocess.run([tool("systemd-analyze", "systemd"), "security", "--offline=true",
+                          "--no-pager", str(ROOT / "deploy/tradepilot.service")],
                          capture_output=True, text=True, check=False)
     score = re.search(r"Overall exposure level for tradepilot.service: ([0-9.]+)", run.stdout)
     assert score is not None, run.stdout + run.stderr
