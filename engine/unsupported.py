@@ -26,5 +26,10 @@ def refuse_unsupported(raw: Mapping[str, Any]) -> None:
     mode = raw.get("trading_mode")
     if mode not in (None, "spot"):
         raise ConfigError(f"trading_mode: {mode!r} is not supported; expected \"spot\"")
+    margin = raw.get("margin_mode")
+    # Freqtrade ignores it on spot, but a value says the owner meant to borrow.
+    if margin not in (None, ""):
+        raise ConfigError(f"margin_mode: {margin!r} is not supported (spot only, nothing is "
+                          "borrowed); expected \"\"")
     _enabled_section("edge", raw.get("edge"), "stakes come from stake_amount")
     _enabled_section("freqai", raw.get("freqai"), "no FreqAI models")

@@ -207,6 +207,8 @@ def test_freqtrade_exchange_keys_are_accepted_with_their_meaning() -> None:
     ({"entry_pricing": {"check_depth_of_market": {"bids_to_ask_delta": -1}}},
      "entry_pricing.check_depth_of_market.bids_to_ask_delta: expected a number >= 0.0"),
     ({"trading_mode": "futures"}, "trading_mode: 'futures' is not supported; expected \"spot\""),
+    ({"trading_mode": "spot", "margin_mode": "isolated"},
+     "margin_mode: 'isolated' is not supported (spot only, nothing is borrowed)"),
     ({"position_adjustment_enable": "yes"}, "position_adjustment_enable: expected true or"),
     ({"max_entry_position_adjustment": -2},
      "max_entry_position_adjustment: expected a whole number >= -1"),
