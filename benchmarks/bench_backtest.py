@@ -26,11 +26,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy
-import pandas
 
 from backtest import run as backtest_run
 from backtest.download import read_markets
@@ -44,18 +43,23 @@ FT_CASES = ROOT / "tests" / "freqtrade_parity"
 RUNS = 3
 BASELINE = ("import sys, pathlib, pandas\n"
             "for f in sorted(pathlib.Path(sys.argv[1]).glob('*.feather')): pandas.read_feather(f)")
-# Runs a command and prints its own child's peak memory (kB): one figure per process measured.
+# Runs a command, passing its output on, then prints the child's peak memory (kB) on a last
+# line of its own: one figure per process measured.
 MEASURED = ("import resource, subprocess, sys\n"
-            "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+            "subprocess.run(sys.argv[1:], check=True)\n"
+            "print(flush=True)\n"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
-def _measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak MB of one process."""
+def _measured(command: list[str],
+              env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall seconds, peak MB and standard output of one process."""
     began = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", MEASURED, *command], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=True)
-    return time.perf_counter() - began, int(done.stdout.split()[-1]) / 1024
+    seconds = time.perf_counter() - began
+    output, _, peak = done.stdout.rstrip().rpartition("\n")
+    return seconds, int(peak) / 1024, output
 
 
 @dataclass(frozen=True)
@@ -88,34 +92,33 @@ def _ours(case: Case, folder: Path) -> tuple[float, float, float, int]:
         "--datadir", str(case.datadir), "--markets", str(case.markets),
         "--fee", "0.001", "--export", "trades", "--export-filename", str(export),
     ]  # fmt: skip
-    seconds, memory = _measured(command)
-    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    seconds, memory, out = _measured(command)
     found = re.search(r"simulated in ([\d.]+) s", out)
     simulation = float(found.group(1)) if found else float("nan")
     return seconds, simulation, memory, len(json.loads(export.read_text()))
 
 
 def _freqtrade(python: str, case: Case, folder: Path,
-               extra: list[str] | None = None) -> tuple[float, float, float, int]:
+               extra: tuple[str, ...] = ()) -> tuple[float, float, float, int]:
     """The same for Freqtrade, through the oracle's offline wrapper (no network)."""
     user = folder / "user_data"
     (user / "backtest_results").mkdir(parents=True, exist_ok=True)
     timing = folder / "timing.json"
     env = {**os.environ, "FT_MARKETS_FILE": str(case.markets),
            "FT_OFFLINE_TIMING_FILE": str(timing)}
-    seconds, memory = _measured([
+    seconds, memory, _ = _measured([
         python, str(ORACLE / "ft_offline.py"), "backtesting",
         "--config", str(case.freqtrade_config), "--userdir", str(user),
         "--datadir", str(case.datadir), "--strategy-path", str(case.strategy_path),
         "--strategy", case.strategy, "--fee", "0.001", "--cache", "none",
-        "--export", "none", *(extra or []),
+        "--export", "none", *extra,
     ], env)  # fmt: skip
     (stats,) = json.loads(timing.read_text())["strategies"]
     return seconds, float(stats["backtest_s"]), memory, int(stats["trades"])
 
 
 def _whole_process(case: Case, folder: Path) -> None:
-    baseline, _ = _measured([sys.executable, "-c", BASELINE, str(case.datadir)])
+    baseline, _, _ = _measured([sys.executable, "-c", BASELINE, str(case.datadir)])
     python = os.environ.get("FTPY")
     ours, theirs = [], []
     for run in range(RUNS):
@@ -137,7 +140,8 @@ def _whole_process(case: Case, folder: Path) -> None:
           f"simulation / baseline: {mine[1] / baseline:.1f}x")
 
 
-def _simulate(strategies: Path, pairs: int, days: int) -> tuple[float, int, int]:
+def _simulate(strategies: Path, pairs: int, days: int) -> tuple[float, int, int, datetime]:
+    """Our simulation's seconds, candles and trades on the cut, and where the cut ends."""
     settings = load_settings(str(PARITY / "config.json"), {})
     whitelist = settings.exchange.pair_whitelist[:pairs]
     settings = backtest_run.backtest_settings(replace(
@@ -151,22 +155,19 @@ def _simulate(strategies: Path, pairs: int, days: int) -> tuple[float, int, int]
     frames = {p: f.loc[f["date"] < last].reset_index(drop=True) for p, f in frames.items()}
     markets = read_markets(PARITY / "markets.json")
     result = asyncio.run(backtest_run.run(settings, strategy, frames, markets, fee=0.001))
-    return result.simulation_seconds, result.candles, len(result.trades)
+    return result.simulation_seconds, result.candles, len(result.trades), last
 
 
-def _freqtrade_part(python: str, pairs: int, days: int, folder: Path) -> tuple[float, int]:
-    """Freqtrade's simulation of the parity case cut as `_simulate` cuts it, and its trades."""
+def _freqtrade_part(python: str, pairs: int, last: datetime,
+                    folder: Path) -> tuple[float, int]:
+    """Freqtrade's simulation of the parity case's first `pairs` up to `last`, and its trades."""
     config = json.loads((ORACLE / "config_backtest.json").read_text())
-    whitelist = config["exchange"]["pair_whitelist"][:pairs]
-    config["exchange"]["pair_whitelist"] = whitelist
+    config["exchange"]["pair_whitelist"] = config["exchange"]["pair_whitelist"][:pairs]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config))
-    first = min(pandas.read_feather(PARITY / "data" / f"{pair.replace('/', '_')}-5m.feather",
-                                    columns=["date"])["date"].iloc[0] for pair in whitelist)
-    last = first + timedelta(days=days)
     case = replace(CASES[0], freqtrade_config=folder / "config.json")
     _, simulation, _, trades = _freqtrade(
-        python, case, folder, ["--timerange", f"-{int(last.timestamp())}"])
+        python, case, folder, ("--timerange", f"-{int(last.timestamp())}"))
     return simulation, trades
 
 
@@ -185,12 +186,12 @@ def _growth(strategies: Path, folder: Path) -> None:
     print("  pairs  days  candles  trades  seconds  ms/1000 candles   Freqtrade: trades  seconds")
     ours, theirs = [], []
     for pairs, days in ((1, 20), (5, 20), (10, 20), (10, 5), (10, 10)):
-        seconds, candles, trades = _simulate(strategies, pairs, days)
+        seconds, candles, trades, last = _simulate(strategies, pairs, days)
         ours.append((seconds, candles, trades))
         line = (f"  {pairs:5d}  {days:4d}  {candles:7d}  {trades:6d}  {seconds:7.2f}  "
                 f"{seconds / candles * 1e6:15.1f}")
         if python:
-            ft_seconds, ft_trades = _freqtrade_part(python, pairs, days,
+            ft_seconds, ft_trades = _freqtrade_part(python, pairs, last,
                                                     folder / f"part-{pairs}-{days}")
             theirs.append((ft_seconds, candles, ft_trades))
             line += f"   {ft_trades:17d}  {ft_seconds:7.2f}"
