@@ -47,6 +47,7 @@ from marketdata.timeframe import timeframe_to_timedelta
 from store import schema
 from store.paper_orders import PaperOrders
 from store.store import Store
+from store.write_behind import WriteBehind
 from venues.offline import OfflineMarket
 from venues.paper import PaperExchange
 from venues.precision import rules_from_market
@@ -350,11 +351,12 @@ async def run(settings: Settings, strategy: IStrategy, frames: Mapping[str, pd.D
         detail = from_range_start(detail, replay.range_start)
     database = schema.init_db("sqlite:///:memory:")
     try:
-        store = Store(database)
+        held = WriteBehind(database)  # nobody else reads this database: no write waits
+        store = Store(database, held)
         clock = ManualClock(replay.start)
         market = OfflineMarket(replay.candles, strategy.timeframe, definitions, clock,
                                detail=detail, detail_timeframe=settings.timeframe_detail)
-        exchange = PaperExchange(market, clock, PaperOrders(database),
+        exchange = PaperExchange(market, clock, PaperOrders(database, held),
                                  wallet=settings.dry_run_wallet,
                                  stake_currency=settings.stake_currency, fee=fee)
         analyzer = Analyzer(strategy, strategy.timeframe)

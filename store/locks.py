@@ -61,6 +61,7 @@ class Locks:
             query = query.where(PairLock.id == int(target))
         else:
             query = query.where(PairLock.pair == target)
+        self._table.flush()
         try:
             with self._table.database.atomic():
                 return int(query.execute(self._table.database))

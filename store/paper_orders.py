@@ -10,11 +10,12 @@ from peewee import Database
 
 from store.models import PaperOrder
 from store.rows import Table
+from store.write_behind import WriteBehind
 
 
 class PaperOrders:
-    def __init__(self, database: Database) -> None:
-        self._table = Table(database, PaperOrder)
+    def __init__(self, database: Database, held: WriteBehind | None = None) -> None:
+        self._table = Table(database, PaperOrder, held)
 
     def all(self) -> list[PaperOrder]:
         """Every row, in the table's order."""

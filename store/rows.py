@@ -12,6 +12,9 @@ wrote for that object. An update sends only the columns that differ from the rec
 stop writes a few columns, not forty, and two objects of one row cannot undo each other's
 changes. An object it holds no record of (built elsewhere, or from before `forget()`) is
 written whole.
+
+Given a `WriteBehind` (store/write_behind.py), it holds its writes there instead of running
+them, gives new rows their keys itself, and flushes before it reads.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ import weakref
 from collections.abc import Callable
 from itertools import compress
 from operator import attrgetter, ne
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from peewee import Database, Field, ForeignKeyField, Model, ModelSelect, Query
+from peewee import Database, Field, ForeignKeyField, Model, ModelSelect, Query, fn
+
+if TYPE_CHECKING:
+    from store.write_behind import WriteBehind
 
 M = TypeVar("M", bound=Model)
 Values = tuple[Any, ...]
@@ -34,9 +40,12 @@ def _attribute(field: Field) -> str:
 
 
 class Table(Generic[M]):
-    def __init__(self, database: Database, model: type[M]) -> None:
+    def __init__(self, database: Database, model: type[M],
+                 held: WriteBehind | None = None) -> None:
         meta = model._meta
         self.database = database
+        self._held = held
+        self._last_key: int | None = None  # the last key given, when writes are held
         self.model = model
         key = meta.primary_key
         if not isinstance(key, Field):
@@ -56,8 +65,11 @@ class Table(Generic[M]):
         if self._returning:
             query = query.returning(key)
         self._insert_sql = self._sql(query)
+        self._insert_keyed_sql = self._sql(model.insert({key: None, **columns}))
         self._updates: dict[tuple[int, ...], str] = {}
         self._records: dict[int, tuple[weakref.ref[M], Values]] = {}
+        if held is not None:
+            held.register(self)
 
     def _sql(self, query: Query) -> str:
         return str(self.database.get_sql_context().sql(query).query()[0])
@@ -66,6 +78,7 @@ class Table(Generic[M]):
 
     def read(self, query: ModelSelect[M]) -> list[M]:
         """The rows of a query over every column of this table, recorded as read."""
+        self.flush()
         rows: list[M] = list(query.execute(self.database))
         for row in rows:
             self._remember(row, self._values(row))
@@ -75,13 +88,16 @@ class Table(Generic[M]):
 
     def insert(self, row: M) -> None:
         values = self._values(row)
-        params = [to_db(value) for to_db, value in zip(self._to_db, values, strict=True)]
-        if not self._generated:
-            params.insert(0, self._key.db_value(getattr(row, self._key.name)))
-        cursor = self.database.execute_sql(self._insert_sql, params)
-        if self._generated:
-            setattr(row, self._key.name,
-                    cursor.fetchone()[0] if self._returning else cursor.lastrowid)
+        if self._held is not None:
+            self._hold_insert(self._held, row, values)
+        else:
+            params = [to_db(value) for to_db, value in zip(self._to_db, values, strict=True)]
+            if not self._generated:
+                params.insert(0, self._key.db_value(getattr(row, self._key.name)))
+            cursor = self.database.execute_sql(self._insert_sql, params)
+            if self._generated:
+                setattr(row, self._key.name,
+                        cursor.fetchone()[0] if self._returning else cursor.lastrowid)
         for name, value in zip(self._names, values, strict=True):
             if value is None:
                 # NULL in the row now; set, it reads without the miss peewee's accessor makes
@@ -99,6 +115,10 @@ class Table(Generic[M]):
             changed = tuple(compress(self._indexes, map(ne, values, record)))
             if not changed:
                 return False
+        if self._held is not None:
+            self._held.hold(self, getattr(row, self._key.name), changed, values)
+            self._remember(row, values)
+            return True
         sql = self._updates.get(changed)
         if sql is None:
             sql = self._updates[changed] = self._update_sql(changed)
@@ -115,9 +135,53 @@ class Table(Generic[M]):
                          .where(key == key.db_value(0)))
 
     def delete(self, row: M) -> None:
+        self.flush()
         key = self._key
         self.model.delete().where(key == getattr(row, key.name)).execute(self.database)
         self._records.pop(id(row), None)
+
+    # --- held writes (store/write_behind.py) ------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what is held (of every table sharing the WriteBehind): before a statement
+        that reads or changes rows some other way."""
+        if self._held is not None:
+            self._held.flush()
+
+    def _hold_insert(self, held: WriteBehind, row: M, values: Values) -> None:
+        if self._generated:
+            if self._last_key is None:
+                held.flush()
+                self._last_key = int(self.model.select(fn.MAX(self._key))
+                                     .scalar(self.database) or 0)
+            self._last_key += 1
+            setattr(row, self._key.name, self._last_key)
+        held.hold(self, getattr(row, self._key.name), None, values)
+
+    def keys_rolled_back(self) -> None:
+        """A transaction failed: the next key is the database's next one again, as live a
+        rolled-back insert's key is given out again."""
+        self._last_key = None
+
+    def write_held(self, rows: dict[Any, tuple[bool, dict[int, Any]]]) -> None:
+        """Write held rows: key -> (inserted since the last flush, column index -> value)."""
+        to_db, key_to_db = self._to_db, self._key.db_value
+        inserts = [[key_to_db(key), *(to_db[i](columns[i]) for i in self._indexes)]
+                   for key, (inserted, columns) in rows.items() if inserted]
+        updates: dict[tuple[int, ...], list[list[Any]]] = {}
+        for key, (inserted, columns) in rows.items():
+            if not inserted:
+                changed = tuple(sorted(columns))
+                updates.setdefault(changed, []).append(
+                    [*(to_db[i](columns[i]) for i in changed), key_to_db(key)])
+        cursor = self.database.cursor()
+        if inserts:
+            cursor.executemany(self._insert_keyed_sql, inserts)
+        for changed, params in updates.items():
+            sql = self._updates.get(changed)
+            if sql is None:
+                sql = self._updates[changed] = self._update_sql(changed)
+            cursor.executemany(sql, params)
 
     # --- records ---------------------------------------------------------------------------
 

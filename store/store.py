@@ -19,6 +19,10 @@ follows its own writes (`store/in_play.py`):
 
 So the database stays the truth: a restart or a forgotten view reads it again, and nothing kept
 was not written first. An update writes only the columns that changed (`store/rows.py`).
+
+A backtest's Store is given a `WriteBehind` (`store/write_behind.py`): its writes are held and
+written in batches, before anything reads the database. Nothing else changes: the same engine
+code writes through the same methods, and only the composition root chooses.
 """
 
 from __future__ import annotations
@@ -36,18 +40,24 @@ from store.locks import Locks
 from store.models import Order, OrderSide, OrderStatus, PairLock, Trade
 from store.rows import Table
 from store.unplaced import Unplaced, read_unplaced, write_unplaced
+from store.write_behind import WriteBehind
 
 Row = TypeVar("Row", Trade, Order)
 _OPEN_STATUSES = [s.value for s in OrderStatus if s.is_open]
 
 
 class Store:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, held: WriteBehind | None = None) -> None:
         self._database = database
-        self._trades = Table(database, Trade)
-        self._orders = Table(database, Order)
-        self._locks = Locks(Table(database, PairLock))
+        self._held = held
+        self._trades = Table(database, Trade, held)  # trades first: orders refer to them
+        self._orders = Table(database, Order, held)
+        self._locks = Locks(Table(database, PairLock, held))
         self._in_play: InPlay | None = None
+
+    def flush(self) -> None:
+        """Write the writes held back (with a WriteBehind); nothing otherwise."""
+        self._trades.flush()
 
     # --- the trades in play ----------------------------------------------------------------
 
@@ -127,7 +137,7 @@ class Store:
         statement, applied whole or not at all). If it fails, the rollback may leave objects
         changed that the database is not: everything kept is forgotten."""
         try:
-            with self._database.atomic():
+            with self._database.atomic() if self._held is None else self._held.transaction():
                 yield
         except BaseException:
             self._rolled_back()
@@ -174,6 +184,7 @@ class Store:
     def delete_trade(self, trade: Trade) -> None:
         """Delete the trade and its orders."""
         with self.transaction():
+            self.flush()
             Order.delete().where(Order.trade == trade.id).execute(self._database)
             self._trades.delete(trade)
         if self._in_play is not None:
@@ -204,6 +215,7 @@ class Store:
 
     def traded_value(self, trade_ids: Iterable[int]) -> float:
         """Traded value of all fills of these trades, in one query per thousand trades."""
+        self.flush()
         ids = list(trade_ids)
         total = 0.0
         for start in range(0, len(ids), 1000):
@@ -214,6 +226,7 @@ class Store:
 
     def entered_amounts(self) -> dict[int, float]:
         """What each trade bought over all its filled entries, by trade id."""
+        self.flush()
         bought: dict[int, float] = {}
         for trade_id, filled in Order.select(Order.trade, Order.filled).where(
                 Order.ft_order_side == OrderSide.BUY, Order.filled > 0).order_by(Order.id) \
@@ -223,6 +236,7 @@ class Store:
 
     def exchange_order_ids(self) -> set[str]:
         """The exchange's ids of every order of ours it acknowledged."""
+        self.flush()
         return {str(order_id) for (order_id,) in Order.select(Order.order_id)
                 .where(Order.order_id.is_null(False)).tuples().execute(self._database)}
 
@@ -232,6 +246,7 @@ class Store:
 
     def client_order_ids(self) -> set[str]:
         """The client ids of every order this database holds."""
+        self.flush()
         return {str(cid) for (cid,) in Order.select(Order.client_order_id).tuples()
                 .execute(self._database)}
 
@@ -259,6 +274,7 @@ class Store:
     # --- orders given up on, kept to be looked up later (store/unplaced.py) ---------------
 
     def remember_unplaced(self, order: Order, failed_at: datetime) -> None:
+        self.flush()
         kept = [u for u in read_unplaced(self._database)
                 if u.client_order_id != order.client_order_id]
         kept.append(Unplaced(order.client_order_id, order.ft_pair, order.side,
@@ -270,6 +286,7 @@ class Store:
         return read_unplaced(self._database)
 
     def forget_unplaced(self, client_order_ids: Iterable[str]) -> None:
+        self.flush()
         gone = set(client_order_ids)
         kept = read_unplaced(self._database)
         if any(u.client_order_id in gone for u in kept):
@@ -281,4 +298,5 @@ class Store:
         return read_value(self._database, key)
 
     def set_value(self, key: str, value: str) -> None:
+        self.flush()
         write_value(self._database, key, value)
