@@ -41,7 +41,7 @@ from engine.startup import (
     startup_notice,
     warn_unknown_pairs,
 )
-from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
+from engine.strategy import IStrategy, LogOnce, TradeSnapshot, implements, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
 from engine.wallet_check import WalletCheck
 from marketdata.cache import CandleSource
@@ -52,11 +52,6 @@ from venues.exchange import Balance, Exchange, OrderType, Ticker
 from venues.watched import AbsorbedFailures
 
 logger = logging.getLogger(__name__)
-
-
-def _implements(strategy: IStrategy, callback: str) -> bool:
-    """Whether the strategy overrides an optional callback (skip the call when not)."""
-    return getattr(type(strategy), callback) is not getattr(IStrategy, callback)
 
 
 class Engine:
@@ -290,7 +285,7 @@ class Engine:
             return False
         signal = self.signals.signal(trade.pair) if strategy_exits else None
         custom_exit = None
-        if strategy_exits and rules.use_exit_signal and _implements(self.strategy, "custom_exit"):
+        if strategy_exits and rules.use_exit_signal and implements(self.strategy, "custom_exit"):
             custom_exit = safe_call(
                 trade.pair, self.strategy.custom_exit, default=None, log_once=self.log_once,
                 trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
@@ -353,11 +348,11 @@ class Engine:
         locked = self.store.locked_pairs(now)
         if "*" in locked:
             return []
-        signals = {pair: self.signals.signal(pair) for pair in self.whitelist()}
+        signals = {pair: self.signals.signal(pair) for pair in self.whitelist()
+                   if pair not in busy and pair not in locked}
         return [pair for pair, signal in signals.items()
-                if pair not in busy and pair not in locked and signal is not None
-                and not signal.stale and signal.enter_long and not signal.exit_long
-                and not entry_expired(signal, now, self.strategy)]
+                if signal is not None and not signal.stale and signal.enter_long
+                and not signal.exit_long and not entry_expired(signal, now, self.strategy)]
 
 
     async def enter(self, pair: str, ticker: Ticker, now: datetime, *, tag: str | None = None,

@@ -48,12 +48,16 @@ class RunState:
         self._markets = markets  # what the exchange trades, as it reloads them
         self._state = EngineState(settings.initial_state)
         self._added: list[str] = []  # blacklisted in chat, in the order they were added
+        # Pair -> blacklisted, until the blacklist changes: each iteration asks of every pair
+        # more than once, and a pattern is a regular expression.
+        self._verdicts: dict[str, bool] = {}
         self._adopt(settings)
 
     def _adopt(self, settings: Settings) -> None:
         configured = list(settings.exchange.pair_blacklist)
         self._blacklist = configured + [p for p in self._added if p not in configured]
         self._whitelist = settings.exchange.pair_whitelist
+        self._verdicts.clear()
 
     @property
     def state(self) -> EngineState:
@@ -78,7 +82,10 @@ class RunState:
 
     def is_blacklisted(self, pair: str) -> bool:
         """Named by an entry of the blacklist: a pair, or a pattern such as BNB/.*."""
-        return matches(self._blacklist, pair)
+        verdict = self._verdicts.get(pair)
+        if verdict is None:
+            verdict = self._verdicts[pair] = matches(self._blacklist, pair)
+        return verdict
 
     def add_to_blacklist(self, pairs: list[str]) -> BlacklistChange:
         """Blacklist the pairs that the whitelist or the exchange knows, and valid patterns
@@ -93,6 +100,7 @@ class RunState:
             if pair not in self._blacklist:
                 self._blacklist.append(pair)
                 self._added.append(pair)
+        self._verdicts.clear()
         return BlacklistChange(tuple(self._blacklist), tuple(refused))
 
     def remove_from_blacklist(self, pairs: list[str]) -> BlacklistChange:
@@ -105,6 +113,7 @@ class RunState:
             self._blacklist.remove(pair)
             if pair in self._added:
                 self._added.remove(pair)
+        self._verdicts.clear()
         return BlacklistChange(tuple(self._blacklist), tuple(refused))
 
     def reload(self, settings: Settings) -> KeptOnReload:

@@ -419,6 +419,12 @@ class IStrategy:
         the trade is closed, as in Freqtrade's backtest)."""
 
 
+def implements(strategy: IStrategy, callback: str) -> bool:
+    """Whether the strategy overrides an optional callback: one it does not is not called,
+    and what only its arguments needed (a trade's snapshot) is not built."""
+    return getattr(type(strategy), callback) is not getattr(IStrategy, callback)
+
+
 def _plain(value: Any) -> Any:
     """The config parsers read JSON-shaped data: plain dicts."""
     return dict(value) if isinstance(value, Mapping) else value

@@ -24,7 +24,7 @@ from engine.events import Notifier
 from engine.exits import ExitDecision, ExitKind, ExitRules, clamp_custom_price, initial_stop
 from engine.orders import Applied, OrderManager, Placed, Refused, Unknown, record_intent
 from engine.settings import Settings
-from engine.strategy import IStrategy, LogOnce, TradeSnapshot, safe_call
+from engine.strategy import IStrategy, LogOnce, TradeSnapshot, implements, safe_call
 from engine.strategy_order import OrderInfo
 from engine.strategy_runtime import bind_runtime
 from marketdata.timeframe import timeframe_to_minutes
@@ -146,11 +146,11 @@ class Trader:
         now = self.clock.now()
         order_type = self.exit_order_type(decision.kind)
         rate = decision.price
-        snapshot = TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id))
-        if order_type == "limit":
+        if order_type == "limit" and implements(self.strategy, "custom_exit_price"):
             custom = safe_call(
                 trade.pair, self.strategy.custom_exit_price, default=None,
-                log_once=self.log_once, trade=snapshot, current_time=now, proposed_rate=rate,
+                log_once=self.log_once, trade=self.snapshot(trade), current_time=now,
+                proposed_rate=rate,
                 current_profit=trade.profit_ratio(rate), exit_tag=decision.reason,
             )  # fmt: skip
             rate = clamp_custom_price(rate, finite_number(custom),
@@ -160,9 +160,10 @@ class Trader:
                                       f"exit of trade {trade.id}")
         if amount is None:
             return False
-        confirmed = decision.kind == ExitKind.EMERGENCY or part is not None or safe_call(
+        confirmed = decision.kind == ExitKind.EMERGENCY or part is not None \
+            or not implements(self.strategy, "confirm_trade_exit") or safe_call(
             trade.pair, self.strategy.confirm_trade_exit, default=True, log_once=self.log_once,
-            trade=snapshot, order_type=order_type, amount=amount, rate=rate,
+            trade=self.snapshot(trade), order_type=order_type, amount=amount, rate=rate,
             time_in_force=self.time_in_force.exit, exit_reason=decision.reason,
             current_time=now,
         )  # fmt: skip
@@ -280,11 +281,15 @@ class Trader:
         ))  # fmt: skip
         self._order_filled(trade, order)
 
+    def snapshot(self, trade: Trade) -> TradeSnapshot:
+        """The trade as the strategy's callbacks see it."""
+        return TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id))
+
     def _order_filled(self, trade: Trade, order: Order) -> None:
-        safe_call(trade.pair, self.strategy.order_filled, default=None,
-                  log_once=self.log_once,
-                  trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
-                  order=OrderInfo.from_order(order), current_time=self.clock.now())
+        if implements(self.strategy, "order_filled"):
+            safe_call(trade.pair, self.strategy.order_filled, default=None,
+                      log_once=self.log_once, trade=self.snapshot(trade),
+                      order=OrderInfo.from_order(order), current_time=self.clock.now())
 
     def _entry_gone(self, trade: Trade, order: Order) -> None:
         reason = order.ft_cancel_reason or order.status

@@ -92,6 +92,20 @@ def test_a_pair_blacklisted_in_chat_and_then_in_the_config_is_listed_once() -> N
     assert state.blacklist == ("XLM/BTC", PAIR)
 
 
+def test_whether_a_pair_is_blacklisted_follows_every_change_of_the_blacklist() -> None:
+    state = run_state()
+    assert not state.is_blacklisted(PAIR)
+
+    state.add_to_blacklist(["ETH/.*"])
+    assert state.is_blacklisted(PAIR)
+    state.remove_from_blacklist(["ETH/.*"])
+    assert not state.is_blacklisted(PAIR)
+    state.reload(make_settings({**SETTINGS, "exchange": {
+        "pair_whitelist": [PAIR], "pair_blacklist": [PAIR]}}))
+    assert state.is_blacklisted(PAIR)
+    assert not state.is_blacklisted("LTC/BTC")
+
+
 # --- through a whole engine ------------------------------------------------------------------
 
 
