@@ -146,6 +146,7 @@ def test_sample_strategy_signals_match_hand_checked_eth_candles(
         pytest.approx((fast[-1], slow[-1], rsi), rel=1e-9)
 
 
+@pytest.mark.heavy
 def test_stepping_candle_by_candle_gives_the_signals_of_the_whole_range_computed_at_once(
     sample: IStrategy, eth: pd.DataFrame,
 ) -> None:

@@ -144,6 +144,7 @@ def test_a_short_parity_backtest_reports_freqtrades_tables_and_metrics(tmp_path:
     assert_report_matches(run.stdout, ft)
 
 
+@pytest.mark.heavy
 def test_breakdown_tables_appear_only_when_asked_and_bad_units_are_refused(
         tmp_path: Path) -> None:
     run = run_parity_backtest(tmp_path, "--timerange", SHORT, "--breakdown", "week")

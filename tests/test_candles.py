@@ -75,6 +75,7 @@ def test_json_and_gzipped_json_give_the_same_candles_as_feather(tmp_path: Path) 
     pd.testing.assert_frame_equal(load_candles(tmp_path / "LTC_BTC-5m.json.gz"), feather)
 
 
+@pytest.mark.heavy
 @given(candle_rows())
 def test_json_rows_parse_sorted_unique_with_duplicates_merged_as_freqtrade_does(
     rows: list[list[float]],
@@ -114,6 +115,7 @@ def test_unreadable_candle_file_is_a_config_error_naming_the_file(
         load_candles(path)
 
 
+@pytest.mark.heavy
 @settings(max_examples=60)
 @given(candle_rows(), st.sets(st.integers(1, 500), max_size=200))
 def test_gap_fill_inserts_flat_candles_at_the_previous_close_with_zero_volume(

@@ -278,7 +278,8 @@ async def test_lookup_of_an_unknown_client_id_is_order_not_found(exchange: CcxtE
 
 READ_FAULTS = [
     Fault.RATE_LIMITED, Fault.IP_BANNED, Fault.SERVER_ERROR, Fault.BAD_GATEWAY,
-    Fault.UNAVAILABLE, Fault.GATEWAY_TIMEOUT, Fault.MAINTENANCE, Fault.RESET, Fault.SLOW,
+    Fault.UNAVAILABLE, Fault.GATEWAY_TIMEOUT, Fault.MAINTENANCE, Fault.RESET,
+    pytest.param(Fault.SLOW, marks=pytest.mark.heavy),
     Fault.MALFORMED, Fault.HTML_PAGE,
 ]  # fmt: skip
 

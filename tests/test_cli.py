@@ -63,6 +63,7 @@ def test_download_from_an_unreachable_exchange_ends_in_one_line_and_exit_1(
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.heavy
 def test_an_unknown_download_timeframe_is_refused_before_asking_the_exchange(
     tmp_path: Path, unreachable_config: Path
 ) -> None:
@@ -77,10 +78,10 @@ def test_an_unknown_download_timeframe_is_refused_before_asking_the_exchange(
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--datadir", "missing"], "tradepilot: no 5m candles for ETH/BTC in missing: expected "
-                               "ETH_BTC-5m.feather"),
-    (["--timerange", "2024-01-02"], "tradepilot: --timerange: expected YYYYMMDD-YYYYMMDD, got "
-                                    "'2024-01-02'"),
+    pytest.param(["--datadir", "missing"], "tradepilot: no 5m candles for ETH/BTC in missing: "
+                 "expected ETH_BTC-5m.feather", marks=pytest.mark.heavy),
+    pytest.param(["--timerange", "2024-01-02"], "tradepilot: --timerange: expected "
+                 "YYYYMMDD-YYYYMMDD, got '2024-01-02'", marks=pytest.mark.heavy),
     (["--strategy", "NoSuchStrategy"], "tradepilot: strategy: no strategy class NoSuchStrategy"),
 ])  # fmt: skip
 def test_a_bad_backtest_option_is_one_line_on_stderr_and_exit_2(
@@ -94,6 +95,7 @@ def test_a_bad_backtest_option_is_one_line_on_stderr_and_exit_2(
     assert run.stdout == ""
 
 
+@pytest.mark.heavy
 def test_sigterm_stops_the_headless_bot_through_its_shutdown_with_exit_0(tmp_path: Path) -> None:
     """It exited 143 (killed by the signal) without running the engine's shutdown; the
     database and the log it wrote are the owner's alone."""

@@ -230,6 +230,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
                    Path(chart.split("]")[0].removeprefix("[picture saved to ")))
 
 
+@pytest.mark.heavy
 def test_ctrl_d_stops_the_demo_saying_so_with_exit_status_0(demo_run: DemoRun) -> None:
     assert demo_run.ended_by_ctrl_d
     assert demo_run.returncode == 0
@@ -237,6 +238,7 @@ def test_ctrl_d_stops_the_demo_saying_so_with_exit_status_0(demo_run: DemoRun) -
     assert "Traceback" not in demo_run.stderr
 
 
+@pytest.mark.heavy
 def test_the_demo_terminal_shows_the_chat_and_its_log_lines_go_to_the_log_file(
     demo_run: DemoRun
 ) -> None:
@@ -245,6 +247,7 @@ def test_the_demo_terminal_shows_the_chat_and_its_log_lines_go_to_the_log_file(
     assert " INFO engine.engine: started: DRY-RUN, offline" in demo_run.log_file
 
 
+@pytest.mark.heavy
 def test_the_demo_removes_its_chart_folder_when_it_stops(demo_run: DemoRun) -> None:
     assert demo_run.chart.name.endswith(".png")
     assert not demo_run.chart.parent.exists()

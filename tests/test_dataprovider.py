@@ -168,7 +168,7 @@ class Reader(IStrategy):
 
 
 @pytest.mark.parametrize(("declared", "reads", "missing"), [
-    ('[("ETH/BTC", "4h")]', "pass", "ETH_BTC-4h.feather"),
+    pytest.param('[("ETH/BTC", "4h")]', "pass", "ETH_BTC-4h.feather", marks=pytest.mark.heavy),
     ("[]", 'self.dp.get_pair_dataframe("LTC/BTC", "15m")', "LTC_BTC-15m.feather"),
 ])
 def test_a_missing_informative_file_is_one_line_naming_it_and_exit_2(

@@ -10,6 +10,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from compose import REPLAY_WARM_UP_CANDLES, replay_start
 from core.clock import ManualClock
@@ -34,6 +35,7 @@ def looped(clock: ManualClock, laps: list[ReplayLap] | None = None) -> OfflineMa
                                     on_lap=None if laps is None else laps.append)
 
 
+@pytest.mark.heavy
 async def test_the_demo_trades_on_past_the_end_of_its_candles(tmp_path: Path) -> None:
     clock = ManualClock(LAST - timedelta(hours=1))
     entry_candle = LAP_2 + timedelta(minutes=30)

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from service import heartbeat
@@ -131,6 +132,7 @@ def compose_tool() -> list[str]:
     return [tool("docker-compose", "docker-compose")]
 
 
+@pytest.mark.heavy
 def test_docker_compose_accepts_the_file_with_and_without_postgresql(tmp_path: Path) -> None:
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
     (tmp_path / ".env").write_text("POSTGRES_PASSWORD=x\n")

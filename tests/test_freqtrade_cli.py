@@ -467,6 +467,7 @@ def on_a_terminal(cwd: Path, *args: str) -> tuple[int, bytes]:
     return process.wait(timeout=120), screen
 
 
+@pytest.mark.heavy
 def test_the_progress_bar_shows_on_a_terminal_and_never_in_a_pipe(workspace: Path) -> None:
     piped = subprocess.run(bot_command("backtest", "-d", "data"), cwd=workspace,
                            env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True,

@@ -74,6 +74,7 @@ def test_comments_and_trailing_commas_are_read_as_freqtrade_reads_them(tmp_path:
     assert shown["exchange"]["pair_whitelist"] == ["ETH/BTC", "LTC/BTC"]
 
 
+@pytest.mark.heavy
 def test_a_syntax_error_names_the_file_its_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(
         '{\n  // stake\n  "stake_amount": 0.02,\n  "max_open_trades" 2\n}\n', encoding="utf-8")
@@ -83,6 +84,7 @@ def test_a_syntax_error_names_the_file_its_line_and_column(tmp_path: Path) -> No
         "name of object member")
 
 
+@pytest.mark.heavy
 def test_several_config_files_merge_in_order_later_ones_overriding_key_by_key(
     tmp_path: Path
 ) -> None:
@@ -101,6 +103,7 @@ def test_several_config_files_merge_in_order_later_ones_overriding_key_by_key(
     assert shown["source"] == "base.json, more.json"
 
 
+@pytest.mark.heavy
 def test_add_config_files_are_read_from_the_files_folder_under_the_files_own_keys(
     tmp_path: Path
 ) -> None:
@@ -121,6 +124,7 @@ def test_add_config_files_are_read_from_the_files_folder_under_the_files_own_key
     assert "add_config_files" not in shown["ignored_keys"]
 
 
+@pytest.mark.heavy
 def test_config_files_including_each_other_are_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text('{"add_config_files": ["b.json"]}', encoding="utf-8")
     (tmp_path / "b.json").write_text('{"add_config_files": ["a.json"]}', encoding="utf-8")
@@ -134,6 +138,7 @@ def test_config_files_including_each_other_are_refused_in_one_line(tmp_path: Pat
 # --- Freqtrade's key names -------------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_freqtrade_logfile_key_is_the_log_file_and_saying_both_is_refused(
     tmp_path: Path
 ) -> None:
@@ -303,6 +308,7 @@ async def test_a_blacklist_pattern_added_in_chat_works_and_a_bad_one_gets_a_usag
 # --- keys we do not use, named once at start-up ----------------------------------------------
 
 
+@pytest.mark.heavy
 def test_run_names_the_keys_it_ignores_in_one_warning(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({
         "trading_mode": "spot", "bot_name": "ft", "telegram": {"enabled": False},

@@ -62,12 +62,22 @@ def strategy_of(case: str) -> str:
     return str(config.get("strategy", case))
 
 
+# The cases of a second or more (make test runs them, make test-fast leaves them out); the
+# cheaper ones stay in the fast lane, DcaDown among them for the order-for-order comparison.
+HEAVY = {"BandParams", "DetailChurn-detail", "DpCustomStop", "DpCustomStop-detail",
+         "DpCustomStop-detail-slots", "EthHourlyCallbacks", "InformativeTrend1h",
+         "PandasTaTrend", "ScaleOut", "TalibBands", "TalibBands-amend", "TalibBands-protections",
+         "TalibBands-shuffle", "TalibBands-stoploss-on-exchange", "TalibBands-unlimited"}
+
+
 def _cases() -> list[object]:
     cases: list[object] = []
     for reference in sorted((FIXTURES / "reference").glob("*.json")):
         missing = _missing_parts(strategy_of(reference.stem))
         marks = [pytest.mark.xfail(reason=f"waits for {' and '.join(missing)}", strict=True,
                                    raises=AssertionError)] if missing else []
+        if reference.stem in HEAVY:
+            marks.append(pytest.mark.heavy)
         cases.append(pytest.param(reference.stem, marks=marks, id=reference.stem))
     return cases
 

@@ -170,6 +170,7 @@ async def test_an_unexpected_error_in_a_command_gets_a_short_reply_and_a_logged_
     assert "Traceback" in caplog.text
 
 
+@pytest.mark.heavy
 async def test_a_second_poller_on_the_same_token_is_reported_clearly_and_once(
         rig, caplog: pytest.LogCaptureFixture) -> None:
     chat, _exchange, notifier, _ = rig

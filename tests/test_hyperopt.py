@@ -57,6 +57,7 @@ def test_indicators_are_computed_once_when_populate_indicators_reads_only_ranges
     assert ev.indicator_runs == 1
 
 
+@pytest.mark.heavy
 def test_indicators_are_computed_once_per_value_a_searched_parameter_has_there(
         tmp_path: Path) -> None:
     source = (STRATEGIES / "ft_parameters.py").read_text(encoding="utf-8")
@@ -97,6 +98,7 @@ def _all_epochs(jobs: int) -> list[tuple[dict[str, object], float]]:
     return [(t.params, float(t.value or 0)) for t in study.trials]
 
 
+@pytest.mark.heavy
 def test_a_fixed_seed_gives_the_same_epochs_with_one_and_two_workers() -> None:
     one, two = _all_epochs(1), _all_epochs(2)
 
@@ -105,6 +107,7 @@ def test_a_fixed_seed_gives_the_same_epochs_with_one_and_two_workers() -> None:
     assert one == two
 
 
+@pytest.mark.heavy
 def test_the_epochs_of_a_dead_worker_run_again_elsewhere() -> None:
     ev = evaluator()
     workers = search.Workers(ev, 2)

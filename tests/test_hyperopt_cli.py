@@ -36,6 +36,7 @@ def study(name: str) -> optuna.Study:
                              storage="sqlite:///hyperopt_results/hyperopt.sqlite3")
 
 
+@pytest.mark.heavy
 def test_the_best_parameters_go_to_the_file_that_backtest_and_the_bot_load(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert hyperopt("--study-name", "first") == 0
@@ -68,6 +69,7 @@ def test_the_best_parameters_go_to_the_file_that_backtest_and_the_bot_load(
     assert sum(t["profit_abs"] for t in trades) == pytest.approx(stats["profit_abs"], abs=1e-12)
 
 
+@pytest.mark.heavy
 def test_list_and_show_read_the_study_back(project: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert hyperopt("--study-name", "listed", "--disable-param-export") == 0

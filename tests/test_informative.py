@@ -154,6 +154,7 @@ def closed_by(base: pd.DataFrame, hourly: pd.DataFrame, tf: pd.Timedelta, *, ffi
     return expected
 
 
+@pytest.mark.heavy
 @settings(max_examples=150, deadline=None)
 @given(
     offset=st.integers(min_value=0, max_value=47),

@@ -39,7 +39,9 @@ def strategy_folder(tmp_path: Path, filename: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("strategy", sorted(CASES))
+@pytest.mark.parametrize("strategy", [
+    s if s == "InformativeTrend1h" else pytest.param(s, marks=pytest.mark.heavy)
+    for s in sorted(CASES)])
 def test_the_informative_strategy_trades_as_freqtrade_one_for_one(tmp_path: Path,
                                                                   strategy: str) -> None:
     export = tmp_path / "trades.json"

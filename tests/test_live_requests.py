@@ -13,6 +13,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from compose import build_commands, build_exchange
 from core.clock import ManualClock
 from engine.config import parse_config
@@ -45,6 +47,7 @@ async def _second_call_seconds(server: FakeExchangeServer, clock: ManualClock,
         await exchange.close()
 
 
+@pytest.mark.heavy
 async def test_the_next_iterations_tickers_do_not_wait_out_the_last_ones_weight() -> None:
     clock = ManualClock(START)
     async with FakeExchangeServer(clock, rate_limit_ms=BINANCE_RATE_LIMIT_MS,
@@ -52,6 +55,7 @@ async def test_the_next_iterations_tickers_do_not_wait_out_the_last_ones_weight(
         assert await _second_call_seconds(server, clock) < 0.4
 
 
+@pytest.mark.heavy
 async def test_a_config_that_names_ccxts_leaky_bucket_keeps_it() -> None:
     clock = ManualClock(START)
     async with FakeExchangeServer(clock, rate_limit_ms=BINANCE_RATE_LIMIT_MS,

@@ -226,6 +226,7 @@ HISTORY = pd.DataFrame({
 }).astype({"open": float, "high": float, "low": float, "close": float})  # fmt: skip
 
 
+@pytest.mark.heavy
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(st.integers(min_value=0, max_value=290), min_size=1, max_size=8),

@@ -161,6 +161,7 @@ def test_rounding_again_gives_ccxts_answer_again(
     assert again == [expected, expected]
 
 
+@pytest.mark.heavy
 @settings(max_examples=200)
 @given(
     clock_times,

@@ -388,6 +388,7 @@ async def test_filters_see_the_tickers_of_pairs_a_whitelist_pattern_names(store:
     assert len(market.ticker_calls) == 1
 
 
+@pytest.mark.heavy
 @given(volumes=st.lists(st.one_of(st.none(), st.floats(0, 1e9)), min_size=1, max_size=30),
        number=st.integers(1, 40), low=st.one_of(st.none(), st.floats(0, 1e9)),
        high=st.one_of(st.none(), st.floats(0, 1e9)))

@@ -69,6 +69,7 @@ async def requests_of(commands: Commands, server: FakeExchangeServer, clock: Man
     return Counter(r.path for r in server.requests[before:])
 
 
+@pytest.mark.heavy
 async def test_a_300_market_volume_list_costs_one_ticker_request_per_steady_iteration() -> None:
     """The issue's figure: 300 markets, a 20-pair VolumePairList, 5 open trades. Freqtrade
     fetches one ticker or order book per open trade each iteration; here the iteration's
@@ -292,6 +293,7 @@ def test_any_pairlist_entry_loads_or_is_refused_with_its_key(method: str,
     assert set(options) <= set(loaded.options)
 
 
+@pytest.mark.heavy
 @settings(max_examples=30, deadline=None)
 @given(minutes=st.integers(0, 2 * 28_800 // 5).map(lambda k: k * 5 + 2))
 def test_offline_tickers_carry_the_24h_volume_of_the_replayed_candles(minutes: int) -> None:

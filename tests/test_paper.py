@@ -337,6 +337,7 @@ order_steps = st.lists(
 )
 
 
+@pytest.mark.heavy
 @settings(max_examples=25, deadline=None)
 @given(order_steps, st.none() | st.floats(0.1, 1.0))
 def test_free_never_goes_negative_and_totals_follow_the_fills(

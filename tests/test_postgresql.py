@@ -145,6 +145,7 @@ def _bot(tmp_path: Path, database_url: str, *args: str) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.heavy
 def test_check_config_refuses_a_scheme_it_does_not_speak(tmp_path: Path) -> None:
     done = _bot(tmp_path, "mysql://bot@127.0.0.1/trades", "check-config")
     assert done.returncode == 2
@@ -152,6 +153,7 @@ def test_check_config_refuses_a_scheme_it_does_not_speak(tmp_path: Path) -> None
     assert len(done.stderr.splitlines()) == 1
 
 
+@pytest.mark.heavy
 def test_a_wrong_password_at_start_is_one_line_and_exit_2(
         tmp_path: Path, postgres_server: PostgresServer) -> None:
     done = _bot(tmp_path, postgres_server.url("postgres", password="wrong-secret"), "trade")
@@ -164,6 +166,7 @@ def test_a_wrong_password_at_start_is_one_line_and_exit_2(
     assert "wrong-secret" not in line
 
 
+@pytest.mark.heavy
 def test_a_server_nobody_answers_at_start_is_one_line_and_exit_1(tmp_path: Path) -> None:
     """Exit 1, not the configuration error's 2: a server not up yet at boot is no fault of the
     config, and the service manager restarts on 1 (deploy/tradepilot.service)."""

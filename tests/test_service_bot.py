@@ -91,6 +91,7 @@ def test_bot_py_tells_systemd_ready_alive_and_stopping_and_keeps_the_heartbeat_f
            "started\n")
 
 
+@pytest.mark.heavy
 def test_healthcheck_without_a_heartbeat_file_says_what_to_set(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "HEARTBEAT_FILE"}
     started = time.monotonic()

@@ -106,9 +106,11 @@ def test_any_json_object_is_accepted_or_refused_with_a_config_error(raw: dict) -
 
 
 @pytest.mark.parametrize(("content", "expected"), [
-    (None, "config file not found"),
-    ("{not json", "not valid JSON (line 1, column 2)"),
-    ('{"stake_amount": "lots"}', 'stake_amount: expected a positive number or "unlimited"'),
+    pytest.param(None, "config file not found", marks=pytest.mark.heavy),
+    pytest.param("{not json", "not valid JSON (line 1, column 2)", marks=pytest.mark.heavy),
+    pytest.param('{"stake_amount": "lots"}',
+                 'stake_amount: expected a positive number or "unlimited"',
+                 marks=pytest.mark.heavy),
     ('["a list"]', "expected a JSON object at the top level"),
 ])
 def test_bot_exits_2_with_one_line_and_no_traceback(tmp_path: Path, content: str | None,
@@ -123,6 +125,7 @@ def test_bot_exits_2_with_one_line_and_no_traceback(tmp_path: Path, content: str
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.heavy
 def test_check_config_prints_effective_settings_with_secrets_hidden(tmp_path: Path) -> None:
     env = {**KEYS, "TELEGRAM_TOKEN": "123:tok-CCCC", "TELEGRAM_CHAT_ID": "42"}
     result = run_bot("check-config", cwd=tmp_path, env=env)
@@ -133,6 +136,7 @@ def test_check_config_prints_effective_settings_with_secrets_hidden(tmp_path: Pa
     assert "tok-CCCC" not in result.stdout + result.stderr
 
 
+@pytest.mark.heavy
 def test_help_lists_the_sub_commands(tmp_path: Path) -> None:
     result = run_bot("--help", cwd=tmp_path)
     assert result.returncode == 0

@@ -163,6 +163,7 @@ def _apply(store: Store, operation: str, index: int) -> None:
         store.forget()
 
 
+@pytest.mark.heavy
 @settings(max_examples=150, deadline=None)
 @given(OPERATIONS)
 def test_after_any_writes_and_rollbacks_the_store_is_the_database(

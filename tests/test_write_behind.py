@@ -136,6 +136,7 @@ step = st.one_of(
 )
 
 
+@pytest.mark.heavy
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(step, max_size=30), held_after=st.sampled_from([1, 3, 20_000]))
 def test_held_writes_read_and_store_as_immediate_ones(ops: list[tuple[Any, ...]],

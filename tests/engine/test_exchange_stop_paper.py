@@ -26,6 +26,7 @@ def only_trade() -> Trade:
     return trade
 
 
+@pytest.mark.heavy
 async def test_a_stop_order_rests_on_the_paper_exchange_from_the_entry_and_closes_the_trade(
         candles: pd.DataFrame) -> None:
     strategy = Scripted(enter={PAIR: [SIGNAL_AT]}, stoploss=-0.01, order_types=ON_EXCHANGE)

@@ -99,6 +99,7 @@ async def test_exit_signal_round_trip_enters_and_exits_at_the_next_candle_open(c
     assert commands.profit().closed_count == 1
 
 
+@pytest.mark.heavy
 async def test_stoploss_fills_at_the_stop_price_on_the_first_candle_that_reaches_it(
         candles) -> None:
     signal_at = datetime(2018, 1, 11, 6, 0, tzinfo=UTC)
@@ -115,6 +116,7 @@ async def test_stoploss_fills_at_the_stop_price_on_the_first_candle_that_reaches
     assert_closed_as(trade, "stop_loss", price, hit)
 
 
+@pytest.mark.heavy
 async def test_roi_exit_takes_the_roi_rate_when_profit_at_the_high_beats_the_table(
         candles) -> None:
     signal_at = datetime(2018, 1, 11, 6, 0, tzinfo=UTC)
@@ -133,6 +135,7 @@ async def test_roi_exit_takes_the_roi_rate_when_profit_at_the_high_beats_the_tab
     assert_closed_as(trade, "roi", price, hit)
 
 
+@pytest.mark.heavy
 async def test_trailing_stop_only_moves_up_and_exits_as_trailing_stop_loss(candles) -> None:
     signal_at = datetime(2018, 1, 11, 6, 0, tzinfo=UTC)
     strategy = Scripted(enter={PAIR: [signal_at]}, stoploss=-0.02, trailing_stop=True)
@@ -206,6 +209,7 @@ async def test_limit_exit_above_the_candle_high_waits_for_the_price_to_get_there
         datetime(2018, 1, 11, 6, 20, tzinfo=UTC)]
 
 
+@pytest.mark.heavy
 async def test_stopped_bot_still_fires_the_stoploss_but_takes_no_signal_exit(candles) -> None:
     signal_at = datetime(2018, 1, 11, 6, 0, tzinfo=UTC)
     strategy = Scripted(enter={PAIR: [signal_at]}, exit_={PAIR: [signal_at + FIVE * 3]},

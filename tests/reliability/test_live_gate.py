@@ -107,6 +107,7 @@ NEAR_KEYS = st.sampled_from(["dry_run", "dryrun", "dry-run", "dryRun", "Dry_Run"
                              "_dry_run", "dry run", "DRY_RUN", "dry_runs", "live"]) | st.text()
 
 
+@pytest.mark.heavy
 @settings(max_examples=300, deadline=None)
 @given(key=NEAR_KEYS, value=JSON)
 def test_no_other_key_or_value_than_dry_run_false_ever_trades_live(key: str, value: Any) -> None:

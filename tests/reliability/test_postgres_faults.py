@@ -88,6 +88,7 @@ class RestartsTheServer:
         return await self._around("fetch_order", *args, **kwargs)
 
 
+@pytest.mark.heavy
 async def test_a_server_restart_mid_iteration_loses_no_order_and_sends_none_twice(
         tmp_path: Path, postgres_server: PostgresServer, postgres_url: str) -> None:
     wrapped: list[RestartsTheServer] = []
@@ -142,6 +143,7 @@ def locked_by_another_session(url: str, table: str) -> Iterator[None]:
         other.rollback()
 
 
+@pytest.mark.heavy
 async def test_a_table_locked_by_another_session_times_out_and_trading_recovers(
         tmp_path: Path, postgres_url: str) -> None:
     quick = f"{postgres_url}?options=-c%20statement_timeout%3D300"

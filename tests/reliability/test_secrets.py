@@ -113,7 +113,8 @@ async def session(chat: Chat, server: FakeExchangeServer, live: bool) -> list[st
     return said
 
 
-@pytest.mark.parametrize("live", [False, True], ids=["dry-run", "live"])
+@pytest.mark.parametrize("live", [False, pytest.param(True, marks=pytest.mark.heavy)],
+                         ids=["dry-run", "live"])
 async def test_a_session_with_trades_errors_and_a_crash_shows_no_secret_anywhere(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, live: bool) -> None:
     for name in LOUD:
@@ -147,6 +148,7 @@ async def _unauthorized(_request: web.Request) -> web.Response:
                              status=401)
 
 
+@pytest.mark.heavy
 async def test_bot_refused_by_telegram_exits_with_one_line_and_no_secret(
         tmp_path: Path) -> None:
     """The real process at -vv, its token refused by a local Bot API: python-telegram-bot logs

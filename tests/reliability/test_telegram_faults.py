@@ -32,7 +32,8 @@ from tests.reliability.chat_rig import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-FAULTS = ["down", "slow", "502"]
+FAULTS = [pytest.param("down", marks=pytest.mark.heavy), "slow",
+          pytest.param("502", marks=pytest.mark.heavy)]
 STEP = re.compile(r".*: (New Trade|Exiting|Exited) .*")
 
 
@@ -64,6 +65,7 @@ async def test_trading_goes_on_while_telegram_fails_and_every_notification_arriv
         assert titles == ["New Trade", "Exiting", "Exited"]
 
 
+@pytest.mark.heavy
 async def test_a_flood_limit_is_waited_out_for_its_retry_after_and_trading_goes_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
@@ -88,6 +90,7 @@ async def test_a_flood_limit_is_waited_out_for_its_retry_after_and_trading_goes_
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
+@pytest.mark.heavy
 async def test_a_second_poller_is_reported_once_while_trading_and_notifications_go_on(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async with open_rig(tmp_path) as r:
@@ -119,6 +122,7 @@ async def test_a_second_poller_is_reported_once_while_trading_and_notifications_
     assert r.tg.texts()[:-1] == [row.text for row in rows]
 
 
+@pytest.mark.heavy
 async def test_a_start_while_telegram_is_unreachable_trades_at_once_and_the_chat_catches_up(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """python-telegram-bot's run_polling retries getMe before its post_init: an engine started
@@ -141,6 +145,7 @@ async def test_a_start_while_telegram_is_unreachable_trades_at_once_and_the_chat
     assert len(warnings) == 1
 
 
+@pytest.mark.heavy
 async def test_each_kind_of_polling_failure_is_one_warning_line_per_window(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async with open_rig(tmp_path) as r:
