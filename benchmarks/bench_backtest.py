@@ -1,5 +1,6 @@
-"""Backtest speed: the parity case (10 pairs x 5,760 candles of 5m, 1,165 trades) and the two
-position-adjustment parity cases (DcaDown, ScaleOut: tests/freqtrade_parity/).
+"""Backtest speed: the parity case (10 pairs x 5,760 candles of 5m, 1,165 trades), the two
+position-adjustment parity cases (DcaDown, ScaleOut) and the trailing-stop one (TalibBands: a
+stop that trails once 2% up), all of tests/freqtrade_parity/.
 
 1. For each case, the README's command as a whole process (`bot.py backtest ...`) on the
    strategy file as it is, its simulation time as it reports it, and its peak memory; beside
@@ -79,7 +80,7 @@ CASES = (
          ORACLE / "config_backtest.json"),
     *(Case(name, FT_CASES / "strategies", FT_CASES / "data", FT_CASES / "markets.json",
            FT_CASES / "configs" / f"{name}.json", FT_CASES / "configs" / f"{name}.json")
-      for name in ("DcaDown", "ScaleOut")),
+      for name in ("DcaDown", "ScaleOut", "TalibBands")),
 )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-import uuid
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -45,7 +45,7 @@ _OURS = re.compile(rf"{CLIENT_ID_PREFIX}[0-9a-f]{{22}}")
 
 def new_client_order_id() -> str:
     # 24 characters of [a-z0-9]: inside every major exchange's client-id alphabet and length.
-    return CLIENT_ID_PREFIX + uuid.uuid4().hex[:22]
+    return CLIENT_ID_PREFIX + secrets.token_hex(11)
 
 
 def is_ours(client_order_id: str | None) -> bool:

@@ -39,7 +39,8 @@ _EXACT = Context(prec=60)
 
 def dec(value: float) -> Decimal:
     """The float's shortest decimal form, as Freqtrade's FtPrecise reads it."""
-    return Decimal(repr(float(value)))
+    # The money maths call this about a hundred times per trade, nearly always on a float.
+    return Decimal(repr(value if type(value) is float else float(value)))
 
 
 class OrderStatus(StrEnum):
