@@ -77,7 +77,7 @@ async def adjust_position(engine: Engine, trade: Trade, ticker: Ticker, now: dat
                                  else 0.0, reserve)
     room = await stake_room(settings, engine.exchange, engine.trader.runtime, engine.store,
                             trade.pair)
-    snapshot = TradeSnapshot.from_trade(trade, engine.store.orders_of(trade.id))
+    snapshot = engine.trader.snapshot(trade)
     answer = safe_call(
         trade.pair, strategy.adjust_trade_position, default=None, log_once=engine.log_once,
         trade=snapshot, current_time=now, current_rate=entry, current_profit=entry_profit,
@@ -105,7 +105,7 @@ async def add_stake(engine: Engine, trade: Trade, ticker: Ticker, stake: float,
     limits as the strategy's, with the force-entry order type."""
     room = await stake_room(engine.settings, engine.exchange, engine.trader.runtime,
                             engine.store, trade.pair)
-    snapshot = TradeSnapshot.from_trade(trade, engine.store.orders_of(trade.id))
+    snapshot = engine.trader.snapshot(trade)
     types = engine.trader.order_types
     entry = engine.pricer.entry_rate(trade.pair, ticker)
     if entry is None:

@@ -41,7 +41,7 @@ from engine.startup import (
     startup_notice,
     warn_unknown_pairs,
 )
-from engine.strategy import IStrategy, LogOnce, TradeSnapshot, implements, safe_call
+from engine.strategy import IStrategy, LogOnce, implements, safe_call
 from engine.trader import STOP_KINDS, ForceExitOutcome, Trader, finite_number
 from engine.wallet_check import WalletCheck
 from marketdata.cache import CandleSource
@@ -269,7 +269,7 @@ class Engine:
             # The best price of the range, as Freqtrade's backtest asks (live: the last price).
             custom_stop = safe_call(
                 trade.pair, self.strategy.custom_stoploss, default=None, log_once=self.log_once,
-                trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
+                trade=self.trader.snapshot(trade),
                 current_time=now, current_rate=ticker.high,
                 current_profit=trade.profit_ratio(ticker.high), after_fill=False,
             )  # fmt: skip
@@ -288,7 +288,7 @@ class Engine:
         if strategy_exits and rules.use_exit_signal and implements(self.strategy, "custom_exit"):
             custom_exit = safe_call(
                 trade.pair, self.strategy.custom_exit, default=None, log_once=self.log_once,
-                trade=TradeSnapshot.from_trade(trade, self.store.orders_of(trade.id)),
+                trade=self.trader.snapshot(trade),
                 current_time=now, current_rate=ticker.open,
                 current_profit=trade.profit_ratio(ticker.open),
             )  # fmt: skip

@@ -12,7 +12,7 @@ from core.errors import TemporaryError
 from engine import events
 from engine.cancel_rules import emergency_exit_due
 from engine.exits import ExitDecision, ExitKind
-from engine.strategy import TradeSnapshot, safe_call
+from engine.strategy import safe_call
 from engine.trader import Trader
 from store.models import ExitReason, Order
 
@@ -44,10 +44,8 @@ def _timed_out(trader: Trader, order: Order, now: datetime) -> bool:
         return True
     strategy = trader.strategy
     callback = strategy.check_entry_timeout if order.is_entry else strategy.check_exit_timeout
-    store = trader.store
     return bool(safe_call(order.ft_pair, callback, default=False, log_once=trader.log_once,
-                          trade=TradeSnapshot.from_trade(store.trade_of(order),
-                                                         store.orders_of(order.trade_id)),
+                          trade=trader.snapshot(trader.store.trade_of(order)),
                           order=None, current_time=now))
 
 

@@ -119,9 +119,7 @@ class Table(Generic[M]):
             self._held.hold(self, getattr(row, self._key.name), changed, values)
             self._remember(row, values)
             return True
-        sql = self._updates.get(changed)
-        if sql is None:
-            sql = self._updates[changed] = self._update_sql(changed)
+        sql = self._update_sql(changed)
         to_db = self._to_db
         params = [to_db[i](values[i]) for i in changed]
         params.append(self._key.db_value(getattr(row, self._key.name)))
@@ -130,9 +128,14 @@ class Table(Generic[M]):
         return True
 
     def _update_sql(self, changed: tuple[int, ...]) -> str:
-        key = self._key
-        return self._sql(self.model.update({self._fields[i]: None for i in changed})
-                         .where(key == key.db_value(0)))
+        """The UPDATE of these columns, compiled on first use."""
+        sql = self._updates.get(changed)
+        if sql is None:
+            key = self._key
+            sql = self._updates[changed] = self._sql(
+                self.model.update({self._fields[i]: None for i in changed})
+                .where(key == key.db_value(0)))
+        return sql
 
     def delete(self, row: M) -> None:
         self.flush()
@@ -178,10 +181,7 @@ class Table(Generic[M]):
         if inserts:
             cursor.executemany(self._insert_keyed_sql, inserts)
         for changed, params in updates.items():
-            sql = self._updates.get(changed)
-            if sql is None:
-                sql = self._updates[changed] = self._update_sql(changed)
-            cursor.executemany(sql, params)
+            cursor.executemany(self._update_sql(changed), params)
 
     # --- records ---------------------------------------------------------------------------
 

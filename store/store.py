@@ -57,7 +57,8 @@ class Store:
 
     def flush(self) -> None:
         """Write the writes held back (with a WriteBehind); nothing otherwise."""
-        self._trades.flush()
+        if self._held is not None:
+            self._held.flush()
 
     # --- the trades in play ----------------------------------------------------------------
 
